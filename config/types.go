@@ -1,0 +1,128 @@
+package config
+
+import "time"
+
+// Config is the typed result of loading app-config files. Nothing downstream
+// reads raw keys; everything Gatehouse uses is a field here.
+type Config struct {
+	App     App
+	Backend Backend
+	Auth    Auth
+	Catalog Catalog
+	// Files are the config files that were loaded, in merge order.
+	Files []string
+}
+
+// App is the `app` block.
+type App struct {
+	// BaseURL is app.baseUrl (required): the default allowed origin and
+	// postMessage target.
+	BaseURL string
+}
+
+// Backend is the `backend` block.
+type Backend struct {
+	// BaseURL is backend.baseUrl (required); the auth base URL is
+	// BaseURL + "/api/auth".
+	BaseURL string
+	Listen  Listen
+}
+
+// Listen is backend.listen.
+type Listen struct {
+	// Host is backend.listen.host; "" means all interfaces.
+	Host string
+	// Port is backend.listen.port; 7007 by default, as in Backstage.
+	Port int
+}
+
+// Auth is the `auth` block.
+type Auth struct {
+	// Environment is auth.environment (read by the frontend; default
+	// "development"). Gatehouse only uses it in the demo page.
+	Environment string
+	// SessionSecret is auth.session.secret. Required when any provider is
+	// configured: it keys the sealed transaction cookie.
+	SessionSecret string
+	// BackstageTokenExpiration is auth.backstageTokenExpiration, default 1h,
+	// clamped to [10m, 24h].
+	BackstageTokenExpiration time.Duration
+	// OmitIdentityTokenOwnershipClaim is auth.omitIdentityTokenOwnershipClaim,
+	// default true as in auth-backend >= 0.28.
+	OmitIdentityTokenOwnershipClaim bool
+	// ExperimentalExtraAllowedOrigins are glob patterns of extra app origins.
+	ExperimentalExtraAllowedOrigins []string
+	// Providers maps provider id → environment name → settings.
+	Providers map[string]map[string]*ProviderEnv
+}
+
+// ProviderEnv is auth.providers.<id>.<env>.
+type ProviderEnv struct {
+	// ProviderID and Env are the two map keys this came from.
+	ProviderID string
+	Env        string
+	// Path is the key path of this block, e.g. "auth.providers.vcfsso.development",
+	// for error messages.
+	Path string
+
+	// CallbackURL is callbackUrl; "" means <authBaseUrl>/<id>/handler/frame.
+	CallbackURL string
+	// SessionDuration is sessionDuration; 0 means unset (1000 days).
+	SessionDuration time.Duration
+	// AdditionalScopes is additionalScopes, split on whitespace, "|" and ",".
+	AdditionalScopes []string
+	SignIn           SignIn
+
+	// OIDC holds the settings of the oidc and vcfsso providers; nil for others.
+	OIDC *OIDC
+}
+
+// SignIn is signIn.
+type SignIn struct {
+	// ProfileTransforms is signIn.profileTransforms; empty means the
+	// provider's default transform.
+	ProfileTransforms []Step
+	// Resolvers is signIn.resolvers, in order.
+	Resolvers []Step
+}
+
+// Step is one entry of signIn.resolvers ({resolver: name, ...options}) or of
+// signIn.profileTransforms ({transform: name, ...options}).
+type Step struct {
+	Name string
+	// Options are every key of the entry except the name key; nil when none.
+	Options map[string]any
+	// Path is the key path of the entry, e.g.
+	// "auth.providers.vcfsso.development.signIn.resolvers[1]".
+	Path string
+}
+
+// OIDC is the block of the oidc and vcfsso providers (spec §7.2).
+type OIDC struct {
+	MetadataURL  string
+	ClientID     string
+	ClientSecret string
+	// TokenEndpointAuthMethod is client_secret_basic (default) or client_secret_post.
+	TokenEndpointAuthMethod string
+	// TokenSignedResponseAlg is the expected ID-token alg, default RS256.
+	TokenSignedResponseAlg string
+	// Prompt is prompt; "" means unset, which sends prompt=none as Backstage
+	// does; "auto" sends no prompt.
+	Prompt string
+	// Timeout is the HTTP timeout towards the IdP, default 10s.
+	Timeout time.Duration
+	// StartURLSearchParams are extra authorization-request parameters.
+	StartURLSearchParams map[string]string
+}
+
+// Catalog is the `catalog` block.
+type Catalog struct {
+	// Locations is catalog.locations; Gatehouse reads the type: file ones.
+	Locations []Location
+}
+
+// Location is one catalog.locations entry.
+type Location struct {
+	Type   string
+	Target string
+}

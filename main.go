@@ -1,0 +1,193 @@
+// Command gatehouse is a standalone auth server that speaks Backstage's
+// auth-backend protocol (/api/auth/...).
+//
+//	gatehouse serve --config app-config.yaml [--config more.yaml …]
+//	gatehouse check --config app-config.yaml …
+//	gatehouse dev   [--addr :7007]
+//	gatehouse try   --config … --provider vcfsso --env development --profile sample.json
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/config"
+)
+
+const usage = `gatehouse: a Backstage-compatible auth server
+
+Usage:
+  gatehouse serve --config FILE [--config FILE …]   run the server
+  gatehouse check --config FILE [--config FILE …]   validate the config and exit
+  gatehouse dev                                     run the demo: dev IdP + server (make run)
+  gatehouse try   --config FILE … --provider ID [--env ENV] --profile FILE
+                                                    run transforms and resolvers on a sample profile
+`
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, args := args[0], args[1:]
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var files stringList
+	fs.Var(&files, "config", "app-config file; repeat to merge several, the later one winning")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	var providerID, env, profile string
+	devAddr := "127.0.0.1:5556"
+	switch cmd {
+	case "try":
+		fs.StringVar(&providerID, "provider", "", "provider id, e.g. vcfsso")
+		fs.StringVar(&env, "env", "development", "provider environment")
+		fs.StringVar(&profile, "profile", "", "JSON file: {\"userinfo\": {...}, \"idTokenClaims\": {...}}")
+	case "dev":
+		fs.StringVar(&devAddr, "idp-addr", devAddr, "loopback address of the dev IdP")
+	case "serve", "check":
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "gatehouse: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	logger := newLogger(stderr, *logFormat)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	switch cmd {
+	case "dev":
+		return runDev(ctx, devAddr, stdout, stderr, logger)
+	}
+	if len(files) == 0 {
+		fmt.Fprintf(stderr, "gatehouse %s: at least one --config file is required\n", cmd)
+		return 2
+	}
+	cfg, err := config.Load(files)
+	if err == nil {
+		var gw *gateway
+		gw, err = build(cfg, buildOptions{logger: logger})
+		if err == nil {
+			switch cmd {
+			case "check":
+				fmt.Fprintf(stdout, "config OK: %s\n", strings.Join(files, ", "))
+				return 0
+			case "try":
+				return runTry(ctx, gw, providerID, env, profile, stdout, stderr)
+			case "serve":
+				return serve(ctx, gw, nil, stdout, logger)
+			}
+		}
+	}
+	printProblems(stderr, err)
+	return 1
+}
+
+func printProblems(w io.Writer, err error) {
+	var ps config.Problems
+	if errors.As(err, &ps) {
+		for _, p := range ps {
+			fmt.Fprintln(w, p.String())
+		}
+		fmt.Fprintf(w, "%d problem(s) found\n", len(ps))
+		return
+	}
+	fmt.Fprintln(w, err)
+}
+
+func newLogger(w io.Writer, format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// serve listens on backend.listen and serves until ctx ends, then drains
+// in-flight requests for up to 10 seconds.
+func serve(ctx context.Context, gw *gateway, extra http.Handler, stdout io.Writer, logger *slog.Logger) int {
+	addr := net.JoinHostPort(gw.cfg.Backend.Listen.Host, strconv.Itoa(gw.cfg.Backend.Listen.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		logger.Error("cannot listen", "addr", addr, "error", err)
+		return 1
+	}
+	go gw.discoverAll(ctx, logger)
+	srv := &http.Server{
+		Handler:           rootHandler(gw, extra),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	logger.Info("gatehouse listening", "addr", ln.Addr().String(), "auth", authBaseURL(gw.cfg))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		logger.Error("server stopped", "error", err)
+		return 1
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		logger.Warn("shutdown did not finish in time", "error", err)
+	}
+	return 0
+}
+
+// rootHandler mounts the auth routes at /api/auth and, in dev mode, the
+// demo page everywhere else.
+func rootHandler(gw *gateway, extra http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/api/auth/", gw.server.Handler())
+	mux.Handle("/api/auth", gw.server.Handler())
+	if extra != nil {
+		mux.Handle("/", extra)
+	} else {
+		mux.Handle("/", gw.server.Handler())
+	}
+	return mux
+}
+
+// discoverAll contacts every OIDC IdP once at start-up so that a wrong
+// metadataUrl shows in the log at once. Requests retry on their own.
+func (gw *gateway) discoverAll(ctx context.Context, logger *slog.Logger) {
+	type discoverer interface{ Discover(context.Context) error }
+	for id, envs := range gw.envs {
+		for env, pe := range envs {
+			if d, ok := pe.Provider.(discoverer); ok {
+				if err := d.Discover(ctx); err != nil {
+					logger.Warn("IdP discovery failed; requests will retry", "provider", id, "env", env, "error", err)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,342 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"math"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-auth/gatehouse/autherr"
+	"github.com/gatehouse-auth/gatehouse/config"
+	"github.com/gatehouse-auth/gatehouse/providers"
+	"github.com/gatehouse-auth/gatehouse/resolvers"
+)
+
+// authResponse is the body of /refresh and the popup's response (spec §1.3).
+type authResponse struct {
+	Profile           providers.Profile  `json:"profile"`
+	ProviderInfo      providerInfo       `json:"providerInfo"`
+	BackstageIdentity *backstageIdentity `json:"backstageIdentity,omitempty"`
+}
+
+type providerInfo struct {
+	IDToken          string `json:"idToken,omitempty"`
+	AccessToken      string `json:"accessToken,omitempty"`
+	Scope            string `json:"scope"`
+	ExpiresInSeconds *int64 `json:"expiresInSeconds,omitempty"`
+}
+
+type backstageIdentity struct {
+	Token            string `json:"token"`
+	Identity         any    `json:"identity"`
+	ExpiresInSeconds int64  `json:"expiresInSeconds"`
+}
+
+// start is GET /:provider/start (spec §1.2).
+func (s *Server) start(c echo.Context, rt *envRuntime) error {
+	r := c.Request()
+	q := r.URL.Query()
+	var origin string
+	if o := q.Get("origin"); o != "" {
+		parsed, ok := parseOrigin(o)
+		if !ok {
+			return autherr.Input("App origin is invalid, failed to parse")
+		}
+		if !s.origins.allowed(parsed) {
+			return autherr.NotAllowed("Origin '%s' is not allowed", parsed)
+		}
+		origin = parsed
+	}
+	nonce, err := randomNonce()
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	rt.jar.setNonce(h, r, nonce, origin)
+
+	var granted []string
+	if rt.scopes.Persist {
+		granted = config.SplitScopes(rt.jar.get(r, rt.jar.grantedScopeName()))
+	}
+	scope := joinScopes(config.SplitScopes(q.Get("scope")), granted, rt.scopes.Required, rt.AdditionalScopes)
+	st := oauthState{Nonce: nonce, Env: rt.env, Origin: origin, RedirectURL: q.Get("redirectUrl"), Flow: q.Get("flow")}
+	if rt.scopes.Persist {
+		st.Scope = scope
+	}
+	var txn providers.Transaction
+	location, err := rt.Provider.AuthorizationURL(r.Context(), providers.StartRequest{State: encodeState(st), Scope: scope, Transaction: &txn})
+	if err != nil {
+		return err
+	}
+	sealedTxn, err := s.seal.seal(rt.id, rt.env, nonce, txn)
+	if err != nil {
+		return err
+	}
+	rt.jar.setTransaction(h, r, sealedTxn, origin)
+	h.Set("Location", location)
+	h.Set("Content-Length", "0")
+	c.Response().WriteHeader(http.StatusFound)
+	return nil
+}
+
+// frame is GET|POST /:provider/handler/frame (spec §1.3). Every failure is
+// delivered to the app: as a postMessage error, or as ?error= on the
+// redirect URL in the redirect flow. It never answers with a stack.
+func (s *Server) frame(c echo.Context, rt *envRuntime) error {
+	r := c.Request()
+	origin := s.origins.appOrigin
+	stateParam := r.URL.Query().Get("state")
+	if stateParam == "" && r.Method == http.MethodPost {
+		stateParam = r.PostFormValue("state")
+	}
+	st, err := decodeState(stateParam)
+	if err == nil {
+		origin, err = s.frameAuthenticate(c, rt, st, origin)
+	}
+	if err == nil {
+		return nil
+	}
+	s.log.LogAttrs(r.Context(), levelFor(err), "sign-in failed",
+		providerAttr(rt), errorAttr(err))
+	se := &serializedError{Name: autherr.NameOf(err), Message: err.Error()}
+	if st.Flow == "redirect" && st.RedirectURL != "" {
+		if u, perr := url.Parse(st.RedirectURL); perr == nil {
+			q := u.Query()
+			q.Set("error", se.Message)
+			u.RawQuery = q.Encode()
+			return c.Redirect(http.StatusFound, u.String())
+		}
+	}
+	writePopup(c.Response(), webMessage{Type: "authorization_response", Error: se}, origin)
+	return nil
+}
+
+// frameAuthenticate runs the checks and the sign-in. It returns the origin
+// to post to, which the state may have changed.
+func (s *Server) frameAuthenticate(c echo.Context, rt *envRuntime, st oauthState, origin string) (string, error) {
+	r := c.Request()
+	h := c.Response().Header()
+	if st.Origin != "" {
+		parsed, ok := parseOrigin(st.Origin)
+		if !ok {
+			return origin, autherr.NotAllowed("App origin is invalid, failed to parse")
+		}
+		origin = parsed
+		if !s.origins.allowed(parsed) {
+			return origin, autherr.NotAllowed("Origin '%s' is not allowed", parsed)
+		}
+	}
+	cookieNonce := rt.jar.get(r, rt.jar.nonceName())
+	if cookieNonce == "" {
+		return origin, autherr.NotAllowed("Auth response is missing cookie nonce")
+	}
+	if cookieNonce != st.Nonce {
+		return origin, autherr.NotAllowed("Invalid nonce")
+	}
+	txn, err := s.seal.open(rt.id, rt.env, st.Nonce, rt.jar.get(r, rt.jar.transactionName()))
+	if err != nil {
+		return origin, err
+	}
+	// The transaction is single-use: clear it whatever happens next.
+	rt.jar.clearTransaction(h, origin)
+
+	params := r.URL.Query()
+	if r.Method == http.MethodPost {
+		if err := r.ParseForm(); err == nil {
+			params = r.PostForm
+		}
+	}
+	result, err := rt.Provider.Authenticate(r.Context(), providers.CallbackRequest{Params: params, Transaction: txn})
+	if err != nil {
+		return origin, err
+	}
+	resp, err := s.signIn(c, rt, result)
+	if err != nil {
+		return origin, err
+	}
+	if rt.scopes.Persist {
+		if st.Scope == "" {
+			return origin, autherr.Authentication("No scope found in OAuth state")
+		}
+		resp.ProviderInfo.Scope = st.Scope
+		rt.jar.setGrantedScope(h, r, st.Scope, origin)
+	}
+	if result.Session.RefreshToken != "" {
+		rt.jar.setRefreshToken(h, r, result.Session.RefreshToken, origin)
+	}
+	if st.Flow == "redirect" {
+		if st.RedirectURL == "" {
+			return origin, autherr.Input("No redirectUrl provided in request query parameters")
+		}
+		return origin, c.Redirect(http.StatusFound, st.RedirectURL)
+	}
+	writePopup(c.Response(), webMessage{Type: "authorization_response", Response: resp}, origin)
+	return origin, nil
+}
+
+// signIn runs transforms, the resolver chain and token issuance.
+func (s *Server) signIn(c echo.Context, rt *envRuntime, result *providers.Result) (*authResponse, error) {
+	ctx := c.Request().Context()
+	profile, err := rt.Transforms.Apply(ctx, rt.id, result)
+	if err != nil {
+		return nil, err
+	}
+	resp := &authResponse{
+		Profile: profile,
+		ProviderInfo: providerInfo{
+			IDToken:     result.Session.IDToken,
+			AccessToken: result.Session.AccessToken,
+			Scope:       strings.Join(config.SplitScopes(result.Session.Scope), " "),
+		},
+	}
+	if result.Session.ExpiresInSeconds > 0 {
+		v := result.Session.ExpiresInSeconds
+		resp.ProviderInfo.ExpiresInSeconds = &v
+	}
+	if rt.Resolver == nil {
+		return resp, nil
+	}
+	res, err := rt.Resolver.Resolve(ctx, resolvers.SignInInput{ProviderID: rt.id, Profile: profile, Result: result})
+	if err != nil {
+		return nil, err
+	}
+	tok, err := s.opts.Tokens.IssueToken(ctx, identityClaims(res))
+	if err != nil {
+		return nil, err
+	}
+	s.log.LogAttrs(ctx, levelInfo, "signed in", providerAttr(rt),
+		stringAttr("resolver", res.Resolver), stringAttr("entityRef", res.UserEntityRef))
+	resp.BackstageIdentity = &backstageIdentity{
+		Token:            tok.Token,
+		Identity:         tok.Identity,
+		ExpiresInSeconds: int64(math.Round(tok.ExpiresAt.Sub(s.opts.Now()).Seconds())),
+	}
+	return resp, nil
+}
+
+// refresh is GET|POST /:provider/refresh (spec §1.4). Any failure after the
+// header check is an AuthenticationError "Refresh failed" with its cause.
+func (s *Server) refresh(c echo.Context, rt *envRuntime) error {
+	r := c.Request()
+	if r.Header.Get("X-Requested-With") != "XMLHttpRequest" {
+		return autherr.Authentication("Invalid X-Requested-With header")
+	}
+	resp, err := s.doRefresh(c, rt)
+	if err != nil {
+		s.log.LogAttrs(r.Context(), levelFor(err), "refresh failed", providerAttr(rt), errorAttr(err))
+		return autherr.Wrap(autherr.NameAuthentication, "Refresh failed", err)
+	}
+	body, err := json.Marshal(resp)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Content-Type", "application/json; charset=utf-8")
+	c.Response().WriteHeader(http.StatusOK)
+	_, _ = c.Response().Write(body)
+	return nil
+}
+
+func (s *Server) doRefresh(c echo.Context, rt *envRuntime) (*authResponse, error) {
+	r := c.Request()
+	h := c.Response().Header()
+	refresher, ok := rt.Provider.(providers.Refresher)
+	if !ok {
+		return nil, autherr.Wrap(autherr.NameNotImplemented, "Refresh is not supported by this provider", nil)
+	}
+	refreshToken := rt.jar.get(r, rt.jar.refreshName())
+	if refreshToken == "" {
+		return nil, autherr.Input("Missing session cookie")
+	}
+	var granted []string
+	if rt.scopes.Persist {
+		granted = config.SplitScopes(rt.jar.get(r, rt.jar.grantedScopeName()))
+	}
+	scope := joinScopes(config.SplitScopes(r.URL.Query().Get("scope")), granted, rt.scopes.Required, rt.AdditionalScopes)
+	result, err := refresher.Refresh(r.Context(), providers.RefreshRequest{RefreshToken: refreshToken, Scope: scope})
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.signIn(c, rt, result)
+	if err != nil {
+		return nil, err
+	}
+	origin := r.Header.Get("Origin")
+	if rt.scopes.Persist {
+		resp.ProviderInfo.Scope = scope
+		rt.jar.setGrantedScope(h, r, scope, origin)
+	}
+	if rt.RefreshTokenRotated(result, refreshToken) {
+		rt.jar.setRefreshToken(h, r, result.Session.RefreshToken, origin)
+	}
+	return resp, nil
+}
+
+// RefreshTokenRotated reports whether the IdP sent a new refresh token.
+func (rt *envRuntime) RefreshTokenRotated(result *providers.Result, old string) bool {
+	return result.Session.RefreshToken != "" && result.Session.RefreshToken != old
+}
+
+// logout is POST /:provider/logout (spec §1.5).
+func (s *Server) logout(c echo.Context, rt *envRuntime) error {
+	r := c.Request()
+	if r.Header.Get("X-Requested-With") != "XMLHttpRequest" {
+		return autherr.Authentication("Invalid X-Requested-With header")
+	}
+	origin := r.Header.Get("Origin")
+	if origin != "" && !s.origins.allowed(origin) {
+		return autherr.NotAllowed("Origin '%s' is not allowed", origin)
+	}
+	var logoutURL string
+	if lh, ok := rt.Provider.(providers.LogoutHandler); ok {
+		if rtok := rt.jar.get(r, rt.jar.refreshName()); rtok != "" {
+			u, err := lh.Logout(r.Context(), rtok)
+			if err != nil {
+				// Backstage answers 500 here (backstage#28940); the user
+				// asked to sign out, so Gatehouse clears the cookies anyway.
+				s.log.LogAttrs(r.Context(), levelWarn, "token revocation failed", providerAttr(rt), errorAttr(err))
+			}
+			logoutURL = u
+		}
+	}
+	h := c.Response().Header()
+	rt.jar.remove(h, r, rt.jar.refreshName(), rt.jar.path, origin)
+	if rt.scopes.Persist {
+		rt.jar.remove(h, r, rt.jar.grantedScopeName(), rt.jar.path, origin)
+	}
+	if u, err := url.Parse(logoutURL); logoutURL != "" && err == nil && (u.Scheme == "https" || u.Hostname() == "localhost") {
+		return c.JSON(http.StatusOK, map[string]string{"logoutUrl": logoutURL})
+	}
+	c.Response().WriteHeader(http.StatusOK)
+	return nil
+}
+
+// joinScopes is Backstage's default scope transform: requested, granted,
+// required, additional, de-duplicated in insertion order.
+func joinScopes(lists ...[]string) string {
+	seen := map[string]bool{}
+	var out []string
+	for _, l := range lists {
+		for _, s := range l {
+			if s != "" && !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// randomNonce is randomBytes(16).toString('base64'), as Backstage makes it.
+func randomNonce() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", errors.New("could not read random bytes for the nonce")
+	}
+	return base64.StdEncoding.EncodeToString(b[:]), nil
+}

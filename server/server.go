@@ -1,0 +1,232 @@
+// Package server serves Backstage's auth-backend protocol under /api/auth
+// with Echo: /start, /handler/frame, /refresh and /logout per provider, plus
+// the OIDC discovery document, JWKS and /v1/userinfo. It owns everything on
+// the wire (state, cookies, the popup page, the error envelope); providers,
+// resolvers and the token issuer sit behind small interfaces.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-auth/gatehouse/autherr"
+	"github.com/gatehouse-auth/gatehouse/identity"
+	"github.com/gatehouse-auth/gatehouse/providers"
+	"github.com/gatehouse-auth/gatehouse/resolvers"
+)
+
+const authMount = "/api/auth"
+
+// Transforms builds the profile from a provider result.
+type Transforms interface {
+	Apply(ctx context.Context, providerID string, result *providers.Result) (providers.Profile, error)
+}
+
+// Resolver finds the Backstage user for a profile (a resolvers.Chain).
+type Resolver interface {
+	Resolve(ctx context.Context, in resolvers.SignInInput) (*resolvers.SignInResult, error)
+}
+
+// TokenIssuer issues Backstage tokens and answers JWKS and userinfo.
+type TokenIssuer interface {
+	IssueToken(ctx context.Context, c identity.Claims) (*identity.IssuedToken, error)
+	JWKS(ctx context.Context) ([]byte, error)
+	UserInfo(ctx context.Context, token string) (map[string]any, error)
+}
+
+// ProviderEnv is one environment of one provider, ready to serve.
+type ProviderEnv struct {
+	Provider   providers.Provider
+	Transforms Transforms
+	// Resolver is nil when signIn.resolvers is empty: the provider then
+	// answers without backstageIdentity, as Backstage does.
+	Resolver Resolver
+	// CallbackURL is the redirect_uri; "" means <authBase>/<id>/handler/frame.
+	CallbackURL string
+	// SessionDuration is the refresh cookie's Max-Age; 0 means 1000 days.
+	SessionDuration time.Duration
+	// AdditionalScopes are added to every authorization request.
+	AdditionalScopes []string
+}
+
+// Options configures a Server.
+type Options struct {
+	// AppBaseURL is app.baseUrl: default origin and postMessage target.
+	AppBaseURL string
+	// AuthBaseURL is the external base of the auth routes, e.g.
+	// http://localhost:7007/api/auth. It is the token issuer too.
+	AuthBaseURL string
+	// ExtraAllowedOrigins are auth.experimentalExtraAllowedOrigins globs.
+	ExtraAllowedOrigins []string
+	// SessionSecret is auth.session.secret; it keys the transaction cookie.
+	SessionSecret string
+	// Providers maps provider id → env → provider.
+	Providers map[string]map[string]*ProviderEnv
+	Tokens    TokenIssuer
+	Logger    *slog.Logger
+	// Now is for tests; default time.Now.
+	Now func() time.Time
+}
+
+// Server is the HTTP side of Gatehouse.
+type Server struct {
+	echo      *echo.Echo
+	opts      Options
+	log       *slog.Logger
+	origins   *originFilter
+	seal      *sealer
+	providers map[string]*providerRoutes
+	discovery []byte
+}
+
+// providerRoutes is one provider id with its environments.
+type providerRoutes struct {
+	id   string
+	envs map[string]*envRuntime
+}
+
+type envRuntime struct {
+	*ProviderEnv
+	id     string
+	env    string
+	jar    *cookieJar
+	scopes providers.Scopes
+}
+
+// New checks the options and builds the routes. Misconfiguration is
+// reported here, at start-up, never on a request.
+func New(o Options) (*Server, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Tokens == nil {
+		return nil, errors.New("server: a token issuer is required")
+	}
+	o.AuthBaseURL = strings.TrimSuffix(o.AuthBaseURL, "/")
+	origins, err := newOriginFilter(o.AppBaseURL, o.ExtraAllowedOrigins)
+	if err != nil {
+		return nil, fmt.Errorf("auth.experimentalExtraAllowedOrigins: %w", err)
+	}
+	s := &Server{opts: o, log: o.Logger, origins: origins, providers: map[string]*providerRoutes{}}
+	if len(o.Providers) > 0 {
+		if s.seal, err = newSealer(o.SessionSecret, o.Now); err != nil {
+			return nil, err
+		}
+	}
+	for id, envs := range o.Providers {
+		pr := &providerRoutes{id: id, envs: map[string]*envRuntime{}}
+		for env, pe := range envs {
+			cb := pe.CallbackURL
+			if cb == "" {
+				cb = o.AuthBaseURL + "/" + id + "/handler/frame"
+			}
+			jar, err := newCookieJar(id, cb, pe.SessionDuration, o.Now)
+			if err != nil || jar == nil {
+				return nil, fmt.Errorf("auth.providers.%s.%s.callbackUrl: not a valid URL", id, env)
+			}
+			pr.envs[env] = &envRuntime{ProviderEnv: pe, id: id, env: env, jar: jar, scopes: pe.Provider.Scopes()}
+		}
+		s.providers[id] = pr
+	}
+	s.discovery = discoveryDocument(o.AuthBaseURL)
+	s.echo = s.routes()
+	return s, nil
+}
+
+// Handler returns the HTTP handler serving /api/auth.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+func (s *Server) routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.echoError
+	g := e.Group(authMount)
+	g.GET("/.well-known/openid-configuration", s.openIDConfiguration)
+	g.GET("/.well-known/jwks.json", s.jwks)
+	g.GET("/v1/userinfo", s.userinfo)
+	g.GET("/:provider/start", s.withEnv(s.start))
+	g.GET("/:provider/handler/frame", s.withEnv(s.frame))
+	g.POST("/:provider/handler/frame", s.withEnv(s.frame))
+	g.GET("/:provider/refresh", s.withEnv(s.refresh))
+	g.POST("/:provider/refresh", s.withEnv(s.refresh))
+	g.POST("/:provider/logout", s.withEnv(s.logout))
+	g.Any("/:provider/*", s.unknownProvider)
+	g.Any("/:provider", s.unknownProvider)
+	return e
+}
+
+// echoError turns Echo's own errors (no route, wrong method) into the
+// answer Backstage's catch-all router gives, and anything else into the
+// envelope.
+func (s *Server) echoError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		r := c.Request()
+		if rest, ok := strings.CutPrefix(r.URL.Path, authMount+"/"); ok && rest != "" {
+			p, _, _ := strings.Cut(rest, "/")
+			err = autherr.NotFound("Unknown auth provider '%s'", p)
+		} else {
+			err = autherr.NotFound("Not found")
+		}
+	}
+	writeError(c.Response(), c.Request(), err)
+}
+
+func (s *Server) unknownProvider(c echo.Context) error {
+	return autherr.NotFound("Unknown auth provider '%s'", c.Param("provider"))
+}
+
+type envHandler func(c echo.Context, rt *envRuntime) error
+
+// withEnv is OAuthEnvironmentHandler: env comes from ?env=, else from the
+// hex state (which must then decode).
+func (s *Server) withEnv(h envHandler) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Param("provider")
+		pr, ok := s.providers[id]
+		if !ok {
+			return autherr.NotFound("Unknown auth provider '%s'", id)
+		}
+		r := c.Request()
+		env := r.URL.Query().Get("env")
+		if env == "" {
+			stateParam := r.URL.Query().Get("state")
+			if stateParam == "" && r.Method == http.MethodPost {
+				// Gatehouse also reads the state of a form_post callback,
+				// which Backstage (query only) rejects.
+				stateParam = r.PostFormValue("state")
+			}
+			if stateParam != "" {
+				st, err := decodeState(stateParam)
+				if err != nil {
+					return err
+				}
+				env = st.Env
+			}
+		}
+		if env == "" {
+			return autherr.Input("Must specify 'env' query to select environment")
+		}
+		rt, ok := pr.envs[env]
+		if !ok {
+			return autherr.NotFound("No configuration available for the '%s' environment of this provider.", env)
+		}
+		if err := h(c, rt); err != nil {
+			writeError(c.Response(), r, err)
+		}
+		return nil
+	}
+}

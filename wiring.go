@@ -1,0 +1,199 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/catalog"
+	"github.com/gatehouse-auth/gatehouse/config"
+	"github.com/gatehouse-auth/gatehouse/identity"
+	"github.com/gatehouse-auth/gatehouse/providers"
+	"github.com/gatehouse-auth/gatehouse/providers/oidc"
+	"github.com/gatehouse-auth/gatehouse/providers/vcfsso"
+	"github.com/gatehouse-auth/gatehouse/resolvers"
+	"github.com/gatehouse-auth/gatehouse/server"
+)
+
+// gateway is everything a running Gatehouse is made of, assembled from a
+// Config. Building it contacts no IdP, so `check` builds one too.
+type gateway struct {
+	cfg     *config.Config
+	catalog catalog.Catalog
+	tokens  *identity.Issuer
+	server  *server.Server
+	// envs are the opened providers, for `try` and for start-up discovery.
+	envs map[string]map[string]*server.ProviderEnv
+}
+
+type buildOptions struct {
+	logger *slog.Logger
+	now    func() time.Time
+	// keys and userInfo default to memory stores.
+	keys     identity.KeyStore
+	userInfo identity.UserInfoStore
+}
+
+// providerFactory opens one provider environment.
+type providerFactory struct {
+	open             func(pe *config.ProviderEnv, callbackURL string, o buildOptions) (providers.Provider, error)
+	defaultTransform string
+}
+
+// providerFactories is every provider id Gatehouse serves.
+var providerFactories = map[string]providerFactory{
+	"oidc": {
+		open: func(pe *config.ProviderEnv, cb string, o buildOptions) (providers.Provider, error) {
+			return oidc.New(oidcConfig("oidc", pe, cb, o))
+		},
+		defaultTransform: "oidc",
+	},
+	vcfsso.ID: {
+		open: func(pe *config.ProviderEnv, cb string, o buildOptions) (providers.Provider, error) {
+			return vcfsso.New(oidcConfig(vcfsso.ID, pe, cb, o))
+		},
+		defaultTransform: vcfsso.DefaultTransform,
+	},
+}
+
+func oidcConfig(id string, pe *config.ProviderEnv, callbackURL string, o buildOptions) oidc.Config {
+	c := pe.OIDC
+	return oidc.Config{
+		ProviderID:              id,
+		MetadataURL:             c.MetadataURL,
+		ClientID:                c.ClientID,
+		ClientSecret:            c.ClientSecret,
+		CallbackURL:             callbackURL,
+		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
+		TokenSignedResponseAlg:  c.TokenSignedResponseAlg,
+		Prompt:                  c.Prompt,
+		StartURLSearchParams:    c.StartURLSearchParams,
+		Timeout:                 c.Timeout,
+		Logger:                  o.logger,
+		Now:                     o.now,
+	}
+}
+
+// authBaseURL is where the auth routes are reachable from the outside.
+func authBaseURL(cfg *config.Config) string {
+	return strings.TrimSuffix(cfg.Backend.BaseURL, "/") + "/api/auth"
+}
+
+// build assembles a gateway. Every problem found is returned at once, each
+// naming its config key, so `check` can print them all.
+func build(cfg *config.Config, o buildOptions) (*gateway, error) {
+	if o.logger == nil {
+		o.logger = slog.Default()
+	}
+	if o.now == nil {
+		o.now = time.Now
+	}
+	var problems config.Problems
+	add := func(path string, err error) {
+		var ps config.Problems
+		if errors.As(err, &ps) {
+			problems = append(problems, ps...)
+			return
+		}
+		problems = append(problems, config.Problem{Path: path, Message: err.Error()})
+	}
+
+	var targets []string
+	for _, l := range cfg.Catalog.Locations {
+		if l.Type == "file" {
+			targets = append(targets, l.Target)
+		}
+	}
+	cat, err := catalog.LoadFileCatalog(targets)
+	if err != nil {
+		add("catalog.locations", err)
+	}
+
+	if o.keys == nil {
+		o.keys = identity.NewMemoryKeyStore()
+	}
+	if o.userInfo == nil {
+		o.userInfo = identity.NewMemoryUserInfoStore()
+	}
+	tokens, err := identity.NewIssuer(identity.Options{
+		Issuer:             authBaseURL(cfg),
+		Expiration:         cfg.Auth.BackstageTokenExpiration,
+		OmitOwnershipClaim: cfg.Auth.OmitIdentityTokenOwnershipClaim,
+		Keys:               o.keys,
+		UserInfo:           o.userInfo,
+		Now:                o.now,
+		Logger:             o.logger,
+	})
+	if err != nil {
+		add("auth", err)
+	}
+
+	deps := resolvers.Deps{Catalog: cat}
+	envs := map[string]map[string]*server.ProviderEnv{}
+	ids := make([]string, 0, len(cfg.Auth.Providers))
+	for id := range cfg.Auth.Providers {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		f, ok := providerFactories[id]
+		if !ok {
+			add("auth.providers."+id, fmt.Errorf("provider %q is not supported", id))
+			continue
+		}
+		envs[id] = map[string]*server.ProviderEnv{}
+		for env, pe := range cfg.Auth.Providers[id] {
+			cb := pe.CallbackURL
+			if cb == "" {
+				cb = authBaseURL(cfg) + "/" + id + "/handler/frame"
+			}
+			p, err := f.open(pe, cb, o)
+			if err != nil {
+				add(pe.Path, err)
+				continue
+			}
+			tr, err := resolvers.NewTransforms(pe.SignIn.ProfileTransforms, f.defaultTransform, resolvers.BuiltinTransforms())
+			if err != nil {
+				add(pe.Path+".signIn.profileTransforms", err)
+				continue
+			}
+			spe := &server.ProviderEnv{
+				Provider:         p,
+				Transforms:       tr,
+				CallbackURL:      pe.CallbackURL,
+				SessionDuration:  pe.SessionDuration,
+				AdditionalScopes: pe.AdditionalScopes,
+			}
+			if len(pe.SignIn.Resolvers) > 0 {
+				chain, err := resolvers.NewChain(pe.SignIn.Resolvers, resolvers.BuiltinResolvers(), deps)
+				if err != nil {
+					add(pe.Path+".signIn.resolvers", err)
+					continue
+				}
+				spe.Resolver = chain
+			}
+			envs[id][env] = spe
+		}
+	}
+	if len(problems) > 0 {
+		slices.SortStableFunc(problems, func(a, b config.Problem) int { return strings.Compare(a.Path, b.Path) })
+		return nil, problems
+	}
+	srv, err := server.New(server.Options{
+		AppBaseURL:          cfg.App.BaseURL,
+		AuthBaseURL:         authBaseURL(cfg),
+		ExtraAllowedOrigins: cfg.Auth.ExperimentalExtraAllowedOrigins,
+		SessionSecret:       cfg.Auth.SessionSecret,
+		Providers:           envs,
+		Tokens:              tokens,
+		Logger:              o.logger,
+		Now:                 o.now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &gateway{cfg: cfg, catalog: cat, tokens: tokens, server: srv, envs: envs}, nil
+}
