@@ -1,0 +1,350 @@
+// Package identity issues Backstage user tokens (spec §5): ES256 JWTs whose
+// header, claims and `uip` proof are byte-for-byte what Backstage's auth
+// backend signs, so that any Backstage backend verifies them through the
+// JWKS served here. It also answers /v1/userinfo.
+package identity
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/gatehouse-auth/gatehouse/autherr"
+)
+
+// Token types and audience of Backstage user tokens (auth-node tokenTypes).
+const (
+	TypeUser        = "vnd.backstage.user"
+	TypeLimitedUser = "vnd.backstage.limited-user"
+	Audience        = "backstage"
+)
+
+// Token lifetime bounds of auth.backstageTokenExpiration (spec §5.1).
+const (
+	DefaultExpiration = time.Hour
+	MinExpiration     = 10 * time.Minute
+	MaxExpiration     = 24 * time.Hour
+)
+
+// maxTokenLength is Backstage's limit on an issued token.
+const maxTokenLength = 32768
+
+// reservedClaims are set by the issuer; resolvers cannot override them.
+var reservedClaims = []string{"iss", "sub", "ent", "aud", "iat", "exp", "uip"}
+
+// Claims is what a sign-in resolver asks to put in a token.
+type Claims struct {
+	// Sub is the user entity ref, e.g. "user:default/alice".
+	Sub string
+	// Ent are the ownership entity refs; empty means [Sub].
+	Ent []string
+	// Extra are additional claims; reserved names are ignored.
+	Extra map[string]any
+}
+
+// Identity is backstageIdentity.identity of the auth response.
+type Identity struct {
+	Type                string   `json:"type"`
+	UserEntityRef       string   `json:"userEntityRef"`
+	OwnershipEntityRefs []string `json:"ownershipEntityRefs"`
+}
+
+// IssuedToken is a signed Backstage user token and what it says.
+type IssuedToken struct {
+	Token     string
+	Identity  Identity
+	ExpiresAt time.Time
+}
+
+// Options configure an Issuer.
+type Options struct {
+	// Issuer is the `iss` claim: the external auth base URL, e.g.
+	// "https://backstage.example.com/api/auth". Required.
+	Issuer string
+	// Expiration is the token lifetime and the key rotation period; 0 means
+	// one hour. It is clamped to [10m, 24h] as Backstage does.
+	Expiration time.Duration
+	// OmitOwnershipClaim leaves `ent` out of tokens (Backstage's default).
+	OmitOwnershipClaim bool
+	// Keys holds the public keys; nil means a MemoryKeyStore.
+	Keys KeyStore
+	// UserInfo holds /v1/userinfo claims; nil means a MemoryUserInfoStore.
+	UserInfo UserInfoStore
+	// JWKSCacheTTL is how long a key list read from Keys is served before
+	// it is read again; 0 means one second. Local rotations show at once.
+	JWKSCacheTTL time.Duration
+	Now          func() time.Time
+	Logger       *slog.Logger
+}
+
+// Issuer signs Backstage user tokens, rotates its signing key, serves the
+// JWKS and answers user info. It is safe for concurrent use.
+type Issuer struct {
+	opts Options
+	exp  time.Duration
+	log  *slog.Logger
+
+	rotateMu sync.Mutex
+	cur      atomic.Pointer[signingKey]
+
+	keysMu     sync.Mutex
+	keys       atomic.Pointer[keySet]
+	lastForced atomic.Int64
+
+	verified verifiedCache
+}
+
+// signingKey is this process's private key and the encoded headers it signs.
+type signingKey struct {
+	kid        string
+	priv       *ecdsa.PrivateKey
+	created    time.Time
+	header     string // base64url of the user token header
+	limitedHdr string // base64url of the limited-user token header
+}
+
+// keySet is a snapshot of the published keys.
+type keySet struct {
+	body    []byte
+	keys    map[string]*jose.JSONWebKey
+	fetched time.Time
+}
+
+// NewIssuer checks opts and returns an Issuer. No key is made until the
+// first token, as in Backstage.
+func NewIssuer(opts Options) (*Issuer, error) {
+	if opts.Issuer == "" {
+		return nil, fmt.Errorf("identity: the token issuer (backend.baseUrl + /api/auth) is required")
+	}
+	if opts.Keys == nil {
+		opts.Keys = NewMemoryKeyStore()
+	}
+	if opts.UserInfo == nil {
+		opts.UserInfo = NewMemoryUserInfoStore()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.JWKSCacheTTL <= 0 {
+		opts.JWKSCacheTTL = time.Second
+	}
+	return &Issuer{opts: opts, exp: ClampExpiration(opts.Expiration), log: opts.Logger, verified: verifiedCache{m: map[string]verifiedEntry{}}}, nil
+}
+
+// ClampExpiration applies Backstage's default and bounds to a token lifetime.
+func ClampExpiration(d time.Duration) time.Duration {
+	switch {
+	case d <= 0:
+		return DefaultExpiration
+	case d < MinExpiration:
+		return MinExpiration
+	case d > MaxExpiration:
+		return MaxExpiration
+	}
+	return d
+}
+
+// Expiration is the token lifetime after clamping.
+func (i *Issuer) Expiration() time.Duration { return i.exp }
+
+var b64 = base64.RawURLEncoding
+
+// IssueToken signs a user token for c and records c for /v1/userinfo. The
+// token's payload keys are in Backstage's order: extra claims, iss, sub,
+// ent (unless omitted), aud, iat, exp, uip.
+func (i *Issuer) IssueToken(ctx context.Context, c Claims) (*IssuedToken, error) {
+	if !validEntityRef(c.Sub) {
+		return nil, autherr.Plain(`"sub" claim provided by the auth resolver is not a valid EntityRef.`)
+	}
+	ent := c.Ent
+	if len(ent) == 0 {
+		ent = []string{c.Sub}
+	}
+	key, err := i.signingKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	iat := i.opts.Now().Unix()
+	exp := iat + int64(i.exp/time.Second)
+
+	// uip: the signature of the limited-user token that any holder can
+	// rebuild from the header and {"sub","iat","exp"}; the bytes signed
+	// must be exactly what Backstage's verifier reconstructs.
+	var lp bytes.Buffer
+	lp.WriteString(`{"sub":`)
+	writeJSON(&lp, c.Sub)
+	fmt.Fprintf(&lp, `,"iat":%d,"exp":%d}`, iat, exp)
+	uip, err := key.sign(key.limitedHdr + "." + b64.EncodeToString(lp.Bytes()))
+	if err != nil {
+		return nil, err
+	}
+
+	var p bytes.Buffer
+	p.WriteByte('{')
+	extraKeys := make([]string, 0, len(c.Extra))
+	for k := range c.Extra {
+		if !slices.Contains(reservedClaims, k) {
+			extraKeys = append(extraKeys, k)
+		}
+	}
+	slices.Sort(extraKeys)
+	for _, k := range extraKeys {
+		writeJSON(&p, k)
+		p.WriteByte(':')
+		if err := writeJSON(&p, c.Extra[k]); err != nil {
+			return nil, autherr.Input("extra claim %q cannot be encoded as JSON", k)
+		}
+		p.WriteByte(',')
+	}
+	p.WriteString(`"iss":`)
+	writeJSON(&p, i.opts.Issuer)
+	p.WriteString(`,"sub":`)
+	writeJSON(&p, c.Sub)
+	if !i.opts.OmitOwnershipClaim {
+		p.WriteString(`,"ent":`)
+		writeJSON(&p, ent)
+	}
+	fmt.Fprintf(&p, `,"aud":%q,"iat":%d,"exp":%d,"uip":%q}`, Audience, iat, exp, uip)
+
+	signingInput := key.header + "." + b64.EncodeToString(p.Bytes())
+	sig, err := key.sign(signingInput)
+	if err != nil {
+		return nil, err
+	}
+	token := signingInput + "." + sig
+	if len(token) > maxTokenLength {
+		return nil, autherr.Plain("Failed to issue a new user token. The resulting token is excessively large, with either too many ownership claims or too large custom claims. You likely have a bug either in the sign-in resolver or catalog data. The following claims were requested: '%s'", strings.Join(append([]string{"sub", "ent"}, extraKeys...), ", "))
+	}
+
+	info := make(map[string]any, len(extraKeys)+2)
+	for _, k := range extraKeys {
+		info[k] = c.Extra[k]
+	}
+	info["sub"] = c.Sub
+	info["ent"] = ent
+	if err := i.opts.UserInfo.PutUserInfo(ctx, c.Sub, info); err != nil {
+		return nil, autherr.Wrap(autherr.NameServiceUnavailable, "Failed to store user info", err)
+	}
+	return &IssuedToken{
+		Token:     token,
+		Identity:  Identity{Type: "user", UserEntityRef: c.Sub, OwnershipEntityRefs: ent},
+		ExpiresAt: time.Unix(exp, 0),
+	}, nil
+}
+
+// writeJSON encodes v as JavaScript's JSON.stringify would for the values
+// tokens hold: no HTML escaping, no trailing newline.
+func writeJSON(buf *bytes.Buffer, v any) error {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	buf.Truncate(buf.Len() - 1)
+	return nil
+}
+
+// validEntityRef is Backstage's parseEntityRef without defaults: a kind and
+// a name are required, the namespace is optional.
+func validEntityRef(ref string) bool {
+	kind, rest, ok := strings.Cut(ref, ":")
+	if !ok || kind == "" || rest == "" {
+		return false
+	}
+	if ns, name, ok := strings.Cut(rest, "/"); ok {
+		return ns != "" && name != "" && !strings.ContainsAny(name, "/:")
+	}
+	return !strings.Contains(rest, ":")
+}
+
+func (k *signingKey) sign(input string) (string, error) {
+	h := sha256.Sum256([]byte(input))
+	r, s, err := ecdsa.Sign(rand.Reader, k.priv, h[:])
+	if err != nil {
+		return "", fmt.Errorf("identity: signing: %w", err)
+	}
+	var sig [64]byte
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	return b64.EncodeToString(sig[:]), nil
+}
+
+// signingKey returns the current key, minting and publishing a new one when
+// it has lived one token lifetime (Backstage's lazy rotation).
+func (i *Issuer) signingKey(ctx context.Context) (*signingKey, error) {
+	now := i.opts.Now()
+	if k := i.cur.Load(); k != nil && now.Before(k.created.Add(i.exp)) {
+		return k, nil
+	}
+	i.rotateMu.Lock()
+	defer i.rotateMu.Unlock()
+	old := i.cur.Load()
+	if old != nil && now.Before(old.created.Add(i.exp)) {
+		return old, nil
+	}
+	k, err := newSigningKey(now)
+	if err != nil {
+		return nil, err
+	}
+	jwk, err := publicJWK(k)
+	if err != nil {
+		return nil, err
+	}
+	if err := i.opts.Keys.AddKey(ctx, PublicKey{KID: k.kid, JWK: jwk, CreatedAt: now}); err != nil {
+		// Tokens signed with an unpublished key would not verify. The old
+		// key stays listed for three lifetimes, so keep signing with it for
+		// one more lifetime while the store is away.
+		if old != nil && now.Before(old.created.Add(2*i.exp)) {
+			i.log.Warn("signing key rotation failed; still signing with the previous key", "kid", old.kid, "error", err)
+			return old, nil
+		}
+		return nil, autherr.Wrap(autherr.NameServiceUnavailable, "Failed to publish a new signing key", err)
+	}
+	i.cur.Store(k)
+	i.keys.Store(nil) // publish the new key in our JWKS at once
+	i.log.Info("signing key rotated", "kid", k.kid)
+	return k, nil
+}
+
+func newSigningKey(now time.Time) (*signingKey, error) {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("identity: generating a signing key: %w", err)
+	}
+	kid := newUUID()
+	// Key order as Backstage's jose writes them; the uip proof depends on it.
+	hdr := func(typ string) string {
+		return b64.EncodeToString([]byte(`{"typ":"` + typ + `","alg":"ES256","kid":"` + kid + `"}`))
+	}
+	return &signingKey{kid: kid, priv: priv, created: now, header: hdr(TypeUser), limitedHdr: hdr(TypeLimitedUser)}, nil
+}
+
+func publicJWK(k *signingKey) ([]byte, error) {
+	return jose.JSONWebKey{Key: &k.priv.PublicKey, KeyID: k.kid, Algorithm: string(jose.ES256)}.MarshalJSON()
+}
+
+// newUUID is a random (version 4) UUID, the form Backstage uses for kids.
+func newUUID() string {
+	var u [16]byte
+	_, _ = rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+}
