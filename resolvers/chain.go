@@ -1,0 +1,74 @@
+package resolvers
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gatehouse-auth/gatehouse/autherr"
+	"github.com/gatehouse-auth/gatehouse/config"
+)
+
+// errUnresolved is Backstage's message when every resolver answered NotFound.
+const errUnresolved = "Failed to sign-in, unable to resolve user identity. Please verify that your catalog contains the expected User entities that would match your configured sign-in resolver."
+
+// Chain runs sign-in resolvers in configured order (Backstage's declarative
+// resolver): NotFound passes to the next one, any other error stops the
+// sign-in, and a chain of only NotFound fails with Backstage's message.
+type Chain struct {
+	steps []chainStep
+}
+
+type chainStep struct {
+	name string
+	r    SignInResolver
+}
+
+var _ SignInResolver = (*Chain)(nil)
+
+// NewChain opens each step with its factory. Every unknown name or bad
+// option is reported, as config.Problems naming the entry's key path.
+func NewChain(steps []config.Step, factories map[string]ResolverFactory, deps Deps) (*Chain, error) {
+	var problems config.Problems
+	c := &Chain{}
+	for _, s := range steps {
+		f, ok := factories[s.Name]
+		if !ok {
+			problems = append(problems, config.Problem{Path: s.Path, Message: fmt.Sprintf("Sign-in resolver '%s' is not available", s.Name)})
+			continue
+		}
+		r, err := f(s.Options, deps)
+		if err != nil {
+			problems = append(problems, config.Problem{Path: s.Path, Message: err.Error()})
+			continue
+		}
+		c.steps = append(c.steps, chainStep{name: s.Name, r: r})
+	}
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	return c, nil
+}
+
+// Resolve implements SignInResolver. The result's Resolver names the step
+// that answered and its refs are validated and lower-cased.
+func (c *Chain) Resolve(ctx context.Context, in SignInInput) (*SignInResult, error) {
+	for _, s := range c.steps {
+		res, err := s.r.Resolve(ctx, in)
+		if err != nil {
+			if autherr.IsNotFound(err) {
+				continue
+			}
+			return nil, err
+		}
+		if res == nil || res.UserEntityRef == "" {
+			return nil, autherr.Plain("sign-in resolver '%s' returned no user entity ref", s.name)
+		}
+		out, err := normalize(res)
+		if err != nil {
+			return nil, autherr.Wrap(autherr.NameError, fmt.Sprintf("sign-in resolver '%s' returned an invalid result", s.name), err)
+		}
+		out.Resolver = s.name
+		return out, nil
+	}
+	return nil, autherr.Plain(errUnresolved)
+}

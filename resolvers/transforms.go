@@ -1,0 +1,169 @@
+package resolvers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/gatehouse-auth/gatehouse/catalog"
+	"github.com/gatehouse-auth/gatehouse/config"
+	"github.com/gatehouse-auth/gatehouse/providers"
+)
+
+// Names of the built-in profile transforms.
+const (
+	// TransformOIDC is Backstage's oidc provider transform.
+	TransformOIDC = "oidc"
+	// TransformVCFSSO is the vcfsso module's transform for VCF SSO claims.
+	TransformVCFSSO = "vcfsso"
+)
+
+// BuiltinTransforms returns the built-in profile transforms.
+func BuiltinTransforms() map[string]TransformFactory {
+	return map[string]TransformFactory{
+		TransformOIDC:   noOptions(transformFunc(oidcTransform)),
+		TransformVCFSSO: noOptions(transformFunc(vcfssoTransform)),
+	}
+}
+
+type transformFunc func(*providers.Result) providers.Profile
+
+// Transform ignores the previous profile: these transforms build one from
+// the provider result, as Backstage's provider transforms do.
+func (f transformFunc) Transform(_ context.Context, in TransformInput) (providers.Profile, error) {
+	return f(in.Result), nil
+}
+
+func noOptions(t ProfileTransform) TransformFactory {
+	return func(opts map[string]any) (ProfileTransform, error) {
+		if len(opts) > 0 {
+			return nil, fmt.Errorf("profile transform does not accept options")
+		}
+		return t, nil
+	}
+}
+
+// oidcTransform is Backstage's default oidc transform (spec §9.3): email
+// only when email_verified is true.
+func oidcTransform(res *providers.Result) providers.Profile {
+	ui := res.UserInfo
+	var p providers.Profile
+	if v, _ := ui["email_verified"].(bool); v {
+		p.Email, _ = ui["email"].(string)
+	}
+	p.Picture, _ = ui["picture"].(string)
+	p.DisplayName, _ = ui["name"].(string)
+	return p
+}
+
+// vcfssoTransform is the vcfsso module's transform (spec §9.5): email =
+// acct ?? email, displayName = name ?? acct ?? user_name. It reads userinfo
+// and falls back to the ID-token claims, because VCF deployments differ in
+// which one carries them.
+func vcfssoTransform(res *providers.Result) providers.Profile {
+	get := func(k string) (string, bool) {
+		if v, ok := res.UserInfo[k]; ok && v != nil {
+			s, ok := v.(string)
+			return s, ok
+		}
+		if v, ok := res.IDTokenClaims[k]; ok && v != nil {
+			s, ok := v.(string)
+			return s, ok
+		}
+		return "", false
+	}
+	acct, hasAcct := get("acct")
+	userName, hasUser := get("user_name")
+	var p providers.Profile
+	if hasAcct {
+		p.Email = acct
+	} else {
+		p.Email, _ = get("email")
+	}
+	switch name, ok := get("name"); {
+	case ok:
+		p.DisplayName = name
+	case hasAcct:
+		p.DisplayName = acct
+	case hasUser:
+		p.DisplayName = userName
+	}
+	p.Picture, _ = get("picture")
+	return p
+}
+
+// Transforms runs profile transforms in configured order, each seeing the
+// profile the previous one built.
+type Transforms struct {
+	steps []ProfileTransform
+}
+
+// NewTransforms opens the configured transforms; none configured means the
+// provider's default one. Unknown names and bad options are config.Problems.
+func NewTransforms(steps []config.Step, defaultName string, factories map[string]TransformFactory) (*Transforms, error) {
+	if len(steps) == 0 {
+		steps = []config.Step{{Name: defaultName, Path: "(default transform)"}}
+	}
+	var problems config.Problems
+	t := &Transforms{}
+	for _, s := range steps {
+		f, ok := factories[s.Name]
+		if !ok {
+			problems = append(problems, config.Problem{Path: s.Path, Message: fmt.Sprintf("Profile transform '%s' is not available", s.Name)})
+			continue
+		}
+		pt, err := f(s.Options)
+		if err != nil {
+			problems = append(problems, config.Problem{Path: s.Path, Message: err.Error()})
+			continue
+		}
+		t.steps = append(t.steps, pt)
+	}
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	return t, nil
+}
+
+// Apply runs the transforms on a provider result.
+func (t *Transforms) Apply(ctx context.Context, providerID string, result *providers.Result) (providers.Profile, error) {
+	var p providers.Profile
+	for _, s := range t.steps {
+		var err error
+		if p, err = s.Transform(ctx, TransformInput{ProviderID: providerID, Result: result, Profile: p}); err != nil {
+			return providers.Profile{}, err
+		}
+	}
+	return p, nil
+}
+
+// normalize validates and lower-cases a resolver's refs: the user ref
+// first, ownership refs deduplicated, reserved claims refused.
+func normalize(res *SignInResult) (*SignInResult, error) {
+	u, err := catalog.ParseEntityRef(res.UserEntityRef, "user", "default")
+	if err != nil {
+		return nil, err
+	}
+	out := &SignInResult{UserEntityRef: u.String()}
+	out.OwnershipEntityRefs = []string{out.UserEntityRef}
+	for _, r := range res.OwnershipEntityRefs {
+		ref, err := catalog.ParseEntityRef(r, "group", "default")
+		if err != nil {
+			return nil, err
+		}
+		if s := ref.String(); !slices.Contains(out.OwnershipEntityRefs, s) {
+			out.OwnershipEntityRefs = append(out.OwnershipEntityRefs, s)
+		}
+	}
+	for k, v := range res.ExtraClaims {
+		switch k {
+		case "iss", "sub", "ent", "aud", "iat", "exp", "uip":
+			return nil, fmt.Errorf("extra claim %q is reserved", k)
+		}
+		if out.ExtraClaims == nil {
+			out.ExtraClaims = map[string]any{}
+		}
+		out.ExtraClaims[k] = v
+	}
+	return out, nil
+}
