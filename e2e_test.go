@@ -87,7 +87,11 @@ type testClock struct {
 	offset time.Duration
 }
 
-func (c *testClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return time.Now().Add(c.offset) }
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
 func (c *testClock) Add(d time.Duration) { c.mu.Lock(); c.offset += d; c.mu.Unlock() }
 
 type harness struct {
@@ -111,8 +115,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // newHarness starts the dev IdP and Gatehouse on loopback, over real HTTP.
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -718,7 +726,9 @@ func TestIdPDown(t *testing.T) {
 	b := newBrowser(t)
 	b.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, body := b.do("GET", h.base+"/api/auth/vcfsso/start?"+startQuery("development"), nil, nil)
-	var env struct{ Error struct{ Name, Message string } }
+	var env struct {
+		Error struct{ Name, Message string }
+	}
 	_ = json.Unmarshal(body, &env)
 	if resp.StatusCode != 503 || env.Error.Name != "ServiceUnavailableError" || !strings.Contains(env.Error.Message, issuer) {
 		t.Errorf("start with the IdP down: %d %s", resp.StatusCode, body)
