@@ -95,7 +95,7 @@ func (c *testClock) Now() time.Time {
 func (c *testClock) Add(d time.Duration) { c.mu.Lock(); c.offset += d; c.mu.Unlock() }
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	idp   *devidp.IdP
 	gw    *gateway
 	srv   *httptest.Server
@@ -107,6 +107,8 @@ type harness struct {
 type harnessOptions struct {
 	// metadataURL overrides the IdP's issuer URL (for the tampering proxy).
 	metadataURL func(idp *devidp.IdP) string
+	// httpClient is Gatehouse's client towards the IdP.
+	httpClient *http.Client
 }
 
 // syncBuffer collects logs from concurrent handlers.
@@ -123,7 +125,7 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // newHarness starts the dev IdP and Gatehouse on loopback, over real HTTP.
-func newHarness(t *testing.T, o harnessOptions) *harness {
+func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -185,7 +187,7 @@ catalog:
 	}
 	clock := &testClock{}
 	logs := &syncBuffer{}
-	gw, err := build(cfg, buildOptions{logger: slog.New(slog.NewTextHandler(logs, nil)), now: clock.Now})
+	gw, err := build(cfg, buildOptions{logger: slog.New(slog.NewTextHandler(logs, nil)), now: clock.Now, httpClient: o.httpClient})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,12 +214,12 @@ func (h *harness) assertNoSecretsLogged() {
 
 // browser is a user agent with a cookie jar that stops at the app origin.
 type browser struct {
-	t   *testing.T
+	t   testing.TB
 	c   *http.Client
 	jar *cookiejar.Jar
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, jar: jar, c: &http.Client{
 		Jar: jar,
@@ -289,7 +291,7 @@ var decodeRE = regexp.MustCompile(`decodeURIComponent\('([^']*)'\)`)
 
 // popupMessage checks the popup page (CSP hash of the exact script,
 // config_info then authorization_response) and returns the message.
-func popupMessage(t *testing.T, resp *http.Response, body []byte) map[string]any {
+func popupMessage(t testing.TB, resp *http.Response, body []byte) map[string]any {
 	t.Helper()
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("popup: %d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -35,6 +36,8 @@ type buildOptions struct {
 	// keys and userInfo default to memory stores.
 	keys     identity.KeyStore
 	userInfo identity.UserInfoStore
+	// httpClient, when set, makes every IdP call (benchmarks time it).
+	httpClient *http.Client
 }
 
 // providerFactory opens one provider environment.
@@ -72,6 +75,7 @@ func oidcConfig(id string, pe *config.ProviderEnv, callbackURL string, o buildOp
 		Prompt:                  c.Prompt,
 		StartURLSearchParams:    c.StartURLSearchParams,
 		Timeout:                 c.Timeout,
+		HTTPClient:              o.httpClient,
 		Logger:                  o.logger,
 		Now:                     o.now,
 	}

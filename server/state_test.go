@@ -53,3 +53,21 @@ func FuzzDecodeState(f *testing.F) {
 	f.Add("25")
 	f.Fuzz(func(t *testing.T, s string) { _, _ = decodeState(s) })
 }
+
+func BenchmarkStateEncode(b *testing.B) {
+	st := oauthState{Nonce: "frlOeCTBg8R1XwT6I4aQqQ==", Env: "development", Origin: "https://backstage.example.com", Scope: "openid profile email offline_access"}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = encodeState(st)
+	}
+}
+
+func BenchmarkStateDecode(b *testing.B) {
+	s := encodeState(oauthState{Nonce: "frlOeCTBg8R1XwT6I4aQqQ==", Env: "development", Origin: "https://backstage.example.com", Scope: "openid profile email offline_access"})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeState(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
