@@ -744,6 +744,10 @@ type tamperingProxy struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
 	mutate func(header, claims map[string]any) (signWith *rsa.PrivateKey)
+	// userinfoKey, when set, turns userinfo answers into application/jwt
+	// signed with it.
+	userinfoKey  *rsa.PrivateKey
+	userinfoPath string
 }
 
 func newTamperingProxy(t *testing.T) *tamperingProxy {
@@ -776,7 +780,25 @@ func (p *tamperingProxy) serve(w http.ResponseWriter, r *http.Request) {
 		var doc map[string]any
 		_ = json.Unmarshal(body, &doc)
 		doc["token_endpoint"] = strings.Replace(doc["token_endpoint"].(string), idpOrigin, p.srv.URL, 1)
+		doc["userinfo_endpoint"] = strings.Replace(doc["userinfo_endpoint"].(string), idpOrigin, p.srv.URL, 1)
+		if u, err := url.Parse(doc["userinfo_endpoint"].(string)); err == nil {
+			p.mu.Lock()
+			p.userinfoPath = u.Path
+			p.mu.Unlock()
+		}
 		body, _ = json.Marshal(doc)
+	case p.isUserinfo(r.URL.Path) && resp.StatusCode == 200:
+		p.mu.Lock()
+		key := p.userinfoKey
+		p.mu.Unlock()
+		if key != nil {
+			kid, _ := p.idp.SigningKey()
+			signer, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, nil)
+			jws, _ := signer.Sign(body)
+			s, _ := jws.CompactSerialize()
+			body = []byte(s)
+			resp.Header.Set("Content-Type", "application/jwt")
+		}
 	case resp.StatusCode == 200 && strings.Contains(resp.Header.Get("Content-Type"), "json"):
 		var tr map[string]any
 		if json.Unmarshal(body, &tr) == nil && tr["id_token"] != nil {
@@ -792,6 +814,12 @@ func (p *tamperingProxy) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write(body)
+}
+
+func (p *tamperingProxy) isUserinfo(path string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.userinfoPath != "" && path == p.userinfoPath
 }
 
 func (p *tamperingProxy) rewrite(tok string, f func(h, c map[string]any) *rsa.PrivateKey) string {
@@ -869,6 +897,43 @@ func TestTamperedIDTokens(t *testing.T) {
 				t.Errorf("got %v %q, want AuthenticationError mentioning %q", e["name"], e["message"], c.want)
 			}
 		})
+	}
+}
+
+// TestUserinfoJWT: the IdP answers userinfo as a signed application/jwt,
+// which the provider verifies against the IdP's keys.
+func TestUserinfoJWT(t *testing.T) {
+	proxy := newTamperingProxy(t)
+	h := newHarness(t, harnessOptions{metadataURL: func(idp *devidp.IdP) string {
+		proxy.idp = idp
+		u, _ := url.Parse(idp.Issuer())
+		return proxy.srv.URL + u.Path + "/"
+	}})
+	_, idpKey := h.idp.SigningKey()
+	otherKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+
+	proxy.mu.Lock()
+	proxy.userinfoKey = idpKey
+	proxy.mu.Unlock()
+	b := newBrowser(t)
+	resp, body := b.login(h, startQuery("development"), "alice", "alice-test-password", "login")
+	msg := popupMessage(t, resp, body)
+	r, _ := msg["response"].(map[string]any)
+	if r == nil {
+		t.Fatalf("sign-in with a JWT userinfo failed: %v", msg["error"])
+	}
+	if p := r["profile"].(map[string]any); p["email"] != "alice@example.com" {
+		t.Errorf("profile from JWT userinfo = %v", p)
+	}
+
+	proxy.mu.Lock()
+	proxy.userinfoKey = otherKey
+	proxy.mu.Unlock()
+	b = newBrowser(t)
+	resp, body = b.login(h, startQuery("development"), "alice", "alice-test-password", "login")
+	name, message := popupError(t, resp, body)
+	if name != "AuthenticationError" || !strings.Contains(message, "userinfo JWT signature is invalid") {
+		t.Errorf("forged JWT userinfo: %s %q", name, message)
 	}
 }
 

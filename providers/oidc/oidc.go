@@ -345,7 +345,9 @@ func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) (*
 func (p *Provider) result(ctx context.Context, d *discovered, tok *oauth2.Token, rawID string, claims map[string]any) (*providers.Result, error) {
 	info, err := p.userinfo(ctx, d, tok.AccessToken)
 	if err != nil {
-		if !p.cfg.UserInfoFallback {
+		// A forged answer is an attack, not an outage: never fall back.
+		var forged integrityError
+		if !p.cfg.UserInfoFallback || errors.As(err, &forged) {
 			return nil, err
 		}
 		p.log.LogAttrs(ctx, slog.LevelWarn, "userinfo failed; using the ID-token claims",
@@ -419,7 +421,7 @@ func (p *Provider) userinfo(ctx context.Context, d *discovered, accessToken stri
 	if mt == "application/jwt" {
 		payload, err := d.keys.VerifySignature(ctx, strings.TrimSpace(string(body)))
 		if err != nil {
-			return nil, autherr.Authentication("Authentication failed, userinfo JWT signature is invalid")
+			return nil, integrityError{autherr.Authentication("Authentication rejected, userinfo JWT signature is invalid")}
 		}
 		body = payload
 	}
@@ -429,6 +431,13 @@ func (p *Provider) userinfo(ctx context.Context, d *discovered, accessToken stri
 	}
 	return info, nil
 }
+
+// integrityError marks an IdP answer that failed verification, which the
+// userinfo fallback must not paper over.
+type integrityError struct{ err error }
+
+func (e integrityError) Error() string { return e.err.Error() }
+func (e integrityError) Unwrap() error { return e.err }
 
 // Logout revokes the refresh token when the IdP advertises a
 // revocation_endpoint (RFC 7009). It returns no logout URL.
