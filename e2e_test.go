@@ -134,7 +134,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	base := "http://" + ln.Addr().String()
 	idp, err := devidp.Start(context.Background(), devidp.Config{
 		Users:   testUsers,
-		Clients: []devidp.Client{{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{base + "/api/auth/vcfsso/handler/frame"}}},
+		Clients: []devidp.Client{{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{base + "/api/auth/vcfsso/handler/frame", base + "/api/auth/oidc/handler/frame"}}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -177,6 +177,18 @@ auth:
             - resolver: emailLocalPartMatchingUserEntityName
               allowedDomains: [corp.example.com]
             - resolver: emailMatchingUserEntityProfileEmail
+    # Backstage's own oidc provider block, unchanged: client_secret_post,
+    # and its default transform (email only when email_verified).
+    oidc:
+      development:
+        metadataUrl: %[3]s
+        clientId: %[6]s
+        clientSecret: %[7]s
+        tokenEndpointAuthMethod: client_secret_post
+        prompt: auto
+        signIn:
+          resolvers:
+            - resolver: preferredUsernameMatchingUserEntityName
 catalog:
   locations:
     - {type: file, target: %[4]s}
@@ -267,7 +279,12 @@ var (
 // redirect to the app).
 func (b *browser) login(h *harness, query, user, password, action string) (*http.Response, []byte) {
 	b.t.Helper()
-	resp, body := b.do("GET", h.base+"/api/auth/vcfsso/start?"+query, nil, nil)
+	return b.loginVia(h, "vcfsso", query, user, password, action)
+}
+
+func (b *browser) loginVia(h *harness, provider, query, user, password, action string) (*http.Response, []byte) {
+	b.t.Helper()
+	resp, body := b.do("GET", h.base+"/api/auth/"+provider+"/start?"+query, nil, nil)
 	if resp.StatusCode != 200 || !authReqRE.Match(body) {
 		b.t.Fatalf("start did not reach the login form: %d %s", resp.StatusCode, body)
 	}
@@ -495,6 +512,28 @@ func TestSignInPopupFlow(t *testing.T) {
 	}
 	resp3, body3 := b.do("GET", h.base+"/api/auth/vcfsso/refresh?env=development", nil, xhr)
 	assertEnvelope(t, resp3.StatusCode, body3, 401, "AuthenticationError", "Refresh failed; caused by InputError: Missing session cookie")
+}
+
+// TestOIDCProvider signs in through the `oidc` provider id with
+// client_secret_post. The dev IdP sends no email claim, so Backstage's oidc
+// transform yields no email (an email resolver would stop the chain with
+// "user profile does not contain an email"); user_name finds the user.
+func TestOIDCProvider(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	b := newBrowser(t)
+	resp, body := b.loginVia(h, "oidc", startQuery("development"), "alice", "alice-test-password", "login")
+	msg := popupMessage(t, resp, body)
+	r, _ := msg["response"].(map[string]any)
+	if r == nil {
+		t.Fatalf("oidc sign-in failed: %v", msg["error"])
+	}
+	if p := r["profile"].(map[string]any); p["email"] != nil || p["displayName"] != "Alice Example" {
+		t.Errorf("oidc profile = %v (no email without email_verified)", p)
+	}
+	h.identityOf(r, "user:default/alice", "user:default/alice", "group:default/team-a")
+	if b.cookieAt(h, "/api/auth/oidc/refresh", "oidc-refresh-token") == "" {
+		t.Error("no oidc-refresh-token cookie")
+	}
 }
 
 func TestSignInRedirectFlow(t *testing.T) {
