@@ -791,3 +791,21 @@ func TestLoadUsesOSEnvironment(t *testing.T) {
 		t.Errorf("got %q %d", cfg.Auth.SessionSecret, cfg.Backend.Listen.Port)
 	}
 }
+
+// An app-config shared with Backstage references variables of plugins
+// Gatehouse never runs; only unset variables at keys Gatehouse reads fail.
+func TestUnsetVariablesOnlyWhereRead(t *testing.T) {
+	base := `
+app: {baseUrl: http://localhost:3000, title: '${APP_TITLE}'}
+backend: {baseUrl: http://localhost:7007}
+integrations:
+  github: [{host: github.com, token: '${GITHUB_TOKEN}'}]
+techdocs: {publisher: {awsS3: {credentials: {$env: AWS_KEY}}}}
+`
+	mustLoad(t, nil, base)
+	_, err := loadContents(t, nil, base, `auth: {session: {secret: '${AUTH_SESSION_SECRET}'}}`)
+	got := problemsOf(t, err)
+	if len(got) != 1 || got[0] != `auth.session.secret: environment variable "AUTH_SESSION_SECRET" is not set` {
+		t.Errorf("problems = %q", got)
+	}
+}

@@ -207,6 +207,29 @@ func (t *transformer) fail(path, format string, args ...any) {
 	t.failed[path] = true
 }
 
+// failUnset reports an unset environment variable, but only at a key
+// Gatehouse reads: an app-config shared with Backstage references variables
+// for plugins Gatehouse never runs, and Backstage itself treats an unset
+// one as an absent value.
+func (t *transformer) failUnset(path, name string) {
+	t.failed[path] = true
+	if readByGatehouse(path) {
+		t.problems = append(t.problems, Problem{Path: path, Message: fmt.Sprintf("environment variable %q is not set", name)})
+	}
+}
+
+// gatehousePrefixes are the config subtrees Gatehouse reads.
+var gatehousePrefixes = []string{"app.baseUrl", "backend.", "auth.", "catalog.locations", "gatehouse.", "discovery."}
+
+func readByGatehouse(path string) bool {
+	for _, p := range gatehousePrefixes {
+		if path == strings.TrimSuffix(p, ".") || strings.HasPrefix(path, p) || strings.HasPrefix(path, p+"[") {
+			return true
+		}
+	}
+	return false
+}
+
 func (t *transformer) transformMap(m map[string]any, path, dir string, depth int) map[string]any {
 	for k, v := range m {
 		m[k] = t.transform(v, joinPath(path, k), dir, depth)
@@ -257,7 +280,7 @@ func (t *transformer) include(kind string, arg any, path, dir string, depth int)
 	case "$env":
 		val, ok := t.opts.lookup(s)
 		if !ok {
-			t.fail(path, "environment variable %q is not set", s)
+			t.failUnset(path, s)
 			return nil
 		}
 		return val
@@ -345,7 +368,7 @@ func (t *transformer) substitute(s, path string) string {
 				} else if val, ok := t.opts.lookup(name); ok {
 					b.WriteString(val)
 				} else {
-					t.fail(path, "environment variable %q is not set", name)
+					t.failUnset(path, name)
 				}
 				i += 2 + end + 1
 				continue
