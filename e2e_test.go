@@ -430,14 +430,9 @@ func (b *browser) refresh(h *harness, env string) (*http.Response, map[string]an
 	return resp, m
 }
 
+// cookie is the cookie the browser sends to vcfsso's refresh route.
 func (b *browser) cookie(h *harness, name string) string {
-	u, _ := url.Parse(h.base + "/api/auth/vcfsso/refresh")
-	for _, c := range b.jar.Cookies(u) {
-		if c.Name == name {
-			return c.Value
-		}
-	}
-	return ""
+	return b.cookieAt(h, "/api/auth/vcfsso/refresh", name)
 }
 
 func TestSignInPopupFlow(t *testing.T) {
@@ -791,6 +786,18 @@ type tamperingProxy struct {
 	userinfoPath string
 }
 
+// newProxiedHarness is a harness whose metadataUrl points at a
+// tamperingProxy in front of the dev IdP.
+func newProxiedHarness(t *testing.T) (*harness, *tamperingProxy) {
+	proxy := newTamperingProxy(t)
+	h := newHarness(t, harnessOptions{metadataURL: func(idp *devidp.IdP) string {
+		proxy.idp = idp
+		u, _ := url.Parse(idp.Issuer())
+		return proxy.srv.URL + u.Path + "/"
+	}})
+	return h, proxy
+}
+
 func newTamperingProxy(t *testing.T) *tamperingProxy {
 	p := &tamperingProxy{}
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
@@ -892,12 +899,7 @@ func (p *tamperingProxy) rewrite(tok string, f func(h, c map[string]any) *rsa.Pr
 }
 
 func TestTamperedIDTokens(t *testing.T) {
-	proxy := newTamperingProxy(t)
-	h := newHarness(t, harnessOptions{metadataURL: func(idp *devidp.IdP) string {
-		proxy.idp = idp
-		u, _ := url.Parse(idp.Issuer())
-		return proxy.srv.URL + u.Path + "/"
-	}})
+	h, proxy := newProxiedHarness(t)
 	otherKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -944,12 +946,7 @@ func TestTamperedIDTokens(t *testing.T) {
 // TestUserinfoJWT: the IdP answers userinfo as a signed application/jwt,
 // which the provider verifies against the IdP's keys.
 func TestUserinfoJWT(t *testing.T) {
-	proxy := newTamperingProxy(t)
-	h := newHarness(t, harnessOptions{metadataURL: func(idp *devidp.IdP) string {
-		proxy.idp = idp
-		u, _ := url.Parse(idp.Issuer())
-		return proxy.srv.URL + u.Path + "/"
-	}})
+	h, proxy := newProxiedHarness(t)
 	_, idpKey := h.idp.SigningKey()
 	otherKey, _ := rsa.GenerateKey(rand.Reader, 2048)
 

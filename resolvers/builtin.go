@@ -56,6 +56,16 @@ func signInWithCatalogUser(ctx context.Context, deps Deps, q catalog.Query, fall
 	return &SignInResult{UserEntityRef: catalog.RefOf(e), OwnershipEntityRefs: catalog.OwnershipEntityRefs(e)}, nil
 }
 
+// signInByName signs in the user entity named name; with dangerous, an
+// unknown name signs in as user:default/<name> without a catalog entity.
+func signInByName(ctx context.Context, deps Deps, name string, dangerous bool) (*SignInResult, error) {
+	fallback := ""
+	if dangerous {
+		fallback = userRef(name)
+	}
+	return signInWithCatalogUser(ctx, deps, catalog.Query{EntityRef: userRef(name)}, fallback)
+}
+
 // userRef is an entity-ref query for a bare user name, which Backstage
 // passes as {name} without parsing it.
 func userRef(name string) string { return "user:default/" + name }
@@ -122,11 +132,7 @@ func (r *emailLocalPart) Resolve(ctx context.Context, in SignInInput) (*SignInRe
 	if r.checkDomains && !slices.Contains(r.allowedDomains, domain) {
 		return nil, autherr.NotAllowed("Sign-in user email is not from an allowed domain")
 	}
-	fallback := ""
-	if r.dangerous {
-		fallback = userRef(local)
-	}
-	return signInWithCatalogUser(ctx, r.deps, catalog.Query{EntityRef: userRef(local)}, fallback)
+	return signInByName(ctx, r.deps, local, r.dangerous)
 }
 
 type preferredUsername struct {
@@ -150,11 +156,7 @@ func (r *preferredUsername) Resolve(ctx context.Context, in SignInInput) (*SignI
 	if name == "" {
 		return nil, autherr.Plain("Login failed, user profile does not contain a user_name or preferred_username claim")
 	}
-	fallback := ""
-	if r.dangerous {
-		fallback = userRef(name)
-	}
-	return signInWithCatalogUser(ctx, r.deps, catalog.Query{EntityRef: userRef(name)}, fallback)
+	return signInByName(ctx, r.deps, name, r.dangerous)
 }
 
 // claimString reads a string claim from userinfo, else from the ID token:

@@ -28,25 +28,41 @@ var _ SignInResolver = (*Chain)(nil)
 // NewChain opens each step with its factory. Every unknown name or bad
 // option is reported, as config.Problems naming the entry's key path.
 func NewChain(steps []config.Step, factories map[string]ResolverFactory, deps Deps) (*Chain, error) {
-	var problems config.Problems
+	rs, err := openSteps(steps, factories, "Sign-in resolver '%s' is not available",
+		func(f ResolverFactory, s config.Step) (SignInResolver, error) { return f(s.Options, deps) })
+	if err != nil {
+		return nil, err
+	}
 	c := &Chain{}
+	for i, r := range rs {
+		c.steps = append(c.steps, chainStep{name: steps[i].Name, r: r})
+	}
+	return c, nil
+}
+
+// openSteps opens each configured step with its named factory. Every
+// unknown name and every factory error is collected as a config.Problem
+// at the step's key path, so start-up reports them all at once.
+func openSteps[F, T any](steps []config.Step, factories map[string]F, unknownFormat string, open func(F, config.Step) (T, error)) ([]T, error) {
+	var problems config.Problems
+	out := make([]T, 0, len(steps))
 	for _, s := range steps {
 		f, ok := factories[s.Name]
 		if !ok {
-			problems = append(problems, config.Problem{Path: s.Path, Message: fmt.Sprintf("Sign-in resolver '%s' is not available", s.Name)})
+			problems = append(problems, config.Problem{Path: s.Path, Message: fmt.Sprintf(unknownFormat, s.Name)})
 			continue
 		}
-		r, err := f(s.Options, deps)
+		v, err := open(f, s)
 		if err != nil {
 			problems = append(problems, config.Problem{Path: s.Path, Message: err.Error()})
 			continue
 		}
-		c.steps = append(c.steps, chainStep{name: s.Name, r: r})
+		out = append(out, v)
 	}
 	if len(problems) > 0 {
 		return nil, problems
 	}
-	return c, nil
+	return out, nil
 }
 
 // Resolve implements SignInResolver. The result's Resolver names the step

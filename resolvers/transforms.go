@@ -104,25 +104,12 @@ func NewTransforms(steps []config.Step, defaultName string, factories map[string
 	if len(steps) == 0 {
 		steps = []config.Step{{Name: defaultName, Path: "(default transform)"}}
 	}
-	var problems config.Problems
-	t := &Transforms{}
-	for _, s := range steps {
-		f, ok := factories[s.Name]
-		if !ok {
-			problems = append(problems, config.Problem{Path: s.Path, Message: fmt.Sprintf("Profile transform '%s' is not available", s.Name)})
-			continue
-		}
-		pt, err := f(s.Options)
-		if err != nil {
-			problems = append(problems, config.Problem{Path: s.Path, Message: err.Error()})
-			continue
-		}
-		t.steps = append(t.steps, pt)
+	ts, err := openSteps(steps, factories, "Profile transform '%s' is not available",
+		func(f TransformFactory, s config.Step) (ProfileTransform, error) { return f(s.Options) })
+	if err != nil {
+		return nil, err
 	}
-	if len(problems) > 0 {
-		return nil, problems
-	}
-	return t, nil
+	return &Transforms{steps: ts}, nil
 }
 
 // Apply runs the transforms on a provider result.
