@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/providers"
 	"github.com/gatehouse-auth/gatehouse/providers/oidc"
 	"github.com/gatehouse-auth/gatehouse/providers/vcfsso"
+	"github.com/gatehouse-auth/gatehouse/providers/vmwarecloud"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
 	"github.com/gatehouse-auth/gatehouse/server"
 )
@@ -53,6 +54,24 @@ var providerFactories = map[string]providerFactory{
 			return oidc.New(oidcConfig("oidc", pe, cb, o))
 		},
 		defaultTransform: "oidc",
+	},
+	vmwarecloud.ID: {
+		open: func(pe *config.ProviderEnv, cb string, o buildOptions) (providers.Provider, error) {
+			v := pe.VMwareCloud
+			return vmwarecloud.New(vmwarecloud.Config{
+				ClientID:        v.ClientID,
+				OrganizationID:  v.OrganizationID,
+				ConsoleEndpoint: v.ConsoleEndpoint,
+				CallbackURL:     cb,
+				Timeout:         v.Timeout,
+				VerifySignature: v.VerifyIDTokenSignature,
+				JWKSURL:         v.JWKSURL,
+				HTTPClient:      o.httpClient,
+				Logger:          o.logger,
+				Now:             o.now,
+			})
+		},
+		defaultTransform: vmwarecloud.DefaultTransform,
 	},
 	vcfsso.ID: {
 		open: func(pe *config.ProviderEnv, cb string, o buildOptions) (providers.Provider, error) {

@@ -532,7 +532,7 @@ func TestProblems(t *testing.T) {
 		{
 			name: "unknown provider",
 			yaml: baseYAML + "    foo:\n      development:\n        clientId: x\n",
-			want: []string{`auth.providers.foo: unknown provider "foo"; supported: oidc, vcfsso`},
+			want: []string{`auth.providers.foo: unknown provider "foo"; supported: oidc, vcfsso, vmwareCloudServices`},
 		},
 		{
 			name: "typo with hint",
@@ -766,7 +766,7 @@ func TestSplitScopes(t *testing.T) {
 }
 
 func TestSupportedProviders(t *testing.T) {
-	if got := SupportedProviders(); !reflect.DeepEqual(got, []string{"oidc", "vcfsso"}) {
+	if got := SupportedProviders(); !reflect.DeepEqual(got, []string{"oidc", "vcfsso", "vmwareCloudServices"}) {
 		t.Errorf("got %v", got)
 	}
 }
@@ -807,5 +807,49 @@ techdocs: {publisher: {awsS3: {credentials: {$env: AWS_KEY}}}}
 	got := problemsOf(t, err)
 	if len(got) != 1 || got[0] != `auth.session.secret: environment variable "AUTH_SESSION_SECRET" is not set` {
 		t.Errorf("problems = %q", got)
+	}
+}
+
+// The block of Backstage's VMware Cloud docs loads unchanged.
+func TestVMwareCloudServices(t *testing.T) {
+	env := map[string]string{"SESSION_SECRET": "s", "APP_ID": "app-id", "ORG_ID": "org-id"}
+	head := "app: {baseUrl: http://localhost:3000}\nbackend: {baseUrl: http://localhost:7007}\n"
+	cfg := mustLoad(t, env, head+`
+auth:
+  environment: development
+  session:
+    secret: ${SESSION_SECRET}
+  providers:
+    vmwareCloudServices:
+      development:
+        clientId: ${APP_ID}
+        organizationId: ${ORG_ID}
+        sessionDuration: { hours: 24 }
+        signIn:
+          resolvers:
+            - resolver: emailMatchingUserEntityProfileEmail
+`)
+	pe := cfg.Auth.Providers["vmwareCloudServices"]["development"]
+	want := VMwareCloud{ClientID: "app-id", OrganizationID: "org-id", ConsoleEndpoint: "https://console.cloud.vmware.com", Timeout: 10 * time.Second}
+	if pe.VMwareCloud == nil || *pe.VMwareCloud != want || pe.SessionDuration != 24*time.Hour || len(pe.SignIn.Resolvers) != 1 {
+		t.Errorf("got %+v %+v", pe, pe.VMwareCloud)
+	}
+	_, err := loadContents(t, env, head+`
+auth:
+  session: {secret: s}
+  providers:
+    vmwareCloudServices:
+      development:
+        scope: openid
+        consoleEndpoint: http://127.0.0.1:1/
+`)
+	got := problemsOf(t, err)
+	wantPs := []string{
+		"auth.providers.vmwareCloudServices.development.clientId: required",
+		"auth.providers.vmwareCloudServices.development.organizationId: required",
+		`auth.providers.vmwareCloudServices.development.scope: The vmware-cloud provider no longer supports the "scope" configuration option. Please use the "additionalScopes" option instead.`,
+	}
+	if !reflect.DeepEqual(got, wantPs) {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantPs, "\n"))
 	}
 }

@@ -37,10 +37,43 @@ var oidcKind = providerKind{
 	decode:   decodeOIDC,
 }
 
+// vmwareCloudKind is Backstage's VMware Cloud Services module (spec §7.3),
+// plus Gatehouse's opt-in ID-token signature check.
+var vmwareCloudKind = providerKind{
+	keys:      []string{"clientId", "organizationId", "consoleEndpoint", "timeout", "verifyIdTokenSignature", "jwksUrl"},
+	required:  []string{"clientId", "organizationId"},
+	scopeName: "vmware-cloud",
+	decode:    decodeVMwareCloud,
+}
+
 // providerKinds maps each provider id Gatehouse serves to its description.
 var providerKinds = map[string]providerKind{
-	"oidc":   oidcKind,
-	"vcfsso": oidcKind,
+	"oidc":                oidcKind,
+	"vcfsso":              oidcKind,
+	"vmwareCloudServices": vmwareCloudKind,
+}
+
+// DefaultConsoleEndpoint is the VMware Cloud Services console.
+const DefaultConsoleEndpoint = "https://console.cloud.vmware.com"
+
+func decodeVMwareCloud(d *decoder, m map[string]any, pe *ProviderEnv) {
+	p := pe.Path
+	v := &VMwareCloud{ConsoleEndpoint: DefaultConsoleEndpoint, Timeout: defaultOIDCTimeout}
+	v.ClientID, _ = d.str(m["clientId"], joinPath(p, "clientId"), false)
+	v.OrganizationID, _ = d.str(m["organizationId"], joinPath(p, "organizationId"), false)
+	if s, ok := d.str(m["consoleEndpoint"], joinPath(p, "consoleEndpoint"), false); ok && s != "" {
+		v.ConsoleEndpoint = strings.TrimSuffix(s, "/")
+	}
+	if t, ok := m["timeout"]; ok && t != nil {
+		if t, ok := d.timeout(t, joinPath(p, "timeout")); ok {
+			v.Timeout = t
+		}
+	}
+	if b, ok := m["verifyIdTokenSignature"]; ok && b != nil {
+		v.VerifyIDTokenSignature, _ = d.boolean(b, joinPath(p, "verifyIdTokenSignature"))
+	}
+	v.JWKSURL, _ = d.str(m["jwksUrl"], joinPath(p, "jwksUrl"), false)
+	pe.VMwareCloud = v
 }
 
 // secretKeys are keys whose values never appear in problem messages.

@@ -75,6 +75,28 @@ type ProviderEnv struct {
 
 	// OIDC holds the settings of the oidc and vcfsso providers; nil for others.
 	OIDC *OIDC
+	// VMwareCloud holds the settings of vmwareCloudServices; nil for others.
+	VMwareCloud *VMwareCloud
+}
+
+// VMwareCloud is auth.providers.vmwareCloudServices.<env> (spec §7.3).
+type VMwareCloud struct {
+	// ClientID is clientId (required): a public client, no secret.
+	ClientID string
+	// OrganizationID is organizationId (required); the ID token's
+	// context_name must equal it.
+	OrganizationID string
+	// ConsoleEndpoint is consoleEndpoint, default
+	// https://console.cloud.vmware.com, without a trailing slash.
+	ConsoleEndpoint string
+	// Timeout bounds each call to the console, default 10s.
+	Timeout time.Duration
+	// VerifyIDTokenSignature is verifyIdTokenSignature (default false, as
+	// Backstage never checks it). JWKSURL (jwksUrl) turns it on too.
+	VerifyIDTokenSignature bool
+	// JWKSURL is jwksUrl; "" with VerifyIDTokenSignature means the
+	// console's <consoleEndpoint>/csp/gateway/am/api/auth/token-public-key?format=jwks.
+	JWKSURL string
 }
 
 // SignIn is signIn.

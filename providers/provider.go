@@ -42,6 +42,10 @@ type Result struct {
 	IDTokenClaims map[string]any
 	// UserInfo is the IdP's userinfo answer. Nil when the provider has none.
 	UserInfo map[string]any
+	// Attributes are facts the provider adds from its config for transforms
+	// to check, as Backstage's fullProfile extras (vmwareCloudServices puts
+	// "organizationId" here).
+	Attributes map[string]any
 }
 
 // Scopes says which scopes a provider always asks for and whether the granted

@@ -162,3 +162,42 @@ func BenchmarkChainFileCatalog(b *testing.B) {
 		}
 	}
 }
+
+func TestVMwareCloudTransform(t *testing.T) {
+	tr, err := resolvers.NewTransforms(nil, resolvers.TransformVMwareCloud, resolvers.BuiltinTransforms())
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := func() map[string]any {
+		return map[string]any{"email": "a@x.com", "given_name": "Ada", "family_name": "Lovelace", "context_name": "org-1"}
+	}
+	for _, c := range []struct {
+		name    string
+		idToken string
+		claims  func(map[string]any)
+		want    providers.Profile
+		wantErr string
+	}{
+		{name: "ok", idToken: "t", want: providers.Profile{DisplayName: "Ada Lovelace", Email: "a@x.com"}},
+		{name: "no id token", wantErr: "Failed to parse id token and get profile info, missing token from session"},
+		{name: "missing claims", idToken: "t", claims: func(m map[string]any) { delete(m, "email"); delete(m, "context_name") }, wantErr: "ID token missing required claims: email, context_name"},
+		{name: "wrong types", idToken: "t", claims: func(m map[string]any) { m["given_name"] = 1.0; m["family_name"] = nil }, wantErr: "ID token claims type mismatch: given_name, family_name"},
+		{name: "org mismatch", idToken: "t", claims: func(m map[string]any) { m["context_name"] = "org-2" }, wantErr: "ID token organizationId mismatch"},
+	} {
+		claims := good()
+		if c.claims != nil {
+			c.claims(claims)
+		}
+		res := &providers.Result{Session: providers.Session{IDToken: c.idToken}, IDTokenClaims: claims, Attributes: map[string]any{"organizationId": "org-1"}}
+		got, err := tr.Apply(context.Background(), "vmwareCloudServices", res)
+		if c.wantErr != "" {
+			if err == nil || err.Error() != c.wantErr || autherr.NameOf(err) != autherr.NameError {
+				t.Errorf("%s: err = %v, want Error %q", c.name, err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("%s: got %+v, %v", c.name, got, err)
+		}
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
+	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/catalog"
 	"github.com/gatehouse-auth/gatehouse/config"
 	"github.com/gatehouse-auth/gatehouse/providers"
@@ -16,14 +18,58 @@ const (
 	TransformOIDC = "oidc"
 	// TransformVCFSSO is the vcfsso module's transform for VCF SSO claims.
 	TransformVCFSSO = "vcfsso"
+	// TransformVMwareCloud is the VMware Cloud Services module's transform.
+	TransformVMwareCloud = "vmwareCloudServices"
 )
 
 // BuiltinTransforms returns the built-in profile transforms.
 func BuiltinTransforms() map[string]TransformFactory {
 	return map[string]TransformFactory{
-		TransformOIDC:   noOptions(transformFunc(oidcTransform)),
-		TransformVCFSSO: noOptions(transformFunc(vcfssoTransform)),
+		TransformOIDC:        noOptions(transformFunc(oidcTransform)),
+		TransformVCFSSO:      noOptions(transformFunc(vcfssoTransform)),
+		TransformVMwareCloud: noOptions(checkedTransformFunc(vmwareCloudTransform)),
 	}
+}
+
+type checkedTransformFunc func(*providers.Result) (providers.Profile, error)
+
+// Transform ignores the previous profile, like transformFunc, and may
+// refuse the result.
+func (f checkedTransformFunc) Transform(_ context.Context, in TransformInput) (providers.Profile, error) {
+	return f(in.Result)
+}
+
+// vmwareClaims are the ID-token claims the VMware Cloud transform requires.
+var vmwareClaims = []string{"email", "given_name", "family_name", "context_name"}
+
+// vmwareCloudTransform is the VMware Cloud Services module's transform
+// (spec §8), with its messages: the ID token must carry the four string
+// claims, and context_name must be the configured organization, which is
+// the module's only organization check.
+func vmwareCloudTransform(res *providers.Result) (providers.Profile, error) {
+	if res.Session.IDToken == "" {
+		return providers.Profile{}, autherr.Plain("Failed to parse id token and get profile info, missing token from session")
+	}
+	c := res.IDTokenClaims
+	var missing, mistyped []string
+	for _, k := range vmwareClaims {
+		v, ok := c[k]
+		if !ok {
+			missing = append(missing, k)
+		} else if _, ok := v.(string); !ok {
+			mistyped = append(mistyped, k)
+		}
+	}
+	if len(missing) > 0 {
+		return providers.Profile{}, autherr.Plain("ID token missing required claims: %s", strings.Join(missing, ", "))
+	}
+	if len(mistyped) > 0 {
+		return providers.Profile{}, autherr.Plain("ID token claims type mismatch: %s", strings.Join(mistyped, ", "))
+	}
+	if org, _ := res.Attributes["organizationId"].(string); c["context_name"] != org {
+		return providers.Profile{}, autherr.Plain("ID token organizationId mismatch")
+	}
+	return providers.Profile{DisplayName: c["given_name"].(string) + " " + c["family_name"].(string), Email: c["email"].(string)}, nil
 }
 
 type transformFunc func(*providers.Result) providers.Profile
