@@ -65,12 +65,17 @@ func runDev(ctx context.Context, idpAddr string, stdout, stderr io.Writer, logge
 		return 1
 	}
 	pe := cfg.Auth.Providers["vcfsso"]["development"]
-	callback := authBaseURL(cfg) + "/vcfsso/handler/frame"
+	csp := cfg.Auth.Providers["vmwareCloudServices"]["development"].VMwareCloud
 	idp, err := devidp.Start(ctx, devidp.Config{
-		Addr:    idpAddr,
-		Users:   users,
-		Clients: []devidp.Client{{ID: pe.OIDC.ClientID, Secret: pe.OIDC.ClientSecret, RedirectURIs: []string{callback}}},
-		Logger:  logger,
+		Addr:  idpAddr,
+		Users: users,
+		Clients: []devidp.Client{
+			{ID: pe.OIDC.ClientID, Secret: pe.OIDC.ClientSecret, RedirectURIs: []string{authBaseURL(cfg) + "/vcfsso/handler/frame"}},
+			// A public client on the CSP side: the secret is never used.
+			{ID: csp.ClientID, Secret: "unused-public-client", RedirectURIs: []string{authBaseURL(cfg) + "/vmwareCloudServices/handler/frame"}},
+		},
+		CSPOrgID: csp.OrganizationID,
+		Logger:   logger,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "dev IdP: %v\n", err)
@@ -82,7 +87,7 @@ func runDev(ctx context.Context, idpAddr string, stdout, stderr io.Writer, logge
 		printProblems(stderr, err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "\nGatehouse demo\n  open      %s\n  dev IdP   %s (VCF SSO style)\n  users     ", cfg.App.BaseURL, idp.Issuer())
+	fmt.Fprintf(stdout, "\nGatehouse demo\n  open      %s\n  dev IdP   %s (VCF SSO style)\n            %s (VMware Cloud Services console style, org %s)\n  users     ", cfg.App.BaseURL, idp.Issuer(), idp.ConsoleURL(), csp.OrganizationID)
 	for i, u := range users {
 		if i > 0 {
 			fmt.Fprint(stdout, "            ")

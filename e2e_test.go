@@ -73,9 +73,13 @@ var testUsers = []devidp.User{
 	{Username: "bob", Password: "bob-test-password", Name: "Bob Example", Acct: "bob@example.com"},
 	{Username: "carol", Password: "carol-test-password", Name: "Carol", Acct: "carol@example.com"},
 	{Username: "dave", Password: "dave-test-password", Name: "Dave", Acct: "dup@example.com"},
+	// frank is in another VMware Cloud organization.
+	{Username: "frank", Password: "frank-test-password", Name: "Frank Other", Acct: "alice@example.com", Org: "other-org"},
 }
 
 const (
+	testCSPClientID  = "gatehouse-test-csp"
+	testOrgID        = "test-org"
 	testClientID     = "gatehouse-test"
 	testClientSecret = "gatehouse-test-client-secret"
 	testSessionKey   = "gatehouse-test-session-secret"
@@ -107,6 +111,8 @@ type harness struct {
 type harnessOptions struct {
 	// metadataURL overrides the IdP's issuer URL (for the tampering proxy).
 	metadataURL func(idp *devidp.IdP) string
+	// consoleURL overrides the CSP console endpoint (for consoleProxy).
+	consoleURL func(idp *devidp.IdP) string
 	// httpClient is Gatehouse's client towards the IdP.
 	httpClient *http.Client
 }
@@ -133,8 +139,12 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	}
 	base := "http://" + ln.Addr().String()
 	idp, err := devidp.Start(context.Background(), devidp.Config{
-		Users:   testUsers,
-		Clients: []devidp.Client{{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{base + "/api/auth/vcfsso/handler/frame", base + "/api/auth/oidc/handler/frame"}}},
+		Users: testUsers,
+		Clients: []devidp.Client{
+			{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{base + "/api/auth/vcfsso/handler/frame", base + "/api/auth/oidc/handler/frame"}},
+			{ID: testCSPClientID, Secret: "unused-public-client", RedirectURIs: []string{base + "/api/auth/vmwareCloudServices/handler/frame"}},
+		},
+		CSPOrgID: testOrgID,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -143,6 +153,10 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	metadata := idp.Issuer() + "/"
 	if o.metadataURL != nil {
 		metadata = o.metadataURL(idp)
+	}
+	console := idp.ConsoleURL()
+	if o.consoleURL != nil {
+		console = o.consoleURL(idp)
 	}
 	dir := t.TempDir()
 	catPath := filepath.Join(dir, "catalog.yaml")
@@ -189,10 +203,29 @@ auth:
         signIn:
           resolvers:
             - resolver: preferredUsernameMatchingUserEntityName
+    vmwareCloudServices:
+      development:
+        clientId: %[8]s
+        organizationId: %[9]s
+        consoleEndpoint: %[10]s
+        sessionDuration: {hours: 24}
+        signIn:
+          resolvers:
+            - resolver: emailMatchingUserEntityProfileEmail
+      # Beyond Backstage: the ID token's signature is checked against the
+      # console's JWKS.
+      verified:
+        clientId: %[8]s
+        organizationId: %[9]s
+        consoleEndpoint: %[10]s
+        verifyIdTokenSignature: true
+        signIn:
+          resolvers:
+            - resolver: emailMatchingUserEntityProfileEmail
 catalog:
   locations:
     - {type: file, target: %[4]s}
-`, appOrigin, base, metadata, catPath, testSessionKey, testClientID, testClientSecret)
+`, appOrigin, base, metadata, catPath, testSessionKey, testClientID, testClientSecret, testCSPClientID, testOrgID, console)
 	cfg, err := config.LoadBytes("test-app-config.yaml", []byte(yaml), config.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,8 @@
 // github.com/zitadel/oidc/v3/pkg/op that plays VMware VCF SSO. It serves
 // VCF SSO's issuer path (/acs/t/CUSTOMER), puts VCF SSO's claims (sub,
 // user_name, acct, name, and no email) in ID tokens and userinfo, and keeps
-// everything in memory. Tests run it in-process; `gatehouse dev` runs it next
+// everything in memory. With Config.CSPOrgID it also plays the VMware Cloud
+// Services (CSP) console at the root path of the same listener (csp.go). Tests run it in-process; `gatehouse dev` runs it next
 // to Gatehouse. It only listens on loopback addresses, because its users and
 // passwords are plain text.
 package devidp
@@ -51,6 +52,8 @@ type Config struct {
 	// AccessTokenLifetime / IDTokenLifetime: 0 means 5 minutes / 5 minutes.
 	AccessTokenLifetime time.Duration
 	IDTokenLifetime     time.Duration
+	// CSPOrgID, when set, also serves CSP-like endpoints at the root path; it is the organization the console signs users into.
+	CSPOrgID string
 }
 
 const (
@@ -67,9 +70,11 @@ const (
 type IdP struct {
 	issuer     string
 	issuerPath string
+	consoleURL string
 	srv        *http.Server
-	store      *storage
-	provider   *op.Provider
+	vcf        *instance // VCF SSO at issuerPath
+	csp        *instance // VMware Cloud Services at the root, nil unless Config.CSPOrgID
+	cspOrgID   string
 	log        *slog.Logger
 
 	closeOnce sync.Once
@@ -77,10 +82,49 @@ type IdP struct {
 	served    chan struct{}
 }
 
+// instance is one op.Provider with its storage and login UI. The VCF SSO
+// and CSP instances share users and registered clients but nothing else:
+// codes, tokens, keys and SSO sessions of one are not valid at the other.
+type instance struct {
+	product    string // shown on the login page and in logs
+	issuer     string
+	store      *storage
+	provider   *op.Provider
+	loginURL   string // absolute URL of the login form
+	cookieName string // SSO session cookie
+	cookiePath string
+	log        *slog.Logger
+}
+
+// newKey makes a fresh 2048-bit RSA signing key and a random key ID.
+func newKey() (string, *rsa.PrivateKey, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return "", nil, fmt.Errorf("dev IdP: signing key: %w", err)
+	}
+	kidBytes := make([]byte, 8)
+	if _, err := rand.Read(kidBytes); err != nil {
+		return "", nil, err
+	}
+	return hex.EncodeToString(kidBytes), key, nil
+}
+
+// newCryptoKey returns a random key for op's encryption of codes and
+// opaque access tokens.
+func newCryptoKey() ([32]byte, error) {
+	var k [32]byte
+	_, err := rand.Read(k[:])
+	return k, err
+}
+
 // Start validates cfg, makes a fresh 2048-bit RSA signing key, listens on
 // cfg.Addr and serves the OP in a goroutine. When it returns without error
 // the listener is open, so requests to Issuer() succeed at once. ctx bounds
 // only the start-up; stop the IdP with Close.
+//
+// With cfg.CSPOrgID set it also serves VMware Cloud Services-like endpoints
+// at the root path of the same listener (see ConsoleURL), with a second
+// signing key (see CSPSigningKey).
 func Start(ctx context.Context, cfg Config) (*IdP, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -101,6 +145,9 @@ func Start(ctx context.Context, cfg Config) (*IdP, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.CSPOrgID != "" && (issuerPath == "" || issuerPath == "/csp" || strings.HasPrefix(issuerPath, "/csp/")) {
+		return nil, fmt.Errorf("dev IdP: issuer path %q clashes with the CSP endpoints at the root; use another IssuerPath or no CSPOrgID", cfg.IssuerPath)
+	}
 	if err := validateUsers(cfg.Users); err != nil {
 		return nil, fmt.Errorf("dev IdP users: %w", err)
 	}
@@ -110,16 +157,12 @@ func Start(ctx context.Context, cfg Config) (*IdP, error) {
 	accessLife := orDefault(cfg.AccessTokenLifetime)
 	idLife := orDefault(cfg.IDTokenLifetime)
 
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	kid, key, err := newKey()
 	if err != nil {
-		return nil, fmt.Errorf("dev IdP: signing key: %w", err)
-	}
-	kidBytes := make([]byte, 8)
-	if _, err := rand.Read(kidBytes); err != nil {
 		return nil, err
 	}
-	var cryptoKey [32]byte
-	if _, err := rand.Read(cryptoKey[:]); err != nil {
+	cryptoKey, err := newCryptoKey()
+	if err != nil {
 		return nil, err
 	}
 
@@ -131,24 +174,14 @@ func Start(ctx context.Context, cfg Config) (*IdP, error) {
 	// Build the issuer from the bound port (Addr may say :0) but keep the
 	// host as given, so "localhost" stays "localhost" for cookies and URLs.
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	issuer := "http://" + net.JoinHostPort(host, port) + issuerPath
+	base := "http://" + net.JoinHostPort(host, port)
+	issuer := base + issuerPath
 
-	store := &storage{
-		users:         make(map[string]User, len(cfg.Users)),
-		clients:       make(map[string]*client, len(cfg.Clients)),
-		key:           key,
-		kid:           hex.EncodeToString(kidBytes),
-		accessLife:    accessLife,
-		authRequests:  make(map[string]*authRequest),
-		codes:         make(map[string]string),
-		accessTokens:  make(map[string]*accessToken),
-		refreshTokens: make(map[string]*refreshToken),
-		revoked:       make(map[string]bool),
-		sessions:      make(map[string]*ssoSession),
-	}
+	users := make(map[string]User, len(cfg.Users))
 	for _, u := range cfg.Users {
-		store.users[u.Username] = u
+		users[u.Username] = u
 	}
+	store := newStorage(users, key, kid, accessLife)
 	loginURL := func(id string) string {
 		return issuer + loginPath + "?authRequestID=" + id
 	}
@@ -189,13 +222,30 @@ func Start(ctx context.Context, cfg Config) (*IdP, error) {
 	p := &IdP{
 		issuer:     issuer,
 		issuerPath: issuerPath,
-		store:      store,
-		provider:   provider,
-		log:        logger,
-		served:     make(chan struct{}),
+		consoleURL: base,
+		cspOrgID:   cfg.CSPOrgID,
+		vcf: &instance{
+			product:    "VMware VCF SSO",
+			issuer:     issuer,
+			store:      store,
+			provider:   provider,
+			loginURL:   issuer + loginPath,
+			cookieName: sessionCookie,
+			cookiePath: cookiePath(issuerPath),
+			log:        logger,
+		},
+		log:    logger,
+		served: make(chan struct{}),
+	}
+	if cfg.CSPOrgID != "" {
+		p.csp, err = newCSPInstance(base, cfg.CSPOrgID, store, logger)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
 	}
 	p.srv = &http.Server{
-		Handler:           p.routes(issuerPath),
+		Handler:           p.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
@@ -206,7 +256,19 @@ func Start(ctx context.Context, cfg Config) (*IdP, error) {
 		}
 	}()
 	logger.Info("dev IdP started", "issuer", issuer, "users", len(cfg.Users), "clients", len(cfg.Clients))
+	if p.csp != nil {
+		logger.Info("dev IdP serves CSP", "console", base, "org", cfg.CSPOrgID)
+	}
 	return p, nil
+}
+
+// cookiePath scopes the VCF SSO cookie to the issuer, where the
+// authorization and end-session endpoints live.
+func cookiePath(issuerPath string) string {
+	if issuerPath == "" {
+		return "/"
+	}
+	return issuerPath
 }
 
 func orDefault(d time.Duration) time.Duration {
@@ -250,17 +312,22 @@ func normalizeIssuerPath(p string) (string, error) {
 
 // routes serves the login UI at <issuer>/login and the OP under the issuer
 // path. The OP's router is built for paths relative to the issuer, hence the
-// prefix stripping.
-func (p *IdP) routes(issuerPath string) http.Handler {
+// prefix stripping. With CSP enabled, the CSP instance is served at the root
+// (see cspRoutes).
+func (p *IdP) routes() http.Handler {
 	mux := http.NewServeMux()
-	interceptor := op.NewIssuerInterceptor(p.provider.IssuerFromRequest)
-	mux.Handle(issuerPath+loginPath, interceptor.Handler(http.HandlerFunc(p.login)))
-	mux.HandleFunc(issuerPath+loggedOutPath, p.loggedOut)
-	opHandler := p.withSession(p.provider)
-	if issuerPath == "" {
+	in := p.vcf
+	interceptor := op.NewIssuerInterceptor(in.provider.IssuerFromRequest)
+	mux.Handle(p.issuerPath+loginPath, interceptor.Handler(http.HandlerFunc(in.login)))
+	mux.HandleFunc(p.issuerPath+loggedOutPath, p.loggedOut)
+	opHandler := in.withSession(in.provider)
+	if p.issuerPath == "" {
 		mux.Handle("/", opHandler)
 	} else {
-		mux.Handle(issuerPath+"/", http.StripPrefix(issuerPath, opHandler))
+		mux.Handle(p.issuerPath+"/", http.StripPrefix(p.issuerPath, opHandler))
+	}
+	if p.csp != nil {
+		p.cspRoutes(mux)
 	}
 	return mux
 }
@@ -268,10 +335,10 @@ func (p *IdP) routes(issuerPath string) http.Handler {
 // withSession puts the browser's SSO session (from its cookie) into the
 // request context, where the storage looks for it on authorization and
 // end-session requests.
-func (p *IdP) withSession(next http.Handler) http.Handler {
+func (in *instance) withSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
-			if sess, ok := p.store.session(c.Value); ok {
+		if c, err := r.Cookie(in.cookieName); err == nil && c.Value != "" {
+			if sess, ok := in.store.session(c.Value); ok {
 				r = r.WithContext(withSession(r.Context(), sess))
 			}
 		}
@@ -303,13 +370,13 @@ func (p *IdP) Close() error {
 // SigningKey returns the key ID and RSA private key that sign ID tokens
 // (RS256), so tests can re-sign tampered tokens with a valid signature.
 func (p *IdP) SigningKey() (kid string, key *rsa.PrivateKey) {
-	return p.store.kid, p.store.key
+	return p.vcf.store.kid, p.vcf.store.key
 }
 
 // Revoked reports whether refreshToken was revoked at the revocation
 // endpoint (RFC 7009). Refresh tokens that merely expired are not reported.
 func (p *IdP) Revoked(refreshToken string) bool {
-	p.store.mu.Lock()
-	defer p.store.mu.Unlock()
-	return p.store.revoked[refreshToken]
+	p.vcf.store.mu.Lock()
+	defer p.vcf.store.mu.Unlock()
+	return p.vcf.store.revoked[refreshToken]
 }

@@ -23,8 +23,9 @@ const (
 	// authRequestLifetime bounds how long a user may take on the login form
 	// and how long an authorization code stays redeemable after it.
 	authRequestLifetime = 10 * time.Minute
-	// refreshTokenLifetime is long enough for any dev session; refresh tokens
-	// are not rotated, so one token serves a whole session.
+	// refreshTokenLifetime is long enough for any dev session; VCF SSO does
+	// not rotate refresh tokens, so one token serves a whole session (CSP
+	// rotates them, each new one with a fresh lifetime).
 	refreshTokenLifetime = 24 * time.Hour
 	// ssoSessionLifetime bounds the browser's IdP session (the cookie).
 	ssoSessionLifetime = 12 * time.Hour
@@ -163,6 +164,9 @@ type client struct {
 	postGlobs    []string
 	loginURL     func(id string) string
 	idTokenLife  time.Duration
+	// authMethod is client_secret_basic at the VCF SSO instance and none
+	// (a public client, PKCE required) at the CSP instance.
+	authMethod oidc.AuthMethod
 }
 
 var _ op.HasRedirectGlobs = (*client)(nil)
@@ -172,9 +176,11 @@ func (c *client) RedirectURIs() []string              { return c.redirectURIs }
 func (c *client) PostLogoutRedirectURIs() []string    { return c.postLogout }
 func (c *client) ApplicationType() op.ApplicationType { return op.ApplicationTypeWeb }
 
-// AuthMethod is client_secret_basic; op also accepts client_secret_post for
-// it because the provider enables AuthMethodPost.
-func (c *client) AuthMethod() oidc.AuthMethod { return oidc.AuthMethodBasic }
+// AuthMethod is client_secret_basic at VCF SSO (op also accepts
+// client_secret_post for it because the provider enables AuthMethodPost) and
+// none at CSP, where the client is public: the CSP middleware checks the
+// empty-secret Basic header before op sees the request.
+func (c *client) AuthMethod() oidc.AuthMethod { return c.authMethod }
 func (c *client) ResponseTypes() []oidc.ResponseType {
 	return []oidc.ResponseType{oidc.ResponseTypeCode}
 }
@@ -219,6 +225,7 @@ func newClient(c Client, loginURL func(string) string, idTokenLife time.Duration
 		redirectURIs: slices.Clone(c.RedirectURIs),
 		loginURL:     loginURL,
 		idTokenLife:  idTokenLife,
+		authMethod:   oidc.AuthMethodBasic,
 	}
 	for _, ru := range c.RedirectURIs {
 		u, err := url.Parse(ru)
@@ -244,13 +251,33 @@ func globEscape(s string) string {
 	return b.String()
 }
 
+// publicClient is c as the CSP instance sees it: the same ID and redirect
+// URIs, but public (auth method none) and logging in at loginURL.
+func (c *client) publicClient(loginURL func(string) string) *client {
+	cp := *c
+	cp.secret = ""
+	cp.authMethod = oidc.AuthMethodNone
+	cp.loginURL = loginURL
+	return &cp
+}
+
 // storage implements op.Storage in memory. One mutex guards all state: the
 // IdP serves a handful of requests, so simplicity beats lock granularity.
+//
+// Each op instance (VCF SSO, CSP) has its own storage, so codes, tokens and
+// SSO sessions of one are never valid at the other; the users map is shared
+// and read-only.
 type storage struct {
 	users   map[string]User
 	clients map[string]*client
 	key     *rsa.PrivateKey
 	kid     string
+
+	// csp switches the storage to VMware Cloud Services behaviour: CSP's ID
+	// token claims (email, given_name, family_name, context_name) and
+	// rotating refresh tokens. cspOrg is the default context_name.
+	csp    bool
+	cspOrg string
 
 	accessLife time.Duration
 
@@ -261,6 +288,24 @@ type storage struct {
 	refreshTokens map[string]*refreshToken
 	revoked       map[string]bool // refresh tokens revoked at the revocation endpoint
 	sessions      map[string]*ssoSession
+}
+
+// newStorage makes an empty storage for one op instance; the caller adds
+// the clients.
+func newStorage(users map[string]User, key *rsa.PrivateKey, kid string, accessLife time.Duration) *storage {
+	return &storage{
+		users:         users,
+		clients:       make(map[string]*client),
+		key:           key,
+		kid:           kid,
+		accessLife:    accessLife,
+		authRequests:  make(map[string]*authRequest),
+		codes:         make(map[string]string),
+		accessTokens:  make(map[string]*accessToken),
+		refreshTokens: make(map[string]*refreshToken),
+		revoked:       make(map[string]bool),
+		sessions:      make(map[string]*ssoSession),
+	}
 }
 
 var (
@@ -498,24 +543,31 @@ func (s *storage) CreateAccessToken(_ context.Context, req op.TokenRequest) (str
 }
 
 // CreateAccessAndRefreshTokens issues an access token and, for a code grant
-// with offline_access, a new refresh token. On a refresh grant the same
-// refresh token is returned (no rotation), after checking again that it
-// was not revoked while op was processing the request.
+// with offline_access, a new refresh token. On a refresh grant VCF SSO
+// returns the same refresh token (no rotation), after checking again that
+// it was not revoked while op was processing the request; CSP rotates: the
+// current token is consumed and a new one with the same grant is returned,
+// so replaying the old one fails with invalid_grant.
 func (s *storage) CreateAccessAndRefreshTokens(_ context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var amr []string
+	var authTime time.Time
 	if current != "" {
 		rt, ok := s.refreshTokens[current]
 		if !ok || s.revoked[current] || now.After(rt.expiration) {
 			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token revoked or expired")
 		}
-		t := s.newAccessTokenLocked(req, current)
-		return t.id, current, t.expiration, nil
-	}
-	var amr []string
-	var authTime time.Time
-	if r, ok := req.(*authRequest); ok {
+		if !s.csp {
+			t := s.newAccessTokenLocked(req, current)
+			return t.id, current, t.expiration, nil
+		}
+		// Rotation: the old token stops working now. Access tokens issued
+		// with it stay valid until they expire.
+		delete(s.refreshTokens, current)
+		amr, authTime = rt.amr, rt.authTime
+	} else if r, ok := req.(*authRequest); ok {
 		amr, authTime = r.GetAMR(), r.authTime
 	}
 	rt := &refreshToken{
@@ -677,10 +729,11 @@ func (s *storage) GetClientByClientID(_ context.Context, id string) (op.Client, 
 }
 
 // AuthorizeClientIDSecret checks a client's secret, wherever op read it from
-// (Basic header or form body).
+// (Basic header or form body). Public clients (CSP) have no secret, so no
+// secret authenticates them here; the CSP middleware does that.
 func (s *storage) AuthorizeClientIDSecret(_ context.Context, id, secret string) error {
 	c, ok := s.clients[id]
-	if !ok || subtle.ConstantTimeCompare([]byte(c.secret), []byte(secret)) != 1 {
+	if !ok || c.secret == "" || subtle.ConstantTimeCompare([]byte(c.secret), []byte(secret)) != 1 {
 		return errors.New("invalid client credentials")
 	}
 	return nil
@@ -688,11 +741,16 @@ func (s *storage) AuthorizeClientIDSecret(_ context.Context, id, secret string) 
 
 // setUserinfo fills VCF SSO's claims: sub, user_name, acct, name. There is
 // deliberately no email claim, whatever the scopes, because VCF SSO sends
-// none and clients must cope with that.
+// none and clients must cope with that. The CSP instance fills CSP's claims
+// instead (see setCSPUserinfo).
 func (s *storage) setUserinfo(info *oidc.UserInfo, username string) error {
 	u, ok := s.users[username]
 	if !ok {
 		return fmt.Errorf("unknown user %q", username)
+	}
+	if s.csp {
+		setCSPUserinfo(info, u, s.cspOrg)
+		return nil
 	}
 	info.Subject = u.Username
 	info.Name = u.Name
@@ -762,6 +820,9 @@ func (s *storage) GetPrivateClaimsFromScopes(_ context.Context, userID, _ string
 	u, ok := s.users[userID]
 	if !ok {
 		return nil, nil
+	}
+	if s.csp {
+		return map[string]any{"acct": u.Acct, "context_name": u.cspOrg(s.cspOrg)}, nil
 	}
 	return map[string]any{"user_name": u.Username, "acct": u.Acct}, nil
 }

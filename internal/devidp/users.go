@@ -16,11 +16,58 @@ import (
 // Username becomes the sub and user_name claims, Acct the acct claim (VCF
 // SSO's email-like account) and Name the name claim. The password is kept
 // in clear text: the dev IdP is for development and tests only.
+//
+// GivenName, FamilyName, Email and Org only matter to the CSP-like endpoints
+// (Config.CSPOrgID), whose ID tokens carry given_name, family_name, email
+// and context_name; each has a default, so they are optional.
 type User struct {
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
 	Name     string `yaml:"name"`
 	Acct     string `yaml:"acct"`
+
+	GivenName  string `yaml:"givenName"`  // CSP given_name; default: first word of Name, else Username
+	FamilyName string `yaml:"familyName"` // CSP family_name; default: rest of Name, else "User"
+	Email      string `yaml:"email"`      // CSP email; default Acct
+	Org        string `yaml:"org"`        // CSP context_name; default Config.CSPOrgID
+}
+
+// cspNames returns the CSP given_name and family_name, with their defaults.
+func (u User) cspNames() (given, family string) {
+	var first, rest string
+	if words := strings.Fields(u.Name); len(words) > 0 {
+		first, rest = words[0], strings.Join(words[1:], " ")
+	}
+	given, family = u.GivenName, u.FamilyName
+	if given == "" {
+		given = first
+		if given == "" {
+			given = u.Username
+		}
+	}
+	if family == "" {
+		family = rest
+		if family == "" {
+			family = "User"
+		}
+	}
+	return given, family
+}
+
+// cspEmail returns the CSP email claim: Email, else Acct.
+func (u User) cspEmail() string {
+	if u.Email != "" {
+		return u.Email
+	}
+	return u.Acct
+}
+
+// cspOrg returns the CSP context_name: Org, else the console's organization.
+func (u User) cspOrg(defaultOrg string) string {
+	if u.Org != "" {
+		return u.Org
+	}
+	return defaultOrg
 }
 
 // usersFile is the shape of a users file.
@@ -32,7 +79,10 @@ type usersFile struct {
 //
 //	users:
 //	  - {username: alice, password: secret, name: Alice Example, acct: alice@example.com}
+//	  - {username: dave, password: secret, acct: dave@example.com,
+//	     givenName: Dave, familyName: Other, email: dave@other.example, org: other-org-id}
 //
+// (givenName, familyName, email and org are optional; see User.)
 // It guarantees that every returned user has a username, a password and an
 // acct, and that usernames are unique. Unknown keys are refused so that a
 // typo does not silently drop a field. Every error names the file and, when
