@@ -106,6 +106,11 @@ type harness struct {
 	base  string // http://127.0.0.1:port
 	clock *testClock
 	logs  *syncBuffer
+	// ln is the unserved listener of a noServer harness.
+	ln net.Listener
+	// secrets are the codes and tokens Gatehouse exchanged with the IdP
+	// (ops_test.go); none may appear in the logs.
+	secrets *secretRecorder
 }
 
 type harnessOptions struct {
@@ -115,6 +120,13 @@ type harnessOptions struct {
 	consoleURL func(idp *devidp.IdP) string
 	// httpClient is Gatehouse's client towards the IdP.
 	httpClient *http.Client
+	// noServer leaves the listener unserved, for a test that runs serve().
+	noServer bool
+	// backendYAML is appended to the backend flow map after baseUrl, e.g.
+	// ", cors: {origin: x}" (edge tests, edge_test.go).
+	backendYAML string
+	// https makes the base URL https; backendYAML must set backend.https.
+	https bool
 }
 
 // syncBuffer collects logs from concurrent handlers.
@@ -138,6 +150,9 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
+	if o.https {
+		base = "https://" + ln.Addr().String()
+	}
 	idp, err := devidp.Start(context.Background(), devidp.Config{
 		Users: testUsers,
 		Clients: []devidp.Client{
@@ -165,7 +180,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	}
 	yaml := fmt.Sprintf(`
 app: {baseUrl: %[1]s}
-backend: {baseUrl: %[2]s}
+backend: {baseUrl: %[2]s%[11]s}
 auth:
   session: {secret: %[5]s}
   providers:
@@ -225,23 +240,34 @@ auth:
 catalog:
   locations:
     - {type: file, target: %[4]s}
-`, appOrigin, base, metadata, catPath, testSessionKey, testClientID, testClientSecret, testCSPClientID, testOrgID, console)
+`, appOrigin, base, metadata, catPath, testSessionKey, testClientID, testClientSecret, testCSPClientID, testOrgID, console, o.backendYAML)
 	cfg, err := config.LoadBytes("test-app-config.yaml", []byte(yaml), config.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := &testClock{}
 	logs := &syncBuffer{}
-	gw, err := build(cfg, buildOptions{logger: slog.New(slog.NewTextHandler(logs, nil)), now: clock.Now, httpClient: o.httpClient})
+	secrets := &secretRecorder{}
+	gw, err := build(cfg, buildOptions{logger: slog.New(slog.NewTextHandler(logs, nil)), now: clock.Now, httpClient: secrets.client(o.httpClient)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(rootHandler(gw, nil))
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	h := &harness{t: t, idp: idp, gw: gw, srv: srv, base: base, clock: clock, logs: logs}
+	h := &harness{t: t, idp: idp, gw: gw, base: base, clock: clock, logs: logs, secrets: secrets}
+	if o.noServer {
+		h.ln = ln
+		t.Cleanup(func() { ln.Close() })
+	} else {
+		srv := httptest.NewUnstartedServer(rootHandler(gw, nil))
+		srv.Listener.Close()
+		// backend.https and backend.limits, as serve() applies them.
+		if srv.Listener, err = edgeListener(ln, cfg); err != nil {
+			t.Fatal(err)
+		}
+		applyLimits(srv.Config, cfg.Backend.Limits)
+		srv.Start()
+		t.Cleanup(srv.Close)
+		h.srv = srv
+	}
 	t.Cleanup(func() { h.assertNoSecretsLogged() })
 	return h
 }
@@ -250,7 +276,7 @@ catalog:
 // token-looking string.
 func (h *harness) assertNoSecretsLogged() {
 	logs := h.logs.String()
-	for _, s := range []string{testClientSecret, testSessionKey, "-test-password", "eyJ"} {
+	for _, s := range append([]string{testClientSecret, testSessionKey, "-test-password", "eyJ"}, h.secrets.values()...) {
 		if strings.Contains(logs, s) {
 			h.t.Errorf("the server logged a secret or token (%q):\n%s", s, logs)
 		}

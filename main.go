@@ -21,9 +21,9 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/gatehouse-auth/gatehouse/config"
+	"github.com/gatehouse-auth/gatehouse/requestid"
 )
 
 const usage = `gatehouse: a Backstage-compatible auth server
@@ -32,8 +32,11 @@ Usage:
   gatehouse serve --config FILE [--config FILE …]   run the server
   gatehouse check --config FILE [--config FILE …]   validate the config and exit
   gatehouse dev                                     run the demo: dev IdP + server (make run)
+  gatehouse healthcheck [URL]                       probe URL (default http://127.0.0.1:9464/readyz); exit 0 on 200
   gatehouse try   --config FILE … --provider ID [--env ENV] --profile FILE
                                                     run transforms and resolvers on a sample profile
+  gatehouse migrate --config FILE …                 apply the database schema migrations and exit
+  gatehouse keys  generate|inspect …                write or show a static signing key pair
 `
 
 func main() {
@@ -59,6 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	var providerID, env, profile string
 	devAddr := "127.0.0.1:5556"
+	var skipMigrations bool
 	switch cmd {
 	case "try":
 		fs.StringVar(&providerID, "provider", "", "provider id, e.g. vcfsso")
@@ -66,7 +70,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.StringVar(&profile, "profile", "", "JSON file: {\"userinfo\": {...}, \"idTokenClaims\": {...}}")
 	case "dev":
 		fs.StringVar(&devAddr, "idp-addr", devAddr, "loopback address of the dev IdP")
-	case "serve", "check":
+	case "serve":
+		fs.BoolVar(&skipMigrations, "skip-migrations", false, "do not migrate the database schema at start (run `gatehouse migrate` instead)")
+	case "check", "migrate":
+	case "keys":
+		return runKeys(args, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -91,8 +101,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := config.Load(files)
 	if err == nil {
+		logger = configuredLogger(stderr, fs, *logFormat, cfg.Ops)
+		if cmd == "migrate" {
+			return runMigrate(ctx, cfg, stdout, stderr, logger)
+		}
+		bo := buildOptions{logger: logger}
+		if cmd == "serve" {
+			// The database: migrated, retried while PostgreSQL starts (stores.go).
+			bo.db, err = openDatabase(ctx, cfg, logger, !skipMigrations)
+		}
 		var gw *gateway
-		gw, err = build(cfg, buildOptions{logger: logger})
+		if err == nil {
+			gw, err = build(cfg, bo)
+		}
 		if err == nil {
 			switch cmd {
 			case "check":
@@ -128,24 +149,31 @@ func newLogger(w io.Writer, format string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
 }
 
-// serve listens on backend.listen and serves until ctx ends, then drains
-// in-flight requests for up to 10 seconds.
+// serve listens on backend.listen (and gatehouse.metrics.listen) and serves
+// until ctx ends, then drains in-flight requests for up to
+// gatehouse.shutdown.gracePeriod and closes what the gateway opened.
 func serve(ctx context.Context, gw *gateway, extra http.Handler, stdout io.Writer, logger *slog.Logger) int {
 	addr := net.JoinHostPort(gw.cfg.Backend.Listen.Host, strconv.Itoa(gw.cfg.Backend.Listen.Port))
-	ln, err := net.Listen("tcp", addr)
+	ln, err := gw.listen(addr)
 	if err != nil {
 		logger.Error("cannot listen", "addr", addr, "error", err)
 		return 1
 	}
 	go gw.discoverAll(ctx, logger)
-	srv := &http.Server{
-		Handler:           rootHandler(gw, extra),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+	stopOps, err := gw.startOpsServer(addr, logger)
+	if err != nil {
+		ln.Close()
+		logger.Error("cannot serve metrics", "addr", gw.cfg.Ops.MetricsListen, "error", err)
+		return 1
 	}
+	defer stopOps()
+	// backend.https and backend.limits (edge.go).
+	if ln, err = edgeListener(ln, gw.cfg); err != nil {
+		logger.Error("cannot serve https", "error", err)
+		return 1
+	}
+	srv := &http.Server{Handler: rootHandler(gw, extra)}
+	applyLimits(srv, gw.cfg.Backend.Limits)
 	logger.Info("gatehouse listening", "addr", ln.Addr().String(), "auth", authBaseURL(gw.cfg))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -155,11 +183,7 @@ func serve(ctx context.Context, gw *gateway, extra http.Handler, stdout io.Write
 		return 1
 	case <-ctx.Done():
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil {
-		logger.Warn("shutdown did not finish in time", "error", err)
-	}
+	gw.shutdown(srv, logger)
 	return 0
 }
 
@@ -167,6 +191,7 @@ func serve(ctx context.Context, gw *gateway, extra http.Handler, stdout io.Write
 // demo page everywhere else.
 func rootHandler(gw *gateway, extra http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	gw.mountOps(mux)
 	mux.Handle("/api/auth/", gw.server.Handler())
 	mux.Handle("/api/auth", gw.server.Handler())
 	if extra != nil {
@@ -174,7 +199,7 @@ func rootHandler(gw *gateway, extra http.Handler) http.Handler {
 	} else {
 		mux.Handle("/", gw.server.Handler())
 	}
-	return mux
+	return requestid.Middleware(mux)
 }
 
 // discoverAll contacts every OIDC IdP once at start-up so that a wrong

@@ -9,8 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gatehouse-auth/gatehouse/catalog"
 	"github.com/gatehouse-auth/gatehouse/config"
+	"github.com/gatehouse-auth/gatehouse/dbstore"
 	"github.com/gatehouse-auth/gatehouse/identity"
 	"github.com/gatehouse-auth/gatehouse/providers"
 	"github.com/gatehouse-auth/gatehouse/providers/oidc"
@@ -29,6 +32,8 @@ type gateway struct {
 	server  *server.Server
 	// envs are the opened providers, for `try` and for start-up discovery.
 	envs map[string]map[string]*server.ProviderEnv
+	// ops holds the metrics registry, readiness checks and closers (ops.go).
+	ops *opsState
 }
 
 type buildOptions struct {
@@ -37,8 +42,15 @@ type buildOptions struct {
 	// keys and userInfo default to memory stores.
 	keys     identity.KeyStore
 	userInfo identity.UserInfoStore
+	// db, when set, is the opened database (stores.go): the key store (for
+	// auth.keyStore.provider database) and user info store, checked by
+	// /readyz and closed on shutdown.
+	db *dbstore.DB
 	// httpClient, when set, makes every IdP call (benchmarks time it).
 	httpClient *http.Client
+	// registry, when set, receives the metrics (tests use a fresh one);
+	// nil means a new registry with the Go and process collectors.
+	registry *prometheus.Registry
 }
 
 // providerFactory opens one provider environment.
@@ -114,6 +126,10 @@ func build(cfg *config.Config, o buildOptions) (*gateway, error) {
 	if o.now == nil {
 		o.now = time.Now
 	}
+	ops, err := newOps(&o)
+	if err != nil {
+		return nil, err
+	}
 	var problems config.Problems
 	add := func(path string, err error) {
 		var ps config.Problems
@@ -124,17 +140,15 @@ func build(cfg *config.Config, o buildOptions) (*gateway, error) {
 		problems = append(problems, config.Problem{Path: path, Message: err.Error()})
 	}
 
-	var targets []string
-	for _, l := range cfg.Catalog.Locations {
-		if l.Type == "file" {
-			targets = append(targets, l.Target)
-		}
-	}
-	cat, err := catalog.LoadFileCatalog(targets)
+	cat, pluginKeys, catPath, err := openCatalog(cfg, o, ops.registry)
 	if err != nil {
-		add("catalog.locations", err)
+		add(catPath, err)
 	}
 
+	staticKeys, err := useStores(cfg, &o)
+	if err != nil {
+		add("auth.keyStore", err)
+	}
 	if o.keys == nil {
 		o.keys = identity.NewMemoryKeyStore()
 	}
@@ -149,6 +163,8 @@ func build(cfg *config.Config, o buildOptions) (*gateway, error) {
 		UserInfo:           o.userInfo,
 		Now:                o.now,
 		Logger:             o.logger,
+		OnRotate:           func(string) { ops.metrics.KeyRotated() },
+		StaticKeys:         staticKeys,
 	})
 	if err != nil {
 		add("auth", err)
@@ -173,7 +189,7 @@ func build(cfg *config.Config, o buildOptions) (*gateway, error) {
 			if cb == "" {
 				cb = authBaseURL(cfg) + "/" + id + "/handler/frame"
 			}
-			p, err := f.open(pe, cb, o)
+			p, err := f.open(pe, cb, ops.forProvider(o, id))
 			if err != nil {
 				add(pe.Path, err)
 				continue
@@ -196,6 +212,7 @@ func build(cfg *config.Config, o buildOptions) (*gateway, error) {
 					add(pe.Path+".signIn.resolvers", err)
 					continue
 				}
+				ops.observeChain(chain)
 				spe.Resolver = chain
 			}
 			envs[id][env] = spe
@@ -212,11 +229,19 @@ func build(cfg *config.Config, o buildOptions) (*gateway, error) {
 		SessionSecret:       cfg.Auth.SessionSecret,
 		Providers:           envs,
 		Tokens:              tokens,
+		Edge:                edgeOptions(cfg),
 		Logger:              o.logger,
+		Metrics:             ops.metrics,
+		PluginKeys:          pluginKeys,
 		Now:                 o.now,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &gateway{cfg: cfg, catalog: cat, tokens: tokens, server: srv, envs: envs}, nil
+	gw := &gateway{cfg: cfg, catalog: cat, tokens: tokens, server: srv, envs: envs, ops: ops}
+	if err := ops.addGatewayChecks(gw); err != nil {
+		return nil, err
+	}
+	registerStores(ops, o.db)
+	return gw, nil
 }

@@ -492,6 +492,15 @@ func build(ins []input) (*FileCatalog, error) {
 				out = append(out, rel)
 			}
 		}
+		// The catalog's stitcher reads relations ordered by type, then
+		// target ref (performStitching), so ownership refs come out in
+		// that order on a real Backstage catalog too.
+		sort.SliceStable(out, func(a, b int) bool {
+			if out[a].Type != out[b].Type {
+				return out[a].Type < out[b].Type
+			}
+			return out[a].TargetRef < out[b].TargetRef
+		})
 		if len(out) == 0 {
 			out = nil
 		}

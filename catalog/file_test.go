@@ -187,10 +187,11 @@ func TestLoadFileCatalogMultiDoc(t *testing.T) {
 		t.Errorf("bob ownership = %q, want %q", got, want)
 	}
 	team := find(t, c, catalog.Query{EntityRef: "group:team-a"})
+	// Ordered by type, then target, as the catalog's stitcher serves them.
 	wantRel := []catalog.Relation{
-		{Type: "hasMember", TargetRef: "user:default/bob"},
 		{Type: "childOf", TargetRef: "group:default/org"},
 		{Type: "hasMember", TargetRef: "user:default/alice"},
+		{Type: "hasMember", TargetRef: "user:default/bob"},
 	}
 	if !reflect.DeepEqual(team.Relations, wantRel) {
 		t.Errorf("team-a relations = %v, want %v", team.Relations, wantRel)

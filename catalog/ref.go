@@ -80,7 +80,8 @@ func RefOf(e *Entity) string {
 // OwnershipEntityRefs returns Backstage's default ownership refs
 // (getDefaultOwnershipEntityRefs): the entity's own ref first, then the
 // targetRef of every relation of type "memberOf" whose target starts with
-// "group:", in relation order, without duplicates. Only direct memberships
+// "group:", in relation order (a catalog serves relations ordered by type,
+// then target ref), without duplicates. Only direct memberships
 // count; parent groups are not followed. It returns nil for a nil entity.
 func OwnershipEntityRefs(e *Entity) []string {
 	if e == nil {

@@ -224,6 +224,10 @@ func (d *decoder) decode(raw map[string]any) *Config {
 	d.decodeBackend(raw, cfg)
 	d.decodeAuth(raw, cfg)
 	d.decodeCatalog(raw, cfg)
+	d.decodeOps(raw, cfg)
+	d.decodeCatalogSource(raw, cfg)
+	d.decodePersistence(raw, cfg)
+	d.decodeModules(raw, cfg)
 	return cfg
 }
 
@@ -256,6 +260,7 @@ func (d *decoder) decodeApp(raw map[string]any, cfg *Config) {
 func (d *decoder) decodeBackend(raw map[string]any, cfg *Config) {
 	cfg.Backend.Listen.Port = defaultPort
 	be, ok := d.mapOf(raw["backend"], "backend")
+	d.decodeEdge(be, cfg)
 	if !ok {
 		if raw["backend"] == nil {
 			d.add("backend.baseUrl", "required")

@@ -9,6 +9,18 @@ type Config struct {
 	Backend Backend
 	Auth    Auth
 	Catalog Catalog
+	// CatalogSource is gatehouse.catalog: which catalog users come from
+	// (config/catalog.go).
+	CatalogSource CatalogSource
+	// Discovery is discovery.endpoints (config/catalog.go).
+	Discovery Discovery
+	// ExternalAccess is backend.auth.externalAccess (config/catalog.go).
+	ExternalAccess []ExternalAccess
+	// Ops is the gatehouse.metrics/shutdown/logging block (config/ops.go).
+	Ops Ops
+	// Modules is gatehouse.modules and the compilation cache under
+	// gatehouse.dataDir (config/modules.go).
+	Modules Modules
 	// Files are the config files that were loaded, in merge order.
 	Files []string
 }
@@ -26,6 +38,16 @@ type Backend struct {
 	// BaseURL + "/api/auth".
 	BaseURL string
 	Listen  Listen
+	// CORS is backend.cors; nil means no CORS headers (config/edge.go).
+	CORS *CORS
+	// CSP are the backend.csp overrides of the default policy, in key order.
+	CSP []CSPDirective
+	// HTTPS is backend.https.
+	HTTPS HTTPS
+	// Limits is backend.limits (Gatehouse's own), defaults filled in.
+	Limits Limits
+	// Database is backend.database, defaults filled in (config/database.go).
+	Database Database
 }
 
 // Listen is backend.listen.
@@ -54,6 +76,8 @@ type Auth struct {
 	ExperimentalExtraAllowedOrigins []string
 	// Providers maps provider id → environment name → settings.
 	Providers map[string]map[string]*ProviderEnv
+	// KeyStore is auth.keyStore (config/database.go).
+	KeyStore KeyStore
 }
 
 // ProviderEnv is auth.providers.<id>.<env>.

@@ -7,6 +7,7 @@ package identity
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -82,6 +83,10 @@ type Options struct {
 	OmitOwnershipClaim bool
 	// Keys holds the public keys; nil means a MemoryKeyStore.
 	Keys KeyStore
+	// StaticKeys, when set, replace rotation (auth.keyStore.provider:
+	// static): the first key signs every token and all are published with
+	// use "sig"; Keys is then not used.
+	StaticKeys []StaticKey
 	// UserInfo holds /v1/userinfo claims; nil means a MemoryUserInfoStore.
 	UserInfo UserInfoStore
 	// JWKSCacheTTL is how long a key list read from Keys is served before
@@ -89,6 +94,9 @@ type Options struct {
 	JWKSCacheTTL time.Duration
 	Now          func() time.Time
 	Logger       *slog.Logger
+	// OnRotate, when set, is called after each new signing key is
+	// published (the first one too), e.g. to count rotations.
+	OnRotate func(kid string)
 }
 
 // Issuer signs Backstage user tokens, rotates its signing key, serves the
@@ -110,9 +118,14 @@ type Issuer struct {
 
 // signingKey is this process's private key and the encoded headers it signs.
 type signingKey struct {
-	kid        string
-	priv       *ecdsa.PrivateKey
-	created    time.Time
+	kid string
+	// signer holds the private key; alg is its JWS algorithm (ES256 for
+	// rotated keys; ES256 or RS256 for static ones).
+	signer  crypto.Signer
+	alg     string
+	created time.Time
+	// static keys sign for ever: they are never rotated.
+	static     bool
 	header     string // base64url of the user token header
 	limitedHdr string // base64url of the limited-user token header
 }
@@ -145,7 +158,13 @@ func NewIssuer(opts Options) (*Issuer, error) {
 	if opts.JWKSCacheTTL <= 0 {
 		opts.JWKSCacheTTL = time.Second
 	}
-	return &Issuer{opts: opts, exp: ClampExpiration(opts.Expiration), log: opts.Logger, verified: verifiedCache{m: map[string]verifiedEntry{}}}, nil
+	i := &Issuer{opts: opts, exp: ClampExpiration(opts.Expiration), log: opts.Logger, verified: verifiedCache{m: map[string]verifiedEntry{}}}
+	if len(opts.StaticKeys) > 0 {
+		if err := i.useStaticKeys(opts.StaticKeys); err != nil {
+			return nil, err
+		}
+	}
+	return i, nil
 }
 
 // ClampExpiration applies Backstage's default and bounds to a token lifetime.
@@ -276,21 +295,32 @@ func validEntityRef(ref string) bool {
 
 func (k *signingKey) sign(input string) (string, error) {
 	h := sha256.Sum256([]byte(input))
-	r, s, err := ecdsa.Sign(rand.Reader, k.priv, h[:])
-	if err != nil {
-		return "", fmt.Errorf("identity: signing: %w", err)
+	switch priv := k.signer.(type) {
+	case *ecdsa.PrivateKey:
+		r, s, err := ecdsa.Sign(rand.Reader, priv, h[:])
+		if err != nil {
+			return "", fmt.Errorf("identity: signing: %w", err)
+		}
+		var sig [64]byte
+		r.FillBytes(sig[:32])
+		s.FillBytes(sig[32:])
+		return b64.EncodeToString(sig[:]), nil
+	default:
+		// RS256: PKCS#1 v1.5 over SHA-256, which crypto.Signer does for
+		// RSA keys when given crypto.SHA256.
+		sig, err := k.signer.Sign(rand.Reader, h[:], crypto.SHA256)
+		if err != nil {
+			return "", fmt.Errorf("identity: signing: %w", err)
+		}
+		return b64.EncodeToString(sig), nil
 	}
-	var sig [64]byte
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
-	return b64.EncodeToString(sig[:]), nil
 }
 
 // signingKey returns the current key, minting and publishing a new one when
 // it has lived one token lifetime (Backstage's lazy rotation).
 func (i *Issuer) signingKey(ctx context.Context) (*signingKey, error) {
 	now := i.opts.Now()
-	if k := i.cur.Load(); k != nil && now.Before(k.created.Add(i.exp)) {
+	if k := i.cur.Load(); k != nil && (k.static || now.Before(k.created.Add(i.exp))) {
 		return k, nil
 	}
 	i.rotateMu.Lock()
@@ -320,6 +350,9 @@ func (i *Issuer) signingKey(ctx context.Context) (*signingKey, error) {
 	i.cur.Store(k)
 	i.keys.Store(nil) // publish the new key in our JWKS at once
 	i.log.Info("signing key rotated", "kid", k.kid)
+	if i.opts.OnRotate != nil {
+		i.opts.OnRotate(k.kid)
+	}
 	return k, nil
 }
 
@@ -328,16 +361,19 @@ func newSigningKey(now time.Time) (*signingKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("identity: generating a signing key: %w", err)
 	}
-	kid := newUUID()
+	return newSigningKeyWith(newUUID(), "ES256", priv, now), nil
+}
+
+func newSigningKeyWith(kid, alg string, signer crypto.Signer, now time.Time) *signingKey {
 	// Key order as Backstage's jose writes them; the uip proof depends on it.
 	hdr := func(typ string) string {
-		return b64.EncodeToString([]byte(`{"typ":"` + typ + `","alg":"ES256","kid":"` + kid + `"}`))
+		return b64.EncodeToString([]byte(`{"typ":"` + typ + `","alg":"` + alg + `","kid":"` + kid + `"}`))
 	}
-	return &signingKey{kid: kid, priv: priv, created: now, header: hdr(TypeUser), limitedHdr: hdr(TypeLimitedUser)}, nil
+	return &signingKey{kid: kid, signer: signer, alg: alg, created: now, header: hdr(TypeUser), limitedHdr: hdr(TypeLimitedUser)}
 }
 
 func publicJWK(k *signingKey) ([]byte, error) {
-	return jose.JSONWebKey{Key: &k.priv.PublicKey, KeyID: k.kid, Algorithm: string(jose.ES256)}.MarshalJSON()
+	return jose.JSONWebKey{Key: k.signer.Public(), KeyID: k.kid, Algorithm: k.alg}.MarshalJSON()
 }
 
 // newUUID is a random (version 4) UUID, the form Backstage uses for kids.

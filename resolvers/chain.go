@@ -2,7 +2,9 @@ package resolvers
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/config"
@@ -16,6 +18,23 @@ const errUnresolved = "Failed to sign-in, unable to resolve user identity. Pleas
 // sign-in, and a chain of only NotFound fails with Backstage's message.
 type Chain struct {
 	steps []chainStep
+	// observe, when set, sees every step's name, duration and error.
+	observe StepObserver
+}
+
+// StepObserver is told of each resolver step a Chain runs (for metrics):
+// its configured name, how long it took and its error (nil on a match).
+type StepObserver func(name string, d time.Duration, err error)
+
+// Observe sets the observer of every later Resolve. Call it before the
+// chain serves requests; it is not synchronised with Resolve.
+func (c *Chain) Observe(o StepObserver) { c.observe = o }
+
+// IsUnresolved reports whether err is the chain's "unable to resolve user
+// identity" error (every resolver answered NotFound).
+func IsUnresolved(err error) bool {
+	var e *autherr.Error
+	return errors.As(err, &e) && e.Message == errUnresolved
 }
 
 type chainStep struct {
@@ -69,7 +88,11 @@ func openSteps[F, T any](steps []config.Step, factories map[string]F, unknownFor
 // that answered and its refs are validated and lower-cased.
 func (c *Chain) Resolve(ctx context.Context, in SignInInput) (*SignInResult, error) {
 	for _, s := range c.steps {
+		start := time.Now()
 		res, err := s.r.Resolve(ctx, in)
+		if c.observe != nil {
+			c.observe(s.name, time.Since(start), err)
+		}
 		if err != nil {
 			if autherr.IsNotFound(err) {
 				continue

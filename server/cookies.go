@@ -27,7 +27,9 @@ type cookieJar struct {
 	callbackHost string
 	secure       bool
 	maxAge       time.Duration
-	now          func() time.Time
+	// maxChunks is backend.limits.maxCookieChunks (default maxCookieChunks).
+	maxChunks int
+	now       func() time.Time
 }
 
 func newCookieJar(provider, callbackURL string, sessionDuration time.Duration, now func() time.Time) (*cookieJar, error) {
@@ -50,6 +52,7 @@ func newCookieJar(provider, callbackURL string, sessionDuration time.Duration, n
 		callbackHost: u.Hostname(),
 		secure:       u.Scheme == "https",
 		maxAge:       sessionDuration,
+		maxChunks:    maxCookieChunks,
 		now:          now,
 	}, nil
 }
@@ -115,7 +118,7 @@ func (j *cookieJar) set(h http.Header, r *http.Request, name, value, path string
 	j.write(h, name, "", cookieAttrs{path: j.path, domain: j.callbackHost, sameSite: ss})
 	if len(value) <= maxCookieChars {
 		j.write(h, name, value, cookieAttrs{path: path, maxAge: maxAge, sameSite: ss})
-		for i := 0; i < maxCookieChunks; i++ {
+		for i := 0; i < j.maxChunks; i++ {
 			if _, err := r.Cookie(name + "-" + strconv.Itoa(i)); err != nil {
 				break
 			}
@@ -132,7 +135,7 @@ func (j *cookieJar) set(h http.Header, r *http.Request, name, value, path string
 		j.write(h, name+"-"+strconv.Itoa(n), value[:k], cookieAttrs{path: path, maxAge: maxAge, sameSite: ss})
 		value = value[k:]
 	}
-	for i := n; i < maxCookieChunks; i++ {
+	for i := n; i < j.maxChunks; i++ {
 		if _, err := r.Cookie(name + "-" + strconv.Itoa(i)); err != nil {
 			break
 		}
@@ -144,7 +147,7 @@ func (j *cookieJar) set(h http.Header, r *http.Request, name, value, path string
 func (j *cookieJar) remove(h http.Header, r *http.Request, name, path, appOrigin string) {
 	ss := j.sameSite(appOrigin)
 	j.write(h, name, "", cookieAttrs{path: path, sameSite: ss})
-	for i := 0; i < maxCookieChunks; i++ {
+	for i := 0; i < j.maxChunks; i++ {
 		if _, err := r.Cookie(name + "-" + strconv.Itoa(i)); err != nil {
 			break
 		}
@@ -158,7 +161,7 @@ func (j *cookieJar) get(r *http.Request, name string) string {
 	if c, err := r.Cookie(name + "-0"); err == nil {
 		var b strings.Builder
 		b.WriteString(decodeURIComponent(c.Value))
-		for i := 1; i < maxCookieChunks; i++ {
+		for i := 1; i < j.maxChunks; i++ {
 			c, err := r.Cookie(name + "-" + strconv.Itoa(i))
 			if err != nil {
 				break

@@ -14,6 +14,8 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/config"
+	"github.com/gatehouse-auth/gatehouse/identity"
+	"github.com/gatehouse-auth/gatehouse/metrics"
 	"github.com/gatehouse-auth/gatehouse/providers"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
 )
@@ -99,11 +101,12 @@ func (s *Server) frame(c echo.Context, rt *envRuntime) error {
 	if err == nil {
 		origin, err = s.frameAuthenticate(c, rt, st, origin)
 	}
+	s.opts.Metrics.SignIn(rt.id, err)
 	if err == nil {
 		return nil
 	}
 	s.log.LogAttrs(r.Context(), levelFor(err), "sign-in failed",
-		providerAttr(rt), errorAttr(err))
+		providerAttr(rt), stringAttr("result", metrics.ResultOf(err)), errorAttr(err))
 	se := &serializedError{Name: autherr.NameOf(err), Message: err.Error()}
 	if st.Flow == "redirect" && st.RedirectURL != "" {
 		if u, perr := url.Parse(st.RedirectURL); perr == nil {
@@ -154,7 +157,7 @@ func (s *Server) frameAuthenticate(c echo.Context, rt *envRuntime, st oauthState
 	}
 	result, err := rt.Provider.Authenticate(r.Context(), providers.CallbackRequest{Params: params, Transaction: txn})
 	if err != nil {
-		return origin, err
+		return origin, metrics.AtStage(metrics.StageIdP, err)
 	}
 	resp, err := s.signIn(c, rt, result)
 	if err != nil {
@@ -183,9 +186,11 @@ func (s *Server) frameAuthenticate(c echo.Context, rt *envRuntime, st oauthState
 // signIn runs transforms, the resolver chain and token issuance.
 func (s *Server) signIn(c echo.Context, rt *envRuntime, result *providers.Result) (*authResponse, error) {
 	ctx := c.Request().Context()
-	profile, err := rt.Transforms.Apply(ctx, rt.id, result)
+	profile, err := timed(s, rt.id, metrics.StepTransforms, func() (providers.Profile, error) {
+		return rt.Transforms.Apply(ctx, rt.id, result)
+	})
 	if err != nil {
-		return nil, err
+		return nil, metrics.AtStage(metrics.StageTransform, err)
 	}
 	resp := &authResponse{
 		Profile: profile,
@@ -202,13 +207,17 @@ func (s *Server) signIn(c echo.Context, rt *envRuntime, result *providers.Result
 	if rt.Resolver == nil {
 		return resp, nil
 	}
-	res, err := rt.Resolver.Resolve(ctx, resolvers.SignInInput{ProviderID: rt.id, Profile: profile, Result: result})
+	res, err := timed(s, rt.id, metrics.StepResolve, func() (*resolvers.SignInResult, error) {
+		return rt.Resolver.Resolve(ctx, resolvers.SignInInput{ProviderID: rt.id, Profile: profile, Result: result})
+	})
 	if err != nil {
-		return nil, err
+		return nil, metrics.AtStage(metrics.StageResolve, err)
 	}
-	tok, err := s.opts.Tokens.IssueToken(ctx, identityClaims(res))
+	tok, err := timed(s, rt.id, metrics.StepTokenSigning, func() (*identity.IssuedToken, error) {
+		return s.opts.Tokens.IssueToken(ctx, identityClaims(res))
+	})
 	if err != nil {
-		return nil, err
+		return nil, metrics.AtStage(metrics.StageToken, err)
 	}
 	s.log.LogAttrs(ctx, levelInfo, "signed in", providerAttr(rt),
 		stringAttr("resolver", res.Resolver), stringAttr("entityRef", res.UserEntityRef))
@@ -228,8 +237,10 @@ func (s *Server) refresh(c echo.Context, rt *envRuntime) error {
 		return autherr.Authentication("Invalid X-Requested-With header")
 	}
 	resp, err := s.doRefresh(c, rt)
+	s.opts.Metrics.Refresh(rt.id, err)
 	if err != nil {
-		s.log.LogAttrs(r.Context(), levelFor(err), "refresh failed", providerAttr(rt), errorAttr(err))
+		s.log.LogAttrs(r.Context(), levelFor(err), "refresh failed", providerAttr(rt),
+			stringAttr("result", metrics.ResultOf(err)), errorAttr(err))
 		return autherr.Wrap(autherr.NameAuthentication, "Refresh failed", err)
 	}
 	body, err := json.Marshal(resp)
@@ -260,7 +271,7 @@ func (s *Server) doRefresh(c echo.Context, rt *envRuntime) (*authResponse, error
 	scope := joinScopes(config.SplitScopes(r.URL.Query().Get("scope")), granted, rt.scopes.Required, rt.AdditionalScopes)
 	result, err := refresher.Refresh(r.Context(), providers.RefreshRequest{RefreshToken: refreshToken, Scope: scope})
 	if err != nil {
-		return nil, err
+		return nil, metrics.AtStage(metrics.StageIdP, err)
 	}
 	resp, err := s.signIn(c, rt, result)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/identity"
+	"github.com/gatehouse-auth/gatehouse/metrics"
 	"github.com/gatehouse-auth/gatehouse/providers"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
 )
@@ -71,6 +72,16 @@ type Options struct {
 	Providers map[string]map[string]*ProviderEnv
 	Tokens    TokenIssuer
 	Logger    *slog.Logger
+	// Edge is CORS, the security headers and the request limits
+	// (server/edge.go); the zero value is Backstage's defaults without CORS.
+	Edge EdgeOptions
+	// Metrics records sign-in outcomes, step latencies and HTTP metrics
+	// (server/metrics.go); nil records nothing.
+	Metrics *metrics.Metrics
+	// PluginKeys serves /.backstage/auth/v1/jwks.json, the public keys of
+	// the plugin tokens Gatehouse sends as plugin `auth`; nil serves an
+	// empty key set (server/pluginkeys.go).
+	PluginKeys JWKSSource
 	// Now is for tests; default time.Now.
 	Now func() time.Time
 }
@@ -78,6 +89,7 @@ type Options struct {
 // Server is the HTTP side of Gatehouse.
 type Server struct {
 	echo      *echo.Echo
+	handler   http.Handler // echo behind the edge
 	opts      Options
 	log       *slog.Logger
 	origins   *originFilter
@@ -134,25 +146,36 @@ func New(o Options) (*Server, error) {
 			if err != nil || jar == nil {
 				return nil, fmt.Errorf("auth.providers.%s.%s.callbackUrl: not a valid URL", id, env)
 			}
+			if o.Edge.MaxCookieChunks > 0 {
+				jar.maxChunks = o.Edge.MaxCookieChunks
+			}
 			pr.envs[env] = &envRuntime{ProviderEnv: pe, id: id, env: env, jar: jar, scopes: pe.Provider.Scopes()}
 		}
 		s.providers[id] = pr
 	}
 	s.discovery = discoveryDocument(o.AuthBaseURL)
 	s.echo = s.routes()
+	edge, err := newEdge(o.Edge)
+	if err != nil {
+		return nil, err
+	}
+	s.handler = edge.wrap(s.echo)
 	return s, nil
 }
 
-// Handler returns the HTTP handler serving /api/auth.
-func (s *Server) Handler() http.Handler { return s.echo }
+// Handler returns the HTTP handler serving /api/auth, with the security
+// headers, CORS and request limits of Options.Edge applied to every answer.
+func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.echoError
+	e.Use(s.observeHTTP)
 	g := e.Group(authMount)
 	g.GET("/.well-known/openid-configuration", s.openIDConfiguration)
 	g.GET("/.well-known/jwks.json", s.jwks)
+	g.GET("/.backstage/auth/v1/jwks.json", s.pluginJWKS)
 	g.GET("/v1/userinfo", s.userinfo)
 	g.GET("/:provider/start", s.withEnv(s.start))
 	g.GET("/:provider/handler/frame", s.withEnv(s.frame))

@@ -1,0 +1,283 @@
+package config
+
+import (
+	"crypto/tls"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Defaults of backend.limits: generous for the auth routes (whose bodies are
+// a form_post callback at most) yet small enough that a slow or greedy
+// client cannot hold a connection or memory for long.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 30 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	// DefaultMaxBodyBytes is body-parser's 100kb, the limit Backstage's
+	// auth router applies to urlencoded and JSON bodies.
+	DefaultMaxBodyBytes = 100 << 10
+	// DefaultMaxHeaderBytes is Node's --max-http-header-size default (16 KiB)
+	// raised to fit a full set of chunked refresh-token cookies.
+	DefaultMaxHeaderBytes = 64 << 10
+	// DefaultMaxCookieChunks is how many <name>-N cookie chunks are read
+	// back: 16 × 4000 characters is far above any real refresh token.
+	DefaultMaxCookieChunks = 16
+)
+
+// CORS is backend.cors, read as Backstage's readCorsOptions reads it. A nil
+// *CORS (no backend.cors block) means no CORS headers at all.
+type CORS struct {
+	// Origins are the origin globs (a string or a list in the config),
+	// matched case-insensitively as minimatch does; empty means any origin
+	// ("*", sent without credentials).
+	Origins []string
+	// Methods is methods; empty means the cors package default
+	// GET,HEAD,PUT,PATCH,POST,DELETE.
+	Methods []string
+	// AllowedHeaders is allowedHeaders; empty means the preflight's
+	// Access-Control-Request-Headers are reflected.
+	AllowedHeaders []string
+	// ExposedHeaders is exposedHeaders.
+	ExposedHeaders []string
+	// Credentials is credentials.
+	Credentials bool
+	// MaxAge is maxAge in seconds; -1 when unset.
+	MaxAge int
+	// PreflightContinue is preflightContinue: pass preflights on to the
+	// routes instead of answering them.
+	PreflightContinue bool
+	// OptionsSuccessStatus is optionsSuccessStatus, default 204.
+	OptionsSuccessStatus int
+}
+
+// CSPDirective is one backend.csp entry: Values replaces the directive's
+// default; Remove (the value false) deletes it.
+type CSPDirective struct {
+	Name   string
+	Values []string
+	Remove bool
+}
+
+// HTTPS is backend.https. Enabled is false when the key is absent.
+type HTTPS struct {
+	Enabled bool
+	// SelfSigned is `https: true`: a certificate for backend.baseUrl's host
+	// is generated in memory at start-up (development only, as in Backstage).
+	SelfSigned bool
+	// Cert and Key are PEM text from backend.https.certificate.{cert,key}
+	// (usually given with $file).
+	Cert, Key string
+}
+
+// Limits is backend.limits, Gatehouse's own block. Every field is set
+// (defaults filled in) after Load.
+type Limits struct {
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	MaxBodyBytes      int64
+	MaxHeaderBytes    int
+	MaxCookieChunks   int
+}
+
+var (
+	corsKeys   = []string{"origin", "methods", "allowedHeaders", "exposedHeaders", "credentials", "maxAge", "preflightContinue", "optionsSuccessStatus"}
+	httpsKeys  = []string{"certificate"}
+	certKeys   = []string{"cert", "key"}
+	limitsKeys = []string{"readHeaderTimeout", "readTimeout", "writeTimeout", "idleTimeout", "maxBodyBytes", "maxHeaderBytes", "maxCookieChunks"}
+	// cspNameRe is what helmet accepts as a directive name (camelCase is
+	// dashified first).
+	cspNameRe = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+)
+
+// decodeEdge reads backend.cors, backend.csp, backend.https and
+// backend.limits from the backend block be (nil when absent).
+func (d *decoder) decodeEdge(be map[string]any, cfg *Config) {
+	b := &cfg.Backend
+	b.Limits = Limits{
+		ReadHeaderTimeout: DefaultReadHeaderTimeout,
+		ReadTimeout:       DefaultReadTimeout,
+		WriteTimeout:      DefaultWriteTimeout,
+		IdleTimeout:       DefaultIdleTimeout,
+		MaxBodyBytes:      DefaultMaxBodyBytes,
+		MaxHeaderBytes:    DefaultMaxHeaderBytes,
+		MaxCookieChunks:   DefaultMaxCookieChunks,
+	}
+	if be == nil {
+		return
+	}
+	b.CORS = d.cors(be["cors"])
+	b.CSP = d.csp(be["csp"])
+	b.HTTPS = d.https(be["https"])
+	d.limits(be["limits"], &b.Limits)
+}
+
+func (d *decoder) cors(v any) *CORS {
+	m, ok := d.mapOf(v, "backend.cors")
+	if !ok {
+		return nil
+	}
+	d.unknownKeys(m, "backend.cors", corsKeys)
+	c := &CORS{MaxAge: -1, OptionsSuccessStatus: 204}
+	c.Origins = d.strList(m["origin"], "backend.cors.origin")
+	for i, o := range c.Origins {
+		if strings.TrimSpace(o) == "" {
+			d.add(indexPath("backend.cors.origin", i), "an origin pattern must not be empty")
+		}
+	}
+	c.Methods = d.strList(m["methods"], "backend.cors.methods")
+	c.AllowedHeaders = d.strList(m["allowedHeaders"], "backend.cors.allowedHeaders")
+	c.ExposedHeaders = d.strList(m["exposedHeaders"], "backend.cors.exposedHeaders")
+	c.Credentials, _ = d.boolean(m["credentials"], "backend.cors.credentials")
+	c.PreflightContinue, _ = d.boolean(m["preflightContinue"], "backend.cors.preflightContinue")
+	if n, ok := d.wholeNumber(m["maxAge"], "backend.cors.maxAge", 0, math.MaxInt32); ok {
+		c.MaxAge = n
+	}
+	if n, ok := d.wholeNumber(m["optionsSuccessStatus"], "backend.cors.optionsSuccessStatus", 200, 299); ok {
+		c.OptionsSuccessStatus = n
+	}
+	return c
+}
+
+// csp reads backend.csp: each key is a directive; false removes it, a
+// string or list of strings replaces it (an empty list keeps the name
+// alone, as upgrade-insecure-requests is written).
+func (d *decoder) csp(v any) []CSPDirective {
+	m, ok := d.mapOf(v, "backend.csp")
+	if !ok {
+		return nil
+	}
+	var out []CSPDirective
+	for _, k := range sortedKeys(m) {
+		p := joinPath("backend.csp", k)
+		name := dashify(k)
+		if !cspNameRe.MatchString(name) {
+			d.add(p, "not a Content-Security-Policy directive name")
+			continue
+		}
+		if b, isBool := m[k].(bool); isBool {
+			if b {
+				d.add(p, "expected false (to remove the directive) or a list of values, got true")
+				continue
+			}
+			out = append(out, CSPDirective{Name: name, Remove: true})
+			continue
+		}
+		if m[k] == nil {
+			d.add(p, "expected false (to remove the directive) or a list of values, got null")
+			continue
+		}
+		vals := d.strList(m[k], p)
+		bad := false
+		for i, s := range vals {
+			if strings.ContainsAny(s, ";,") || strings.TrimSpace(s) != s || s == "" {
+				d.add(indexPath(p, i), fmt.Sprintf("%q is not a valid directive value (no ';', ',' or surrounding spaces)", s))
+				bad = true
+			}
+		}
+		if !bad {
+			out = append(out, CSPDirective{Name: name, Values: vals})
+		}
+	}
+	for _, c := range out {
+		if c.Name == "default-src" && c.Remove {
+			d.add("backend.csp.default-src", "cannot be removed: a Content-Security-Policy needs a default-src (helmet refuses this too)")
+		}
+	}
+	return out
+}
+
+// dashify is helmet's directive-name normalisation: scriptSrc → script-src.
+func dashify(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if 'A' <= r && r <= 'Z' {
+			b.WriteByte('-')
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (d *decoder) https(v any) HTTPS {
+	switch x := v.(type) {
+	case nil:
+		return HTTPS{}
+	case bool:
+		return HTTPS{Enabled: x, SelfSigned: x}
+	}
+	m, ok := d.mapOf(v, "backend.https")
+	if !ok {
+		return HTTPS{}
+	}
+	d.unknownKeys(m, "backend.https", httpsKeys)
+	cm, ok := d.mapOf(m["certificate"], "backend.https.certificate")
+	if !ok {
+		if m["certificate"] == nil {
+			d.add("backend.https.certificate", "required: {cert, key} with PEM text (e.g. $file: cert.pem), or set backend.https to true for a self-signed development certificate")
+		}
+		return HTTPS{}
+	}
+	d.unknownKeys(cm, "backend.https.certificate", certKeys)
+	h := HTTPS{Enabled: true}
+	// The key's PEM is a secret: it is never shown in a message.
+	h.Cert = d.required(cm, "backend.https.certificate", "cert", true)
+	h.Key = d.required(cm, "backend.https.certificate", "key", true)
+	if strings.TrimSpace(h.Cert) != "" && strings.TrimSpace(h.Key) != "" {
+		// X509KeyPair's errors say what is wrong, never the key's bytes.
+		if _, err := tls.X509KeyPair([]byte(h.Cert), []byte(h.Key)); err != nil {
+			d.add("backend.https.certificate", "not a usable PEM certificate and private key: "+err.Error())
+		}
+	}
+	return h
+}
+
+func (d *decoder) limits(v any, l *Limits) {
+	m, ok := d.mapOf(v, "backend.limits")
+	if !ok {
+		return
+	}
+	d.unknownKeys(m, "backend.limits", limitsKeys)
+	for key, dst := range map[string]*time.Duration{
+		"readHeaderTimeout": &l.ReadHeaderTimeout,
+		"readTimeout":       &l.ReadTimeout,
+		"writeTimeout":      &l.WriteTimeout,
+		"idleTimeout":       &l.IdleTimeout,
+	} {
+		if m[key] == nil {
+			continue
+		}
+		if t, ok := d.timeout(m[key], joinPath("backend.limits", key)); ok {
+			*dst = t
+		}
+	}
+	if n, ok := d.wholeNumber(m["maxBodyBytes"], "backend.limits.maxBodyBytes", 1, math.MaxInt32); ok {
+		l.MaxBodyBytes = int64(n)
+	}
+	// Below 4 KiB even a plain sign-in's cookies would not fit.
+	if n, ok := d.wholeNumber(m["maxHeaderBytes"], "backend.limits.maxHeaderBytes", 4096, 16<<20); ok {
+		l.MaxHeaderBytes = n
+	}
+	if n, ok := d.wholeNumber(m["maxCookieChunks"], "backend.limits.maxCookieChunks", 1, 1000); ok {
+		l.MaxCookieChunks = n
+	}
+}
+
+// wholeNumber reads an integer in [lo, hi]; absent gives (0, false) silently.
+func (d *decoder) wholeNumber(v any, path string, lo, hi int) (int, bool) {
+	f, ok := d.number(v, path)
+	if !ok {
+		return 0, false
+	}
+	if f != math.Trunc(f) || f < float64(lo) || f > float64(hi) {
+		d.add(path, fmt.Sprintf("expected a whole number between %d and %d, got %s", lo, hi, describe(v, false)))
+		return 0, false
+	}
+	return int(f), true
+}

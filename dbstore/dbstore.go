@@ -1,0 +1,320 @@
+// Package dbstore keeps signing keys and user info in a SQL database shared
+// by every replica: PostgreSQL (through pgx) for many replicas, or SQLite
+// (modernc.org/sqlite, pure Go) embedded in one process. One *DB is both an
+// identity.KeyStore and an identity.UserInfoStore.
+package dbstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/gatehouse-auth/gatehouse/autherr"
+	"github.com/gatehouse-auth/gatehouse/identity"
+)
+
+// Clients as Backstage's backend.database.client names them.
+const (
+	ClientPostgres = "pg"
+	ClientSQLite   = "better-sqlite3"
+	// ClientSQLite3 is Backstage's older name for the SQLite client.
+	ClientSQLite3 = "sqlite3"
+)
+
+// MemoryDSN is the SQLite connection that keeps everything in memory.
+const MemoryDSN = ":memory:"
+
+// Config opens a DB.
+type Config struct {
+	// Client is ClientPostgres, ClientSQLite or ClientSQLite3.
+	Client string
+	// Connection is a PostgreSQL URL or keyword/value string for pg, and a
+	// file path or MemoryDSN for SQLite. It may hold a password, so it is
+	// never printed.
+	Connection string
+	// StartupTimeout is how long Open retries an unreachable PostgreSQL
+	// before it gives up; 0 means one attempt.
+	StartupTimeout time.Duration
+	// OpTimeout bounds every query; 0 means 5 seconds. A database that
+	// hangs then fails requests instead of holding them.
+	OpTimeout time.Duration
+	Logger    *slog.Logger
+}
+
+// DB is an open database. It is safe for concurrent use.
+type DB struct {
+	sql       *sql.DB
+	pg        bool
+	where     string // "PostgreSQL at host:port, database db" or "SQLite file.db"
+	opTimeout time.Duration
+}
+
+var (
+	_ identity.KeyStore      = (*DB)(nil)
+	_ identity.UserInfoStore = (*DB)(nil)
+)
+
+// Open connects to the database cfg names and checks it answers. For
+// PostgreSQL it retries with backoff for cfg.StartupTimeout. Errors name the
+// host and database, never the password. It does not migrate: call Migrate.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	db := &DB{opTimeout: cfg.OpTimeout}
+	if db.opTimeout <= 0 {
+		db.opTimeout = 5 * time.Second
+	}
+	switch cfg.Client {
+	case ClientPostgres:
+		pc, err := pgx.ParseConfig(cfg.Connection)
+		if err != nil {
+			// pgx's message may quote the connection string; never show it.
+			return nil, fmt.Errorf("backend.database.connection is not a valid PostgreSQL connection string or URL")
+		}
+		if pc.ConnectTimeout == 0 {
+			pc.ConnectTimeout = 5 * time.Second
+		}
+		db.pg = true
+		db.where = fmt.Sprintf("PostgreSQL at %s, database %q", hostPort(pc.Host, pc.Port), pc.Database)
+		db.sql = stdlib.OpenDB(*pc)
+		db.sql.SetMaxOpenConns(10)
+		db.sql.SetMaxIdleConns(4)
+		db.sql.SetConnMaxIdleTime(5 * time.Minute)
+	case ClientSQLite, ClientSQLite3:
+		dsn, err := sqliteDSN(cfg.Connection)
+		if err != nil {
+			return nil, err
+		}
+		db.where = "SQLite " + cfg.Connection
+		if db.sql, err = sql.Open("sqlite", dsn); err != nil {
+			return nil, fmt.Errorf("opening %s: %w", db.where, err)
+		}
+		if cfg.Connection == MemoryDSN {
+			// Every connection to :memory: is its own database.
+			db.sql.SetMaxOpenConns(1)
+		}
+	default:
+		return nil, fmt.Errorf("backend.database.client %q is not supported; use %q or %q", cfg.Client, ClientPostgres, ClientSQLite)
+	}
+	if err := db.waitReady(ctx, cfg); err != nil {
+		db.sql.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func hostPort(host string, port uint16) string {
+	if strings.HasPrefix(host, "/") {
+		return host // a Unix socket directory
+	}
+	return host + ":" + strconv.Itoa(int(port))
+}
+
+func sqliteDSN(conn string) (string, error) {
+	if conn == "" {
+		return "", fmt.Errorf("backend.database.connection: a SQLite file path or %q is required", MemoryDSN)
+	}
+	if conn == MemoryDSN {
+		return MemoryDSN, nil
+	}
+	if dir := filepath.Dir(conn); dir != "." {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", fmt.Errorf("creating the directory of the SQLite file %s: %w", conn, err)
+		}
+	}
+	// WAL lets readers run beside a writer; busy_timeout makes concurrent
+	// writers wait for the lock instead of failing at once.
+	return "file:" + conn + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)", nil
+}
+
+// waitReady pings until the database answers, backing off from 250 ms to
+// 5 s, for at most cfg.StartupTimeout.
+func (db *DB) waitReady(ctx context.Context, cfg Config) error {
+	deadline := time.Now().Add(cfg.StartupTimeout)
+	backoff := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := db.Ready(ctx)
+		if err == nil {
+			return nil
+		}
+		if !db.pg || !time.Now().Add(backoff).Before(deadline) {
+			return fmt.Errorf("cannot connect to %s after %d attempt(s) in %s: %v", db.where, attempt, cfg.StartupTimeout, errors.Unwrap(err))
+		}
+		cfg.Logger.Warn("database not reachable yet; retrying", "database", db.where, "attempt", attempt, "retry_in", backoff.String(), "error", errors.Unwrap(err))
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cannot connect to %s: %w", db.where, ctx.Err())
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// Ready reports whether the database answers now, as a ServiceUnavailable
+// error naming it when not. /readyz uses it.
+func (db *DB) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, min(db.opTimeout, 2*time.Second))
+	defer cancel()
+	if err := db.sql.PingContext(ctx); err != nil {
+		return autherr.Wrap(autherr.NameServiceUnavailable, "The database is not available", err)
+	}
+	return nil
+}
+
+// String names the database without any secret, e.g. for logs.
+func (db *DB) String() string { return db.where }
+
+// Close closes every connection.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// SQL is the underlying handle, for tests and tools.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// q rewrites ? placeholders to PostgreSQL's $n.
+func (db *DB) q(query string) string {
+	if !db.pg {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// unavailable wraps a database failure in the envelope's 503.
+func (db *DB) unavailable(err error) error {
+	return autherr.Wrap(autherr.NameServiceUnavailable, "The database is not available", err)
+}
+
+func (db *DB) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, db.opTimeout)
+}
+
+func (db *DB) timeArg(t time.Time) any {
+	if db.pg {
+		return t.UTC()
+	}
+	return t.UnixMicro()
+}
+
+// AddKey implements identity.KeyStore.
+func (db *DB) AddKey(ctx context.Context, k identity.PublicKey) error {
+	ctx, cancel := db.ctx(ctx)
+	defer cancel()
+	res, err := db.sql.ExecContext(ctx, db.q(`INSERT INTO signing_keys (kid, jwk, created_at) VALUES (?, ?, ?) ON CONFLICT (kid) DO NOTHING`),
+		k.KID, string(k.JWK), db.timeArg(k.CreatedAt))
+	if err != nil {
+		return db.unavailable(err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return autherr.Conflict("signing key %s already exists", k.KID)
+	}
+	return nil
+}
+
+// ListKeys implements identity.KeyStore: oldest first.
+func (db *DB) ListKeys(ctx context.Context) ([]identity.PublicKey, error) {
+	ctx, cancel := db.ctx(ctx)
+	defer cancel()
+	rows, err := db.sql.QueryContext(ctx, `SELECT kid, jwk, created_at FROM signing_keys ORDER BY created_at, kid`)
+	if err != nil {
+		return nil, db.unavailable(err)
+	}
+	defer rows.Close()
+	var out []identity.PublicKey
+	for rows.Next() {
+		var k identity.PublicKey
+		var jwk string
+		if db.pg {
+			err = rows.Scan(&k.KID, &jwk, &k.CreatedAt)
+		} else {
+			var us int64
+			err = rows.Scan(&k.KID, &jwk, &us)
+			k.CreatedAt = time.UnixMicro(us).UTC()
+		}
+		if err != nil {
+			return nil, db.unavailable(err)
+		}
+		k.JWK = []byte(jwk)
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.unavailable(err)
+	}
+	return out, nil
+}
+
+// RemoveKeys implements identity.KeyStore.
+func (db *DB) RemoveKeys(ctx context.Context, kids []string) error {
+	if len(kids) == 0 {
+		return nil
+	}
+	ctx, cancel := db.ctx(ctx)
+	defer cancel()
+	args := make([]any, len(kids))
+	for i, k := range kids {
+		args[i] = k
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?,", len(kids)), ",")
+	if _, err := db.sql.ExecContext(ctx, db.q(`DELETE FROM signing_keys WHERE kid IN (`+marks+`)`), args...); err != nil {
+		return db.unavailable(err)
+	}
+	return nil
+}
+
+// PutUserInfo implements identity.UserInfoStore: an upsert of the claims
+// as JSON.
+func (db *DB) PutUserInfo(ctx context.Context, sub string, claims map[string]any) error {
+	body, err := json.Marshal(claims)
+	if err != nil {
+		return autherr.Input("user info for %s cannot be encoded as JSON", sub)
+	}
+	ctx, cancel := db.ctx(ctx)
+	defer cancel()
+	_, err = db.sql.ExecContext(ctx, db.q(`INSERT INTO user_info (user_entity_ref, user_info, updated_at) VALUES (?, ?, ?)
+ON CONFLICT (user_entity_ref) DO UPDATE SET user_info = excluded.user_info, updated_at = excluded.updated_at`),
+		sub, string(body), db.timeArg(time.Now()))
+	if err != nil {
+		return db.unavailable(err)
+	}
+	return nil
+}
+
+// GetUserInfo implements identity.UserInfoStore.
+func (db *DB) GetUserInfo(ctx context.Context, sub string) (map[string]any, error) {
+	ctx, cancel := db.ctx(ctx)
+	defer cancel()
+	var body string
+	err := db.sql.QueryRowContext(ctx, db.q(`SELECT user_info FROM user_info WHERE user_entity_ref = ?`), sub).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, autherr.NotFound("User info not found")
+	}
+	if err != nil {
+		return nil, db.unavailable(err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal([]byte(body), &claims); err != nil {
+		return nil, autherr.Plain("stored user info for %s is not a JSON object", sub)
+	}
+	return claims, nil
+}

@@ -1,0 +1,135 @@
+package dbstore_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/dbstore"
+	"github.com/gatehouse-auth/gatehouse/dbstore/pgtest"
+	"github.com/gatehouse-auth/gatehouse/identity"
+	"github.com/gatehouse-auth/gatehouse/identity/storetest"
+)
+
+// backends opens a migrated, empty DB of each kind the suite runs on.
+var backends = map[string]func(t *testing.T) *dbstore.DB{
+	"sqlite-memory": func(t *testing.T) *dbstore.DB {
+		return openMigrated(t, dbstore.Config{Client: dbstore.ClientSQLite, Connection: dbstore.MemoryDSN})
+	},
+	"sqlite-file": func(t *testing.T) *dbstore.DB {
+		return openMigrated(t, dbstore.Config{Client: dbstore.ClientSQLite, Connection: filepath.Join(t.TempDir(), "data", "gatehouse.sqlite")})
+	},
+	"postgres": func(t *testing.T) *dbstore.DB {
+		return openMigrated(t, dbstore.Config{Client: dbstore.ClientPostgres, Connection: pgtest.URL(t)})
+	},
+}
+
+func openMigrated(t *testing.T, cfg dbstore.Config) *dbstore.DB {
+	t.Helper()
+	db, err := dbstore.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func TestKeyStoreConformance(t *testing.T) {
+	t.Run("memory", func(t *testing.T) {
+		storetest.RunKeyStore(t, func(*testing.T) identity.KeyStore { return identity.NewMemoryKeyStore() })
+	})
+	for name, open := range backends {
+		t.Run(name, func(t *testing.T) {
+			storetest.RunKeyStore(t, func(t *testing.T) identity.KeyStore { return open(t) })
+		})
+	}
+}
+
+func TestUserInfoStoreConformance(t *testing.T) {
+	t.Run("memory", func(t *testing.T) {
+		storetest.RunUserInfoStore(t, func(*testing.T) identity.UserInfoStore { return identity.NewMemoryUserInfoStore() })
+	})
+	for name, open := range backends {
+		t.Run(name, func(t *testing.T) {
+			storetest.RunUserInfoStore(t, func(t *testing.T) identity.UserInfoStore { return open(t) })
+		})
+	}
+}
+
+// TestMigrateIdempotentAndConcurrent starts several "replicas" migrating
+// one database at once: exactly one applies each migration, and running
+// again applies nothing.
+func TestMigrateIdempotentAndConcurrent(t *testing.T) {
+	for name, cfg := range map[string]func(t *testing.T) dbstore.Config{
+		"sqlite-file": func(t *testing.T) dbstore.Config {
+			return dbstore.Config{Client: dbstore.ClientSQLite, Connection: filepath.Join(t.TempDir(), "g.sqlite")}
+		},
+		"postgres": func(t *testing.T) dbstore.Config {
+			return dbstore.Config{Client: dbstore.ClientPostgres, Connection: pgtest.URL(t)}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := cfg(t)
+			const replicas = 4
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			total := 0
+			for range replicas {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					db, err := dbstore.Open(context.Background(), c)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					defer db.Close()
+					applied, err := db.Migrate(context.Background())
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					total += len(applied)
+					mu.Unlock()
+				}()
+			}
+			wg.Wait()
+			db := openMigrated(t, c)
+			all, _ := db.Migrations()
+			if total != len(all) {
+				t.Errorf("%d replicas applied %d migrations in all, want %d (each exactly once)", replicas, total, len(all))
+			}
+			again, err := db.Migrate(context.Background())
+			if err != nil || len(again) != 0 {
+				t.Errorf("second Migrate = %v, %v; want nothing applied", again, err)
+			}
+			if v, err := db.SchemaVersion(context.Background()); err != nil || v != all[len(all)-1].Version {
+				t.Errorf("SchemaVersion = %d, %v", v, err)
+			}
+		})
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	_, err := dbstore.Open(ctx, dbstore.Config{Client: "mysql2", Connection: "x"})
+	if err == nil || !strings.Contains(err.Error(), `"mysql2" is not supported`) {
+		t.Errorf("unknown client: %v", err)
+	}
+	// Nothing listens on port 1: the error names host and database, and
+	// never the password.
+	_, err = dbstore.Open(ctx, dbstore.Config{Client: dbstore.ClientPostgres, Connection: "postgres://gh:s3cret-pw@127.0.0.1:1/gatehouse_db?connect_timeout=1"})
+	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") || !strings.Contains(err.Error(), "gatehouse_db") || strings.Contains(err.Error(), "s3cret-pw") {
+		t.Errorf("unreachable PostgreSQL: %v", err)
+	}
+	_, err = dbstore.Open(ctx, dbstore.Config{Client: dbstore.ClientPostgres, Connection: "postgres://gh:s3cret-pw@[bad/x"})
+	if err == nil || strings.Contains(err.Error(), "s3cret-pw") {
+		t.Errorf("bad URL: %v", err)
+	}
+}

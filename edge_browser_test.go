@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse-auth/gatehouse/config"
+	"github.com/gatehouse-auth/gatehouse/internal/devidp"
+)
+
+// chromiumPath is Debian's Chromium, which .ci/run installs.
+const chromiumPath = "/usr/bin/chromium"
+
+// TestCrossOriginBrowserSignIn serves the demo app on one port and
+// Gatehouse on another (two origins of one site, as a Backstage app on
+// :3000 and its backend on :7007), and drives headless Chromium through
+// the popup sign-in, a reload with the session restored by /refresh (a
+// credentialed CORS request with a preflight), and a sign-out.
+func TestCrossOriginBrowserSignIn(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("browser test skipped: no Chromium at %s (apt-get install chromium; .ci/run does)", chromiumPath)
+	}
+	authLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	appLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	authBase := fmt.Sprintf("http://localhost:%d", authLn.Addr().(*net.TCPAddr).Port)
+	appBase := fmt.Sprintf("http://localhost:%d", appLn.Addr().(*net.TCPAddr).Port)
+
+	idp, err := devidp.Start(context.Background(), devidp.Config{
+		Users:   testUsers,
+		Clients: []devidp.Client{{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{authBase + "/api/auth/vcfsso/handler/frame"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idp.Close() })
+	catPath := filepath.Join(t.TempDir(), "catalog.yaml")
+	if err := os.WriteFile(catPath, []byte(testCatalog), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	yaml := fmt.Sprintf(`
+app: {baseUrl: %[1]s}
+backend:
+  baseUrl: %[2]s
+  cors:
+    origin: %[1]s
+    methods: [GET, HEAD, PATCH, POST, PUT, DELETE]
+    credentials: true
+auth:
+  session: {secret: %[3]s}
+  providers:
+    vcfsso:
+      development:
+        metadataUrl: %[4]s/
+        clientId: %[5]s
+        clientSecret: %[6]s
+        prompt: auto
+        additionalScopes: [offline_access]
+        signIn:
+          resolvers:
+            - resolver: emailMatchingUserEntityProfileEmail
+catalog:
+  locations:
+    - {type: file, target: %[7]s}
+`, appBase, authBase, testSessionKey, idp.Issuer(), testClientID, testClientSecret, catPath)
+	cfg, err := config.LoadBytes("browser-app-config.yaml", []byte(yaml), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	gw, err := build(cfg, buildOptions{logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	authSrv := &http.Server{Handler: rootHandler(gw, nil)}
+	applyLimits(authSrv, cfg.Backend.Limits)
+	go func() { _ = authSrv.Serve(authLn) }()
+	t.Cleanup(func() { authSrv.Close() })
+
+	// The app origin serves the demo page, told where the auth server is.
+	page := bytes.Replace(demoPage, []byte("<head>"), []byte(`<head><meta name="gatehouse-auth-base" content="`+authBase+`/api/auth">`), 1)
+	appSrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(page)
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = appSrv.Serve(appLn) }()
+	t.Cleanup(func() { appSrv.Close() })
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+
+	who := func(want string) {
+		t.Helper()
+		var text string
+		err := chromedp.Run(bctx,
+			chromedp.Poll(fmt.Sprintf(`document.getElementById('who').textContent.startsWith(%q)`, want), nil, chromedp.WithPollingTimeout(30*time.Second)),
+			chromedp.Text("#who", &text, chromedp.ByID))
+		if err != nil {
+			_ = chromedp.Run(bctx, chromedp.Text("#who", &text, chromedp.ByID))
+			t.Fatalf("waiting for %q: %v (page shows %q)\nserver log:\n%s", want, err, text, logs.String())
+		}
+	}
+
+	if err := chromedp.Run(bctx, chromedp.Navigate(appBase+"/"), chromedp.WaitVisible("#signin", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	// Sign in through the popup.
+	popupID := chromedp.WaitNewTarget(bctx, func(i *target.Info) bool { return i.Type == "page" })
+	if err := chromedp.Run(bctx, chromedp.Click("#signin", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	var id target.ID
+	select {
+	case id = <-popupID:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no popup opened")
+	}
+	pctx, cancelPopup := chromedp.NewContext(bctx, chromedp.WithTargetID(id))
+	defer cancelPopup()
+	if err := chromedp.Run(pctx,
+		chromedp.WaitVisible("#username", chromedp.ByID),
+		chromedp.SendKeys("#username", "alice", chromedp.ByID),
+		chromedp.SendKeys("#password", "alice-test-password", chromedp.ByID),
+		chromedp.Click(`button[value="login"]`, chromedp.ByQuery),
+	); err != nil {
+		t.Fatalf("popup login form: %v", err)
+	}
+	who("Signed in as user:default/alice")
+
+	// Reload: the page knows nothing until /refresh brings the session
+	// back from the auth origin's cookie.
+	if err := chromedp.Run(bctx, chromedp.Reload(), chromedp.WaitVisible("#refresh", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	who("Not signed in.")
+	if err := chromedp.Run(bctx, chromedp.Click("#refresh", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	who("Signed in as user:default/alice")
+
+	// Sign out; a refresh then fails for want of the cookie.
+	if err := chromedp.Run(bctx, chromedp.Click("#logout", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	who("Logged out.")
+	if err := chromedp.Run(bctx, chromedp.Click("#refresh", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	who("AuthenticationError")
+	if l := logs.String(); strings.Contains(l, testClientSecret) || strings.Contains(l, "eyJ") {
+		t.Errorf("a secret or token was logged:\n%s", l)
+	}
+}

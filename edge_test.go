@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeTestCertificate makes a self-signed certificate for 127.0.0.1 and
+// writes it and its key as PEM files; the pool trusts it.
+func writeTestCertificate(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// TestHTTPSSignIn signs in over backend.https with a certificate from
+// config files: the cookies are Secure and every answer carries HSTS.
+func TestHTTPSSignIn(t *testing.T) {
+	certFile, keyFile, pool := writeTestCertificate(t)
+	h := newHarness(t, harnessOptions{
+		https:       true,
+		backendYAML: fmt.Sprintf(", https: {certificate: {cert: {$file: %s}, key: {$file: %s}}}", certFile, keyFile),
+	})
+	if !strings.HasPrefix(h.base, "https://") {
+		t.Fatalf("base %s", h.base)
+	}
+	b := newBrowser(t)
+	b.c.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	resp, body := b.login(h, startQuery("development"), "alice", "alice-test-password", "login")
+	if resp.TLS == nil {
+		t.Fatal("the popup page did not come over TLS")
+	}
+	msg := popupMessage(t, resp, body)
+	h.identityOf(msg["response"].(map[string]any), "user:default/alice", "user:default/alice", "group:default/team-a")
+	cookies := resp.Header.Values("Set-Cookie")
+	if len(cookies) == 0 {
+		t.Fatal("no cookies set by the callback")
+	}
+	for _, c := range cookies {
+		// The app (localhost) is another host than the callback
+		// (127.0.0.1) and the site is https: SameSite=None (spec §2.2).
+		if !strings.Contains(c, "; HttpOnly; Secure; SameSite=None") {
+			t.Errorf("cookie not Secure over https: %s", c)
+		}
+	}
+	if got := resp.Header.Get("Strict-Transport-Security"); got != "max-age=15552000; includeSubDomains" {
+		t.Errorf("popup HSTS = %q", got)
+	}
+	// The Secure refresh cookie comes back over https.
+	r, ref := b.refresh(h, "development")
+	if r.StatusCode != 200 {
+		t.Fatalf("refresh over https: %d %v", r.StatusCode, ref)
+	}
+	h.identityOf(ref, "user:default/alice", "user:default/alice", "group:default/team-a")
+	if r.Header.Get("Strict-Transport-Security") == "" || r.Header.Get("X-Frame-Options") != "SAMEORIGIN" {
+		t.Errorf("refresh headers: %v", r.Header)
+	}
+	// Plain http on the TLS port is refused, not served.
+	plain, err := http.Get("http://" + strings.TrimPrefix(h.base, "https://") + "/api/auth/.well-known/jwks.json")
+	if err == nil {
+		plain.Body.Close()
+		if plain.StatusCode != http.StatusBadRequest {
+			t.Errorf("plain http on the https port: %d", plain.StatusCode)
+		}
+	}
+}
+
+// TestCORSFromAppOrigin runs the frontend's cross-origin refresh against a
+// real server: the preflight, then the credentialed request.
+func TestCORSFromAppOrigin(t *testing.T) {
+	h := newHarness(t, harnessOptions{backendYAML: ", cors: {origin: ['" + appOrigin + "', 'https://*.example.com'], methods: [GET, HEAD, PATCH, POST, PUT, DELETE], credentials: true}"})
+	b := newBrowser(t)
+	resp, body := b.login(h, startQuery("development"), "alice", "alice-test-password", "login")
+	popupMessage(t, resp, body)
+	for _, origin := range []string{appOrigin, "https://portal.example.com"} {
+		pre, _ := b.do("OPTIONS", h.base+"/api/auth/vcfsso/refresh?env=development", nil, map[string]string{
+			"Origin": origin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "x-requested-with",
+		})
+		if pre.StatusCode != 204 || pre.Header.Get("Access-Control-Allow-Origin") != origin ||
+			pre.Header.Get("Access-Control-Allow-Credentials") != "true" || pre.Header.Get("Access-Control-Allow-Headers") != "x-requested-with" ||
+			pre.Header.Get("Access-Control-Allow-Methods") != "GET,HEAD,PATCH,POST,PUT,DELETE" {
+			t.Fatalf("preflight from %s: %d %v", origin, pre.StatusCode, pre.Header)
+		}
+		r, _ := b.do("GET", h.base+"/api/auth/vcfsso/refresh?env=development", nil, map[string]string{"Origin": origin, "X-Requested-With": "XMLHttpRequest"})
+		if r.StatusCode != 200 || r.Header.Get("Access-Control-Allow-Origin") != origin || r.Header.Get("Access-Control-Allow-Credentials") != "true" {
+			t.Fatalf("refresh from %s: %d %v", origin, r.StatusCode, r.Header)
+		}
+	}
+	pre, _ := b.do("OPTIONS", h.base+"/api/auth/vcfsso/refresh?env=development", nil, map[string]string{"Origin": "https://evil.test", "Access-Control-Request-Headers": "x-requested-with"})
+	for k := range pre.Header {
+		if strings.HasPrefix(k, "Access-Control-") {
+			t.Errorf("disallowed origin got %s", k)
+		}
+	}
+}
+
+// TestSlowloris: a client dribbling its headers is cut off at
+// readHeaderTimeout while others are served.
+func TestSlowloris(t *testing.T) {
+	h := newHarness(t, harnessOptions{backendYAML: ", limits: {readHeaderTimeout: 400ms}"})
+	addr := strings.TrimPrefix(h.base, "http://")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	cut := make(chan time.Duration, 1)
+	start := time.Now()
+	go func() {
+		req := "GET /api/auth/.well-known/jwks.json HTTP/1.1\r\nHost: x\r\nX-Slow: " + strings.Repeat("a", 200)
+		for i := 0; i < len(req); i++ {
+			if _, err := conn.Write([]byte{req[i]}); err != nil {
+				cut <- time.Since(start)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		cut <- -1
+	}()
+	// Meanwhile another client is served normally.
+	for i := 0; i < 3; i++ {
+		r, err := http.Get(h.base + "/api/auth/.well-known/jwks.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+		if r.StatusCode != 200 {
+			t.Fatalf("a normal client got %d during the slow one", r.StatusCode)
+		}
+	}
+	// The server closes the slow connection: reading sees EOF (or a
+	// reset) long before the request would have been complete.
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, rerr := bufio.NewReader(conn).ReadByte()
+	if ne, ok := rerr.(net.Error); ok && ne.Timeout() {
+		t.Fatal("the slow client was not cut off within 5s")
+	}
+	if el := time.Since(start); el > 3*time.Second {
+		t.Fatalf("cut off after %v", el)
+	}
+	if d := <-cut; d < 0 {
+		t.Fatal("the slow client sent its whole request")
+	}
+}
+
+// TestOversizedRequests: 413 and 431 in the error envelope, with the
+// security headers; far larger headers get net/http's own 431.
+func TestOversizedRequests(t *testing.T) {
+	h := newHarness(t, harnessOptions{backendYAML: ", limits: {maxBodyBytes: 2048, maxHeaderBytes: 8192}"})
+	type envelope struct {
+		Error    struct{ Name, Message string }
+		Response struct{ StatusCode int }
+	}
+	check := func(r *http.Response, err error, status int, name string) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		var env envelope
+		data, _ := io.ReadAll(r.Body)
+		if r.StatusCode != status || json.Unmarshal(data, &env) != nil || env.Error.Name != name || env.Response.StatusCode != status {
+			t.Fatalf("got %d %s, want %d %s", r.StatusCode, data, status, name)
+		}
+		if r.Header.Get("X-Content-Type-Options") != "nosniff" || r.Header.Get("Content-Security-Policy") == "" {
+			t.Errorf("%d without the security headers: %v", status, r.Header)
+		}
+	}
+	r, err := http.Post(h.base+"/api/auth/vcfsso/handler/frame", "application/x-www-form-urlencoded", strings.NewReader("code="+strings.Repeat("x", 4096)))
+	check(r, err, 413, "PayloadTooLargeError")
+	req, _ := http.NewRequest("GET", h.base+"/api/auth/vcfsso/refresh?env=development", nil)
+	req.Header.Set("X-Requested-With", "XMLHttpRequest")
+	req.Header.Set("Cookie", "vcfsso-refresh-token="+strings.Repeat("x", 9000))
+	r, err = http.DefaultClient.Do(req)
+	check(r, err, 431, "RequestHeaderFieldsTooLargeError")
+	req.Header.Set("Cookie", "vcfsso-refresh-token="+strings.Repeat("x", 20000))
+	r, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != 431 {
+		t.Fatalf("far oversized headers: %d", r.StatusCode)
+	}
+}

@@ -1,0 +1,188 @@
+package identity
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/autherr"
+)
+
+// TypePlugin is the JWT typ of a Backstage plugin (service-to-service) token.
+const TypePlugin = "vnd.backstage.plugin"
+
+// Plugin token defaults. Backstage's own plugin tokens live one hour; these
+// are shorter because Gatehouse mints one per target and re-mints early.
+const (
+	DefaultPluginTokenLifetime = 10 * time.Minute
+	DefaultPluginKeyLifetime   = time.Hour
+)
+
+// PluginKeysOptions configures PluginKeys.
+type PluginKeysOptions struct {
+	// PluginID is the `sub` of minted tokens, the plugin Gatehouse speaks
+	// as; default "auth", as Backstage's auth plugin.
+	PluginID string
+	// TokenLifetime is each token's exp - iat; default 10 minutes.
+	TokenLifetime time.Duration
+	// KeyLifetime is how long one key signs before a new one is made;
+	// default 1 hour. A retired key stays in the JWKS for one more token
+	// lifetime, so tokens it signed keep verifying until they expire.
+	KeyLifetime time.Duration
+	// Now is for tests; default time.Now.
+	Now func() time.Time
+}
+
+// PluginKeys mints Backstage plugin tokens (spec §5.3): ES256 JWTs with
+// header typ "vnd.backstage.plugin" and claims sub (this plugin), aud (the
+// target plugin), iat and exp, signed with a key held only in memory. A
+// Backstage backend verifies them against
+// `${discovery.getBaseUrl(sub)}/.backstage/auth/v1/jwks.json`, which
+// Gatehouse serves from JWKS. Keys live in one process: with several
+// Gatehouse replicas behind one URL, a receiver may fetch another
+// replica's key set, so route that path to one replica or use a static
+// token. PluginKeys is safe for concurrent use.
+type PluginKeys struct {
+	opts PluginKeysOptions
+
+	mu      sync.Mutex
+	cur     *signingKey
+	retired []*signingKey // older keys still published
+	tokens  map[string]cachedPluginToken
+}
+
+type cachedPluginToken struct {
+	token string
+	kid   string
+	exp   time.Time
+}
+
+// NewPluginKeys returns PluginKeys with opts' defaults filled in. The first
+// key is made on first use.
+func NewPluginKeys(opts PluginKeysOptions) *PluginKeys {
+	if opts.PluginID == "" {
+		opts.PluginID = "auth"
+	}
+	if opts.TokenLifetime <= 0 {
+		opts.TokenLifetime = DefaultPluginTokenLifetime
+	}
+	if opts.KeyLifetime <= 0 {
+		opts.KeyLifetime = DefaultPluginKeyLifetime
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &PluginKeys{opts: opts, tokens: map[string]cachedPluginToken{}}
+}
+
+// PluginID returns the sub of the tokens PluginKeys mints.
+func (p *PluginKeys) PluginID() string { return p.opts.PluginID }
+
+// key returns the current signing key, rotating it when it has signed for
+// KeyLifetime, and drops retired keys whose tokens have all expired.
+// p.mu must be held.
+func (p *PluginKeys) key(now time.Time) (*signingKey, error) {
+	if p.cur != nil && now.Before(p.cur.created.Add(p.opts.KeyLifetime)) {
+		return p.cur, nil
+	}
+	k, err := newSigningKey(now)
+	if err != nil {
+		return nil, err
+	}
+	if p.cur != nil {
+		p.retired = append(p.retired, p.cur)
+	}
+	kept := p.retired[:0]
+	for _, r := range p.retired {
+		// r signed until created+KeyLifetime; its last token expires one
+		// token lifetime later.
+		if now.Before(r.created.Add(p.opts.KeyLifetime + p.opts.TokenLifetime)) {
+			kept = append(kept, r)
+		}
+	}
+	p.retired = kept
+	p.cur = k
+	return k, nil
+}
+
+// ServiceToken returns a plugin token for calls to targetPluginID (e.g.
+// "catalog"). A token is reused until half its lifetime has passed, and
+// never after its key is rotated out. It returns an Input error for an
+// empty or malformed target.
+func (p *PluginKeys) ServiceToken(ctx context.Context, targetPluginID string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if targetPluginID == "" || strings.ContainsAny(targetPluginID, "\"\\/ ") {
+		return "", autherr.Input("Invalid target plugin id %q for a plugin token", targetPluginID)
+	}
+	now := p.opts.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k, err := p.key(now)
+	if err != nil {
+		return "", err
+	}
+	if c, ok := p.tokens[targetPluginID]; ok && c.kid == k.kid && now.Before(c.exp.Add(-p.opts.TokenLifetime/2)) {
+		return c.token, nil
+	}
+	hdr := b64.EncodeToString([]byte(`{"typ":"` + TypePlugin + `","alg":"ES256","kid":"` + k.kid + `"}`))
+	exp := now.Add(p.opts.TokenLifetime)
+	claims, err := json.Marshal(map[string]any{
+		"sub": p.opts.PluginID,
+		"aud": targetPluginID,
+		"iat": now.Unix(),
+		"exp": exp.Unix(),
+	})
+	if err != nil {
+		return "", fmt.Errorf("identity: plugin token claims: %w", err)
+	}
+	input := hdr + "." + b64.EncodeToString(claims)
+	sig, err := k.sign(input)
+	if err != nil {
+		return "", err
+	}
+	tok := input + "." + sig
+	p.tokens[targetPluginID] = cachedPluginToken{token: tok, kid: k.kid, exp: exp}
+	return tok, nil
+}
+
+// JWKS returns {"keys":[...]} with the public half of every key whose
+// tokens may still be valid, newest first. Before the first token is
+// minted it makes the first key, so the set is never empty.
+func (p *PluginKeys) JWKS(ctx context.Context) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	k, err := p.key(p.opts.Now())
+	keys := append([]*signingKey{k}, p.retired...)
+	p.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	buf.WriteString(`{"keys":[`)
+	// keys[0] is current and retired are oldest first: write the current
+	// key, then the retired ones newest first.
+	ordered := []*signingKey{keys[0]}
+	for i := len(keys) - 1; i >= 1; i-- {
+		ordered = append(ordered, keys[i])
+	}
+	for i, sk := range ordered {
+		jwk, err := publicJWK(sk)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(jwk)
+	}
+	buf.WriteString(`]}`)
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,117 @@
+package identity
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeKeyPair(t *testing.T, dir, name, alg string) (priv, pub string) {
+	t.Helper()
+	p8, spki, err := GenerateKeyPair(alg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, pub = filepath.Join(dir, name+".key"), filepath.Join(dir, name+".pub")
+	if err := os.WriteFile(priv, p8, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pub, spki, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return priv, pub
+}
+
+// TestStaticKeys: the first key signs for ever (no rotation), all keys are
+// published with use "sig", and tokens and their uip proofs verify, for
+// ES256 and RS256.
+func TestStaticKeys(t *testing.T) {
+	for _, alg := range StaticAlgorithms {
+		t.Run(alg, func(t *testing.T) {
+			dir := t.TempDir()
+			priv1, pub1 := writeKeyPair(t, dir, "one", alg)
+			_, pub2 := writeKeyPair(t, dir, "two", "ES256")
+			k1, err := LoadStaticKey("key-1", alg, pub1, priv1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k2, err := LoadStaticKey("key-2", "ES256", pub2, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+			iss, err := NewIssuer(Options{Issuer: "http://gh/api/auth", StaticKeys: []StaticKey{k1, k2}, Expiration: MinExpiration, Now: func() time.Time { return now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			for range 3 {
+				tok, err := iss.IssueToken(ctx, Claims{Sub: "user:default/alice"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				hdr, _ := b64.DecodeString(strings.Split(tok.Token, ".")[0])
+				if want := `{"typ":"vnd.backstage.user","alg":"` + alg + `","kid":"key-1"}`; string(hdr) != want {
+					t.Fatalf("header %s, want %s", hdr, want)
+				}
+				if _, err := iss.VerifyUserToken(ctx, tok.Token); err != nil {
+					t.Fatalf("token does not verify: %v", err)
+				}
+				lim, err := LimitedUserToken(tok.Token)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v, err := iss.VerifyUserToken(ctx, lim); err != nil || v.Type != TypeLimitedUser {
+					t.Fatalf("uip proof does not verify: %v", err)
+				}
+				now = now.Add(10 * MinExpiration) // far past any rotation
+			}
+			body, err := iss.JWKS(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var set struct {
+				Keys []map[string]any `json:"keys"`
+			}
+			if err := json.Unmarshal(body, &set); err != nil || len(set.Keys) != 2 {
+				t.Fatalf("JWKS %s: %v", body, err)
+			}
+			for i, k := range set.Keys {
+				if k["use"] != "sig" || k["kid"] != []string{"key-1", "key-2"}[i] || k["d"] != nil {
+					t.Errorf("JWKS key %d = %v", i, k)
+				}
+			}
+		})
+	}
+}
+
+func TestStaticKeyErrors(t *testing.T) {
+	dir := t.TempDir()
+	priv, pub := writeKeyPair(t, dir, "a", "ES256")
+	priv2, _ := writeKeyPair(t, dir, "b", "ES256")
+	for name, c := range map[string]struct {
+		kid, alg, pub, priv, want string
+	}{
+		"wrong alg":      {"k", "RS256", pub, priv, `algorithm "RS256" does not fit a P-256 EC key`},
+		"mismatch":       {"k", "ES256", pub, priv2, "are not halves of one key pair"},
+		"missing file":   {"k", "ES256", filepath.Join(dir, "nope.pub"), "", "reading publicKeyFile"},
+		"private as pub": {"k", "ES256", priv, "", `not a PEM "PUBLIC KEY"`},
+		"no kid":         {"", "ES256", pub, priv, "keyId is required"},
+	} {
+		_, err := LoadStaticKey(c.kid, c.alg, c.pub, c.priv)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+	}
+	k, err := LoadStaticKey("pub-only", "ES256", pub, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewIssuer(Options{Issuer: "x", StaticKeys: []StaticKey{k}}); err == nil || !strings.Contains(err.Error(), "needs privateKeyFile") {
+		t.Errorf("first key without private half: %v", err)
+	}
+}

@@ -1,0 +1,245 @@
+package wasm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// instance is one instantiated module; it serves one call at a time.
+type instance struct {
+	mod       api.Module
+	resolve   api.Function
+	transform api.Function
+	check     api.Function
+	stack     []uint64
+	calls     int
+}
+
+func (i *instance) fn(export string) api.Function {
+	switch export {
+	case ExportResolve:
+		return i.resolve
+	case ExportTransform:
+		return i.transform
+	default:
+		return i.check
+	}
+}
+
+// errRetired tells a caller that the pool was swapped out while it waited;
+// it retries on the current pool.
+var errRetired = errors.New("pool retired")
+
+// pool is a bounded set of warm instances of one compiled module. Warm
+// instances are created at load and, after a discard, in the background,
+// never on a caller's path.
+type pool struct {
+	c       *compiled
+	name    string
+	size    int
+	recycle int
+	memMark uint32
+	log     *slog.Logger
+	metrics *Metrics
+
+	idle    chan *instance
+	retired chan struct{}
+
+	mu      sync.Mutex
+	live    int
+	isRetd  bool
+	drained chan struct{}
+}
+
+func newPool(ctx context.Context, c *compiled, cfg ModuleConfig, log *slog.Logger, metrics *Metrics) (*pool, error) {
+	p := &pool{
+		c: c, name: cfg.Name, size: cfg.PoolSize, recycle: cfg.RecycleCalls,
+		memMark: uint32(uint64(cfg.MemoryPages) * 65536 * 3 / 4),
+		log:     log, metrics: metrics,
+		idle:    make(chan *instance, cfg.PoolSize),
+		retired: make(chan struct{}),
+		drained: make(chan struct{}),
+	}
+	for range p.size {
+		inst, err := p.instantiate(ctx)
+		if err != nil {
+			p.closeIdle(ctx)
+			return nil, err
+		}
+		p.live++
+		p.idle <- inst
+	}
+	p.metrics.poolSize(p.name, p.size)
+	return p, nil
+}
+
+// stderrWriter sends guest stdout/stderr to the logger, capped per instance.
+type stderrWriter struct {
+	log    *slog.Logger
+	module string
+	lines  int
+}
+
+func (w *stderrWriter) Write(b []byte) (int, error) {
+	if w.lines < MaxLogLines {
+		w.lines++
+		w.log.Warn("wasm guest output", "module", w.module, "text", sanitize(strings.TrimSpace(string(b)), 1024))
+	}
+	return len(b), nil
+}
+
+func (p *pool) instantiate(ctx context.Context) (*instance, error) {
+	ictx, cancel := context.WithTimeout(ctx, DefaultInstantiateLimit)
+	defer cancel()
+	w := &stderrWriter{log: p.log, module: p.name}
+	mc := wazero.NewModuleConfig().WithName("").WithStderr(w).WithStdout(w)
+	if p.c.init {
+		mc = mc.WithStartFunctions(ExportInit)
+	} else {
+		mc = mc.WithStartFunctions()
+	}
+	start := time.Now()
+	m, err := p.c.rt.rt.InstantiateModule(ictx, p.c.cm, mc)
+	if err != nil {
+		if ictx.Err() != nil {
+			return nil, fmt.Errorf("module %q: instantiating took longer than %s", p.name, DefaultInstantiateLimit)
+		}
+		return nil, fmt.Errorf("module %q: instantiating failed: %s", p.name, firstLine(err))
+	}
+	p.metrics.instantiated(p.name, time.Since(start))
+	return &instance{
+		mod:       m,
+		resolve:   m.ExportedFunction(ExportResolve),
+		transform: m.ExportedFunction(ExportTransform),
+		check:     m.ExportedFunction(ExportCheck),
+		stack:     make([]uint64, 1),
+	}, nil
+}
+
+func (p *pool) acquire(ctx context.Context) (*instance, error) {
+	select {
+	case inst := <-p.idle:
+		return inst, nil
+	default:
+	}
+	select {
+	case inst := <-p.idle:
+		return inst, nil
+	case <-p.retired:
+		return nil, errRetired
+	case <-ctx.Done():
+		return nil, fmt.Errorf("module %q: waiting for a free instance: %w", p.name, ctx.Err())
+	}
+}
+
+// release returns a healthy instance, or closes it when the pool is retired.
+func (p *pool) release(inst *instance) {
+	p.mu.Lock()
+	if p.isRetd {
+		p.mu.Unlock()
+		p.drop(inst)
+		return
+	}
+	// Pushed under the lock so retire's closeIdle, which runs after the
+	// flag is set, sees it. Never blocks: idle holds at most live <= size.
+	p.idle <- inst
+	p.mu.Unlock()
+}
+
+// discard closes an instance after an error or at its recycle mark, and
+// warms a replacement in the background.
+func (p *pool) discard(inst *instance) {
+	p.drop(inst)
+	p.mu.Lock()
+	retired := p.isRetd
+	if !retired {
+		p.live++ // reserved for the replacement
+	}
+	p.mu.Unlock()
+	if !retired {
+		go p.refill()
+	}
+}
+
+func (p *pool) refill() {
+	var inst *instance
+	var err error
+	for attempt := range 5 {
+		inst, err = p.instantiate(context.Background())
+		if err == nil {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * 100 * time.Millisecond)
+	}
+	if err != nil {
+		p.log.Error("wasm pool: replacing an instance failed; the pool is smaller", "module", p.name, "error", err)
+		p.mu.Lock()
+		p.live--
+		p.mu.Unlock()
+		return
+	}
+	p.release(inst)
+}
+
+func (p *pool) drop(inst *instance) {
+	inst.mod.Close(context.Background())
+	p.mu.Lock()
+	p.live--
+	done := p.isRetd && p.live == 0
+	p.mu.Unlock()
+	if done {
+		close(p.drained)
+	}
+}
+
+// retire stops handing out instances: idle ones are closed now, busy ones
+// when they come back. drained is closed once none is left.
+func (p *pool) retire() {
+	p.mu.Lock()
+	if p.isRetd {
+		p.mu.Unlock()
+		return
+	}
+	p.isRetd = true
+	close(p.retired)
+	none := p.live == 0
+	p.mu.Unlock()
+	if none {
+		close(p.drained)
+	}
+	p.closeIdle(context.Background())
+}
+
+func (p *pool) closeIdle(ctx context.Context) {
+	for {
+		select {
+		case inst := <-p.idle:
+			if p.isRetired() {
+				p.drop(inst)
+			} else {
+				inst.mod.Close(ctx)
+			}
+		default:
+			return
+		}
+	}
+}
+
+func (p *pool) isRetired() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.isRetd
+}
+
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return sanitize(s, 512)
+}

@@ -1,0 +1,159 @@
+package wasm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/config"
+	"github.com/gatehouse-auth/gatehouse/resolvers"
+)
+
+// Set is the modules a config declares (gatehouse.modules), on one Host.
+type Set struct {
+	host *Host
+	mods map[string]*Module
+}
+
+// OpenSet loads every declared module. Problems (unreadable file, pin
+// mismatch, bad exports or imports, a name taken by a built-in) are
+// config.Problems at gatehouse.modules.<name>, all reported at once.
+// An empty declaration gives an empty Set that holds no runtime.
+func OpenSet(ctx context.Context, decl config.Modules, cfg Config) (*Set, error) {
+	s := &Set{mods: map[string]*Module{}}
+	if len(decl.ByName) == 0 {
+		return s, nil
+	}
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = decl.CacheDir
+	}
+	h, err := New(cfg)
+	if err != nil {
+		return nil, config.Problems{{Path: "gatehouse.dataDir", Message: err.Error()}}
+	}
+	s.host = h
+	builtinR, builtinT := resolvers.BuiltinResolvers(), resolvers.BuiltinTransforms()
+	var problems config.Problems
+	for _, name := range slices.Sorted(maps.Keys(decl.ByName)) {
+		d := decl.ByName[name]
+		if _, ok := builtinR[name]; ok {
+			problems = append(problems, config.Problem{Path: d.Path, Message: fmt.Sprintf("%q is the name of a built-in sign-in resolver; choose another module name", name)})
+			continue
+		}
+		if _, ok := builtinT[name]; ok {
+			problems = append(problems, config.Problem{Path: d.Path, Message: fmt.Sprintf("%q is the name of a built-in profile transform; choose another module name", name)})
+			continue
+		}
+		m, err := h.Load(ctx, ModuleConfig{
+			Name: name, Path: d.File, SHA256: d.SHA256, Timeout: d.Timeout,
+			MemoryPages: d.MemoryPages, Config: d.Config, Kind: d.Kind,
+		})
+		if err != nil {
+			problems = append(problems, config.Problem{Path: d.Path, Message: err.Error()})
+			continue
+		}
+		s.mods[name] = m
+	}
+	if len(problems) > 0 {
+		s.Close(ctx)
+		return nil, problems
+	}
+	return s, nil
+}
+
+// Module returns a loaded module by name.
+func (s *Set) Module(name string) (*Module, bool) {
+	m, ok := s.mods[name]
+	return m, ok
+}
+
+// Resolvers returns base plus a factory for every module that exports
+// authplug_resolve. base is not modified.
+func (s *Set) Resolvers(base map[string]resolvers.ResolverFactory) map[string]resolvers.ResolverFactory {
+	out := maps.Clone(base)
+	for name, m := range s.mods {
+		if m.HasResolver() {
+			out[name] = m.ResolverFactory()
+		}
+	}
+	return out
+}
+
+// Transforms returns base plus a factory for every module that exports
+// authplug_transform. base is not modified.
+func (s *Set) Transforms(base map[string]resolvers.TransformFactory) map[string]resolvers.TransformFactory {
+	out := maps.Clone(base)
+	for name, m := range s.mods {
+		if m.HasTransform() {
+			out[name] = m.TransformFactory()
+		}
+	}
+	return out
+}
+
+// ReloadAll reloads every module whose file changed (SIGHUP). A module
+// that fails keeps its old version serving; the errors are joined.
+func (s *Set) ReloadAll(ctx context.Context) error {
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(s.mods)) {
+		errs = append(errs, s.mods[name].Reload(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// Watch polls each module's file every interval and reloads it when its
+// size or modification time changes, until ctx ends. Polling, rather than
+// inotify, also sees files replaced on network and container mounts.
+func (s *Set) Watch(ctx context.Context, interval time.Duration) {
+	if len(s.mods) == 0 {
+		return
+	}
+	type stamp struct {
+		size int64
+		mod  time.Time
+	}
+	seen := map[string]stamp{}
+	look := func(m *Module) (stamp, bool) {
+		fi, err := os.Stat(m.cfg.Path)
+		if err != nil {
+			return stamp{}, false
+		}
+		return stamp{fi.Size(), fi.ModTime()}, true
+	}
+	for name, m := range s.mods {
+		seen[name], _ = look(m)
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for name, m := range s.mods {
+			st, ok := look(m)
+			if !ok || st == seen[name] {
+				continue
+			}
+			seen[name] = st
+			// Reload logs its own failure and keeps the old version.
+			_ = m.Reload(ctx)
+		}
+	}
+}
+
+// Close closes every module and the host.
+func (s *Set) Close(ctx context.Context) error {
+	for _, m := range s.mods {
+		m.Close()
+	}
+	if s.host == nil {
+		return nil
+	}
+	return s.host.Close(ctx)
+}

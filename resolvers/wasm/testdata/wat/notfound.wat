@@ -1,0 +1,10 @@
+;; Always not_found with a message.
+(module
+  (import "authplug" "output_write" (func $out (param i32 i32)))
+  (import "authplug" "input_read" (func $in (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "authplug_abi_v1"))
+  (data (i32.const 1024) "{\"message\":\"nobody here\"}")
+  (func (export "authplug_resolve") (param $n i32) (result i32)
+    (call $out (i32.const 1024) (i32.const 25))
+    (i32.const 1)))

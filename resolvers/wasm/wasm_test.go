@@ -1,0 +1,380 @@
+package wasm_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/autherr"
+	"github.com/gatehouse-auth/gatehouse/catalog"
+	"github.com/gatehouse-auth/gatehouse/config"
+	"github.com/gatehouse-auth/gatehouse/providers"
+	"github.com/gatehouse-auth/gatehouse/resolvers"
+	"github.com/gatehouse-auth/gatehouse/resolvers/resolvertest"
+	"github.com/gatehouse-auth/gatehouse/resolvers/wasm"
+	"github.com/gatehouse-auth/gatehouse/resolvers/wasm/wasmtest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	wasmtest.Cleanup()
+	os.Exit(code)
+}
+
+func newHost(t testing.TB) *wasm.Host {
+	t.Helper()
+	h, err := wasm.New(wasm.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close(context.Background()) })
+	return h
+}
+
+func load(t testing.TB, h *wasm.Host, cfg wasm.ModuleConfig) *wasm.Module {
+	t.Helper()
+	m, err := h.Load(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("loading %s: %v", cfg.Name, err)
+	}
+	t.Cleanup(m.Close)
+	return m
+}
+
+func testCatalog(t testing.TB) catalog.Catalog {
+	cat, err := catalog.NewFileCatalog(resolvertest.Entities())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat
+}
+
+func resolveOnce(ctx context.Context, r resolvers.SignInResolver, email string) (*resolvers.SignInResult, error) {
+	return r.Resolve(ctx, resolvers.SignInInput{ProviderID: "vcfsso", Profile: providers.Profile{Email: email}, Result: &providers.Result{}})
+}
+
+// TestConformance runs the resolver table against the built-ins and
+// against a Go WebAssembly module implementing the same logic.
+func TestConformance(t *testing.T) {
+	t.Run("builtin", func(t *testing.T) {
+		resolvertest.Run(t, func(t *testing.T, name string, options map[string]any, cat catalog.Catalog) (resolvers.SignInResolver, error) {
+			return resolvers.BuiltinResolvers()[name](options, resolvers.Deps{Catalog: cat})
+		})
+	})
+	t.Run("wasm-go", func(t *testing.T) {
+		path := wasmtest.Go(t, "./resolvers/wasm/testdata/builtins")
+		h := newHost(t)
+		mods := map[string]*wasm.Module{}
+		outer := t // modules live as long as the whole table
+		resolvertest.Run(t, func(t *testing.T, name string, options map[string]any, cat catalog.Catalog) (resolvers.SignInResolver, error) {
+			m, ok := mods[name]
+			if !ok {
+				m = load(outer, h, wasm.ModuleConfig{Name: name, Path: path, PoolSize: 1, Config: map[string]any{"resolver": name}})
+				mods[name] = m
+			}
+			return m.ResolverFactory()(options, resolvers.Deps{Catalog: cat})
+		})
+	})
+}
+
+// TestChainMixed mixes WebAssembly and built-in resolvers in one chain:
+// NotFound from a module falls through to the next step.
+func TestChainMixed(t *testing.T) {
+	h := newHost(t)
+	nf := load(t, h, wasm.ModuleConfig{Name: "nobody", Path: wasmtest.WAT(t, "resolvers/wasm/testdata/wat/notfound.wat")})
+	tpl := load(t, h, wasm.ModuleConfig{Name: "tpl", Path: wasmtest.Go(t, "./examples/wasm/template"), Config: map[string]any{"domain": "corp.example.com"}})
+	factories := resolvers.BuiltinResolvers()
+	factories["nobody"] = nf.ResolverFactory()
+	factories["tpl"] = tpl.ResolverFactory()
+	steps := []config.Step{{Name: "nobody", Path: "r[0]"}, {Name: "tpl", Path: "r[1]"}, {Name: resolvers.EmailMatchingUserEntityProfileEmail, Path: "r[2]"}}
+	chain, err := resolvers.NewChain(steps, factories, resolvers.Deps{Catalog: testCatalog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ email, ref, by string }{
+		{"bob@corp.example.com", "user:default/bob", "tpl"},
+		{"alice@example.com", "user:default/alice", resolvers.EmailMatchingUserEntityProfileEmail},
+	} {
+		res, err := resolveOnce(context.Background(), chain, c.email)
+		if err != nil {
+			t.Fatalf("%s: %v", c.email, err)
+		}
+		if res.UserEntityRef != c.ref || res.Resolver != c.by {
+			t.Fatalf("%s: got %s by %s, want %s by %s", c.email, res.UserEntityRef, res.Resolver, c.ref, c.by)
+		}
+	}
+	if _, err := resolveOnce(context.Background(), chain, "zed@example.com"); err == nil || !strings.Contains(err.Error(), "unable to resolve user identity") {
+		t.Fatalf("all NotFound: got %v", err)
+	}
+	// Unknown module names are reported by the chain with the key path.
+	_, err = resolvers.NewChain([]config.Step{{Name: "nope", Path: "auth.providers.vcfsso.development.signIn.resolvers[0]"}}, factories, resolvers.Deps{})
+	if err == nil || !strings.Contains(err.Error(), "Sign-in resolver 'nope' is not available") || !strings.Contains(err.Error(), "resolvers[0]") {
+		t.Fatalf("unknown name: got %v", err)
+	}
+}
+
+func TestTransformExample(t *testing.T) {
+	h := newHost(t)
+	m := load(t, h, wasm.ModuleConfig{Name: "normalize-email", Path: wasmtest.Go(t, "./examples/wasm/normalize-email")})
+	if m.HasResolver() != true || m.HasTransform() != true {
+		t.Fatalf("Go SDK modules export both entry points")
+	}
+	if _, err := m.ResolverFactory()(nil, resolvers.Deps{}); err == nil || !strings.Contains(err.Error(), "registers no sign-in resolver") {
+		t.Fatalf("using a transform as a resolver: got %v", err)
+	}
+	tr, err := m.TransformFactory()(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.TransformFactory()(map[string]any{"x": 1}); err == nil || !strings.Contains(err.Error(), "does not accept options") {
+		t.Fatalf("options: got %v", err)
+	}
+	p, err := tr.Transform(context.Background(), resolvers.TransformInput{ProviderID: "vcfsso", Profile: providers.Profile{Email: " Jane.Doe+CI@Example.COM", DisplayName: "Jane"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Email != "jane.doe@example.com" || p.DisplayName != "Jane" {
+		t.Fatalf("got %+v", p)
+	}
+	// In a Transforms list after a built-in.
+	factories := resolvers.BuiltinTransforms()
+	factories["normalize-email"] = m.TransformFactory()
+	ts, err := resolvers.NewTransforms([]config.Step{{Name: "vcfsso"}, {Name: "normalize-email"}}, "vcfsso", factories)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err = ts.Apply(context.Background(), "vcfsso", &providers.Result{UserInfo: map[string]any{"acct": "Bob+x@Corp.Example.com", "name": "Bob"}})
+	if err != nil || p.Email != "bob@corp.example.com" || p.DisplayName != "Bob" {
+		t.Fatalf("got %+v %v", p, err)
+	}
+}
+
+func TestUsernameExample(t *testing.T) {
+	h := newHost(t)
+	path := wasmtest.Go(t, "./examples/wasm/username-resolver")
+	m := load(t, h, wasm.ModuleConfig{Name: "username", Path: path, Config: map[string]any{"domain": "example.com"}})
+	r, err := m.ResolverFactory()(nil, resolvers.Deps{Catalog: testCatalog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(claims map[string]any) (*resolvers.SignInResult, error) {
+		return r.Resolve(context.Background(), resolvers.SignInInput{ProviderID: "vcfsso", Result: &providers.Result{IDTokenClaims: claims}})
+	}
+	res, err := run(map[string]any{"acct": "Alice@example.com"})
+	if err != nil || res.UserEntityRef != "user:default/alice" || !slices.Equal(res.OwnershipEntityRefs, []string{"user:default/alice", "group:default/team-a"}) {
+		t.Fatalf("acct: got %+v %v", res, err)
+	}
+	if _, err := run(map[string]any{"acct": "alice@evil.com"}); autherr.NameOf(err) != autherr.NameNotAllowed {
+		t.Fatalf("foreign domain: got %v", err)
+	}
+	if _, err := run(map[string]any{"acct": "zed@example.com"}); !autherr.IsNotFound(err) {
+		t.Fatalf("unknown user: got %v", err)
+	}
+	if _, err := run(map[string]any{}); !autherr.IsNotFound(err) {
+		t.Fatalf("no claim: got %v", err)
+	}
+}
+
+// TestHostile: each hostile module fails with a clear error, the host
+// keeps serving, and the next call (to it and to a good module) works.
+func TestHostile(t *testing.T) {
+	h := newHost(t)
+	good := load(t, h, wasm.ModuleConfig{Name: "good", Path: wasmtest.WAT(t, "resolvers/wasm/testdata/wat/static.wat"), MemoryPages: 16})
+	goodR, err := good.ResolverFactory()(nil, resolvers.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		file    string
+		want    string
+		timeout time.Duration
+	}{
+		{"loop", "timed out after 100ms", 100 * time.Millisecond},
+		{"grow", "trapped", 0},
+		{"trap", "trapped", 0},
+		{"bigout", "over the 65536-byte output limit", 0},
+		{"oob", "outside the guest's memory", 0},
+		{"badstatus", "unknown status 7", 0},
+		{"badjson", "invalid result", 0},
+	}
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			m := load(t, h, wasm.ModuleConfig{Name: c.file, Path: wasmtest.WAT(t, "resolvers/wasm/testdata/wat/"+c.file+".wat"), MemoryPages: 16, Timeout: c.timeout, PoolSize: 1})
+			r, err := m.ResolverFactory()(nil, resolvers.Deps{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 2 {
+				start := time.Now()
+				_, err := resolveOnce(context.Background(), r, "a@b.c")
+				took := time.Since(start)
+				if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.file) {
+					t.Fatalf("call %d: got %v, want an error naming the module and %q", i, err, c.want)
+				}
+				if autherr.IsNotFound(err) {
+					t.Fatalf("a hostile module must never fall through: %v", err)
+				}
+				if c.timeout > 0 && took > c.timeout+100*time.Millisecond {
+					t.Fatalf("stopped after %s, want within %s", took, c.timeout+100*time.Millisecond)
+				}
+				res, err := resolveOnce(context.Background(), goodR, "a@b.c")
+				if err != nil || res.UserEntityRef != "user:default/static" {
+					t.Fatalf("good module after hostile call: %+v %v", res, err)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	h := newHost(t)
+	static := wasmtest.WAT(t, "resolvers/wasm/testdata/wat/static.wat")
+	cases := []struct {
+		cfg  wasm.ModuleConfig
+		want string
+	}{
+		{wasm.ModuleConfig{Path: wasmtest.WAT(t, "resolvers/wasm/testdata/wat/nomarker.wat")}, `missing export "authplug_abi_v1"`},
+		{wasm.ModuleConfig{Path: wasmtest.WAT(t, "resolvers/wasm/testdata/wat/badsig.wat")}, `export "authplug_resolve" has signature (i64) -> (i32), want (i32) -> (i32)`},
+		{wasm.ModuleConfig{Path: wasmtest.WAT(t, "resolvers/wasm/testdata/wat/badimport.wat")}, "imports env.system, which the host does not offer"},
+		{wasm.ModuleConfig{Path: wasmtest.WAT(t, "resolvers/wasm/testdata/wat/badhostimport.wat")}, "imports authplug.http_get, which the host does not offer"},
+		{wasm.ModuleConfig{Path: wasmtest.WAT(t, "resolvers/wasm/testdata/wat/bigmem.wat"), MemoryPages: 16}, "not a valid WebAssembly module for this host"},
+		{wasm.ModuleConfig{Path: static, SHA256: strings.Repeat("0", 64)}, "but the pin is 0000"},
+		{wasm.ModuleConfig{Path: static, Kind: wasm.KindTransform}, `kind is "transform" but export "authplug_transform" is missing`},
+		{wasm.ModuleConfig{Path: filepath.Join(t.TempDir(), "missing.wasm")}, "reading module"},
+	}
+	for i, c := range cases {
+		c.cfg.Name = fmt.Sprintf("mod%d", i)
+		_, err := h.Load(context.Background(), c.cfg)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.cfg.Name) {
+			t.Errorf("%s: got %v, want an error naming the module and containing %q", filepath.Base(c.cfg.Path), err, c.want)
+		}
+	}
+	// The right pin loads.
+	m := load(t, h, wasm.ModuleConfig{Name: "pinned", Path: static})
+	load(t, h, wasm.ModuleConfig{Name: "pinned2", Path: static, SHA256: m.Digest()})
+	// A module without authplug_check refuses options.
+	if _, err := m.ResolverFactory()(map[string]any{"x": true}, resolvers.Deps{}); err == nil || !strings.Contains(err.Error(), "does not accept options") {
+		t.Fatalf("options on a module without %s: %v", wasm.ExportCheck, err)
+	}
+}
+
+// TestConcurrent: 64 goroutines share one Go module's pool.
+func TestConcurrent(t *testing.T) {
+	h := newHost(t)
+	m := load(t, h, wasm.ModuleConfig{Name: "builtins", Path: wasmtest.Go(t, "./resolvers/wasm/testdata/builtins"),
+		Config: map[string]any{"resolver": resolvers.EmailLocalPartMatchingUserEntityName}, RecycleCalls: 7})
+	r, err := m.ResolverFactory()(map[string]any{"dangerouslyAllowSignInWithoutUserInCatalog": true}, resolvers.Deps{Catalog: testCatalog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := range 64 {
+		wg.Go(func() {
+			for i := range 5 {
+				name := fmt.Sprintf("u%d-%d", g, i)
+				res, err := resolveOnce(context.Background(), r, name+"@example.com")
+				if err != nil {
+					errs <- err
+					return
+				}
+				if res.UserEntityRef != "user:default/"+name {
+					errs <- fmt.Errorf("goroutine %d: got %s, want user:default/%s", g, res.UserEntityRef, name)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestReloadUnderLoad swaps a module's file while callers run: no call
+// fails, and a broken file keeps the old version serving.
+func TestReloadUnderLoad(t *testing.T) {
+	h := newHost(t)
+	a, err := os.ReadFile(wasmtest.WAT(t, "resolvers/wasm/testdata/wat/static.wat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(wasmtest.WAT(t, "resolvers/wasm/testdata/wat/static_b.wat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "m.wasm")
+	write := func(data []byte) {
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(a)
+	m := load(t, h, wasm.ModuleConfig{Name: "swap", Path: path, MemoryPages: 16})
+	r, err := m.ResolverFactory()(nil, resolvers.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var calls int
+	var failures []error
+	for range 8 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				res, err := resolveOnce(context.Background(), r, "x@y.z")
+				mu.Lock()
+				calls++
+				if err != nil {
+					failures = append(failures, err)
+				} else if res.UserEntityRef != "user:default/static" && res.UserEntityRef != "user:default/second" {
+					failures = append(failures, fmt.Errorf("unexpected %s", res.UserEntityRef))
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for i := range 20 {
+		if i%2 == 0 {
+			write(b)
+		} else {
+			write(a)
+		}
+		if err := m.Reload(context.Background()); err != nil {
+			t.Errorf("reload %d: %v", i, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	write([]byte("not wasm"))
+	if err := m.Reload(context.Background()); err == nil {
+		t.Error("reloading a broken file succeeded")
+	}
+	time.Sleep(10 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if len(failures) > 0 {
+		t.Fatalf("%d of %d calls failed during reloads, first: %v", len(failures), calls, failures[0])
+	}
+	res, err := resolveOnce(context.Background(), r, "x@y.z")
+	if err != nil || res.UserEntityRef != "user:default/static" {
+		t.Fatalf("after a failed reload the last good version serves: %+v %v", res, err)
+	}
+	t.Logf("%d calls across 20 reloads, none failed", calls)
+}
