@@ -3,7 +3,7 @@ GO        ?= go
 BIN       := bin/gatehouse
 PKGS      := ./...
 
-.PHONY: run build test vet fmt-check bench clean
+.PHONY: run build test vet fmt-check bench clean interop
 
 run: build
 	./$(BIN) dev
@@ -24,8 +24,54 @@ fmt-check:
 
 # Speed and memory, as a table: ns/op, B/op and allocs/op per benchmark.
 bench:
-	@$(GO) test -run '^$$' -bench . -benchmem -count=1 ./identity/ ./server/ ./resolvers/ ./catalog/ . \
+	@$(GO) test -run '^$$' -bench . -benchmem -count=1 ./identity/ ./server/ ./resolvers/ ./resolvers/wasm/ ./catalog/ . \
 		| tee bench.out | scripts/benchtable.sh
+
+# A real Backstage backend (backend-defaults + the catalog plugin on SQLite
+# in memory), pinned by test/interop/package-lock.json and installed once
+# (npm ci, cache in test/interop/.npm-cache); then the tests that run
+# Gatehouse against it, with GATEHOUSE_INTEROP=1 so that none of them skips.
+INTEROP := test/interop
+
+$(INTEROP)/node_modules/.gatehouse-installed: $(INTEROP)/package.json $(INTEROP)/package-lock.json
+	cd $(INTEROP) && npm ci --no-audit --no-fund --cache .npm-cache
+	touch $@
+
+interop: $(INTEROP)/node_modules/.gatehouse-installed
+	GATEHOUSE_INTEROP=1 $(GO) test -race -count=1 -run 'Backstage' ./catalog/ .
 
 clean:
 	rm -rf bin bench.out
+
+# WebAssembly guests (resolvers/wasm, wasm-sdk/ABI.md). `make examples`
+# builds every example module into examples/wasm/build/; the tests build
+# their own copies. The AssemblyScript compiler comes from npm (as-sdk).
+WASM_OUT := examples/wasm/build
+ASC      := wasm-sdk/assemblyscript/node_modules/.bin/asc
+.PHONY: examples as-sdk
+
+examples: as-sdk
+	@mkdir -p $(WASM_OUT)
+	for d in username-resolver normalize-email template; do \
+		GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $(WASM_OUT)/$$d.wasm ./examples/wasm/$$d || exit 1; \
+	done
+	$(ASC) examples/wasm/catalog-groups-as/index.ts -O3 --runtime incremental --use abort= -o $(WASM_OUT)/catalog-groups.wasm
+	@ls -l $(WASM_OUT)
+
+as-sdk: $(ASC)
+$(ASC): wasm-sdk/assemblyscript/package.json
+	cd wasm-sdk/assemblyscript && npm install --no-audit --no-fund
+	@touch $(ASC)
+
+# Operations (README "Operating Gatehouse"). test-browser drives the
+# `gatehouse dev` demo in headless Debian Chromium with playwright-core;
+# screenshots and the server log land in test/browser/artifacts/.
+# docker-steps runs the Dockerfile's steps without Docker and proves the
+# image works (scripts/docker-steps.sh).
+.PHONY: test-browser docker-steps
+test-browser: build
+	cd test/browser && npm ci --no-audit --no-fund
+	cd test/browser && npm test
+
+docker-steps:
+	scripts/docker-steps.sh

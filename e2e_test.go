@@ -120,6 +120,9 @@ type harnessOptions struct {
 	consoleURL func(idp *devidp.IdP) string
 	// httpClient is Gatehouse's client towards the IdP.
 	httpClient *http.Client
+	// extraYAML, given Gatehouse's base URL, is appended to the config as
+	// top-level blocks, e.g. gatehouse.catalog (interop_test.go).
+	extraYAML func(base string) string
 	// noServer leaves the listener unserved, for a test that runs serve().
 	noServer bool
 	// backendYAML is appended to the backend flow map after baseUrl, e.g.
@@ -241,6 +244,9 @@ catalog:
   locations:
     - {type: file, target: %[4]s}
 `, appOrigin, base, metadata, catPath, testSessionKey, testClientID, testClientSecret, testCSPClientID, testOrgID, console, o.backendYAML)
+	if o.extraYAML != nil {
+		yaml += o.extraYAML(base)
+	}
 	cfg, err := config.LoadBytes("test-app-config.yaml", []byte(yaml), config.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -106,7 +106,7 @@ catalog:
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath),
 		chromedp.NoSandbox,
-		chromedp.DisableGPU,
+		chromedp.Flag("disable-gpu", true),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
@@ -121,22 +121,19 @@ catalog:
 
 	who := func(want string) {
 		t.Helper()
-		var text string
-		err := chromedp.Run(bctx,
-			chromedp.Poll(fmt.Sprintf(`document.getElementById('who').textContent.startsWith(%q)`, want), nil, chromedp.WithPollingTimeout(30*time.Second)),
-			chromedp.Text("#who", &text, chromedp.ByID))
+		_, err := chromedp.Run(bctx, chromedp.Poll[bool](fmt.Sprintf(`document.getElementById('who').textContent.startsWith(%q)`, want), chromedp.WithPollingTimeout(30*time.Second)))
 		if err != nil {
-			_ = chromedp.Run(bctx, chromedp.Text("#who", &text, chromedp.ByID))
+			text, _ := chromedp.Run(bctx, chromedp.Text(chromedp.ID("who")))
 			t.Fatalf("waiting for %q: %v (page shows %q)\nserver log:\n%s", want, err, text, logs.String())
 		}
 	}
 
-	if err := chromedp.Run(bctx, chromedp.Navigate(appBase+"/"), chromedp.WaitVisible("#signin", chromedp.ByID)); err != nil {
+	if err := chromedp.Do(bctx, chromedp.Navigate(appBase+"/"), chromedp.WaitVisible(chromedp.ID("signin"))); err != nil {
 		t.Fatal(err)
 	}
 	// Sign in through the popup.
 	popupID := chromedp.WaitNewTarget(bctx, func(i *target.Info) bool { return i.Type == "page" })
-	if err := chromedp.Run(bctx, chromedp.Click("#signin", chromedp.ByID)); err != nil {
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.ID("signin"))); err != nil {
 		t.Fatal(err)
 	}
 	var id target.ID
@@ -147,11 +144,11 @@ catalog:
 	}
 	pctx, cancelPopup := chromedp.NewContext(bctx, chromedp.WithTargetID(id))
 	defer cancelPopup()
-	if err := chromedp.Run(pctx,
-		chromedp.WaitVisible("#username", chromedp.ByID),
-		chromedp.SendKeys("#username", "alice", chromedp.ByID),
-		chromedp.SendKeys("#password", "alice-test-password", chromedp.ByID),
-		chromedp.Click(`button[value="login"]`, chromedp.ByQuery),
+	if err := chromedp.Do(pctx,
+		chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), "alice"),
+		chromedp.SendKeys(chromedp.ID("password"), "alice-test-password"),
+		chromedp.Click(chromedp.CSS(`button[value="login"]`)),
 	); err != nil {
 		t.Fatalf("popup login form: %v", err)
 	}
@@ -159,21 +156,21 @@ catalog:
 
 	// Reload: the page knows nothing until /refresh brings the session
 	// back from the auth origin's cookie.
-	if err := chromedp.Run(bctx, chromedp.Reload(), chromedp.WaitVisible("#refresh", chromedp.ByID)); err != nil {
+	if err := chromedp.Do(bctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("refresh"))); err != nil {
 		t.Fatal(err)
 	}
 	who("Not signed in.")
-	if err := chromedp.Run(bctx, chromedp.Click("#refresh", chromedp.ByID)); err != nil {
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.ID("refresh"))); err != nil {
 		t.Fatal(err)
 	}
 	who("Signed in as user:default/alice")
 
 	// Sign out; a refresh then fails for want of the cookie.
-	if err := chromedp.Run(bctx, chromedp.Click("#logout", chromedp.ByID)); err != nil {
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.ID("logout"))); err != nil {
 		t.Fatal(err)
 	}
 	who("Logged out.")
-	if err := chromedp.Run(bctx, chromedp.Click("#refresh", chromedp.ByID)); err != nil {
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.ID("refresh"))); err != nil {
 		t.Fatal(err)
 	}
 	who("AuthenticationError")

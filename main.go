@@ -35,6 +35,8 @@ Usage:
   gatehouse healthcheck [URL]                       probe URL (default http://127.0.0.1:9464/readyz); exit 0 on 200
   gatehouse try   --config FILE … --provider ID [--env ENV] --profile FILE
                                                     run transforms and resolvers on a sample profile
+  gatehouse resolve --config FILE … --provider ID [--env ENV] --claims FILE
+                                                    trace each transform and resolver (with WebAssembly modules) on sample claims
   gatehouse migrate --config FILE …                 apply the database schema migrations and exit
   gatehouse keys  generate|inspect …                write or show a static signing key pair
 `
@@ -64,6 +66,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	devAddr := "127.0.0.1:5556"
 	var skipMigrations bool
 	switch cmd {
+	case "resolve":
+		fs.StringVar(&providerID, "provider", "", "provider id, e.g. vcfsso")
+		fs.StringVar(&env, "env", "development", "provider environment")
+		fs.StringVar(&profile, "claims", "", "JSON file: claims, or {\"userinfo\": {...}, \"idTokenClaims\": {...}}")
 	case "try":
 		fs.StringVar(&providerID, "provider", "", "provider id, e.g. vcfsso")
 		fs.StringVar(&env, "env", "development", "provider environment")
@@ -121,6 +127,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				return 0
 			case "try":
 				return runTry(ctx, gw, providerID, env, profile, stdout, stderr)
+			case "resolve":
+				return runResolve(ctx, gw, providerID, env, profile, stdout, stderr)
 			case "serve":
 				return serve(ctx, gw, nil, stdout, logger)
 			}
@@ -160,6 +168,7 @@ func serve(ctx context.Context, gw *gateway, extra http.Handler, stdout io.Write
 		return 1
 	}
 	go gw.discoverAll(ctx, logger)
+	go gw.watchModules(ctx, logger)
 	stopOps, err := gw.startOpsServer(addr, logger)
 	if err != nil {
 		ln.Close()
@@ -171,6 +180,9 @@ func serve(ctx context.Context, gw *gateway, extra http.Handler, stdout io.Write
 	if ln, err = edgeListener(ln, gw.cfg); err != nil {
 		logger.Error("cannot serve https", "error", err)
 		return 1
+	}
+	if gw.cfg.Backend.HTTPS.SelfSigned {
+		logger.Warn("serving https with a self-signed certificate made at start-up (backend.https: true); for development only")
 	}
 	srv := &http.Server{Handler: rootHandler(gw, extra)}
 	applyLimits(srv, gw.cfg.Backend.Limits)

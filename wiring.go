@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/providers/vcfsso"
 	"github.com/gatehouse-auth/gatehouse/providers/vmwarecloud"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
+	"github.com/gatehouse-auth/gatehouse/resolvers/wasm"
 	"github.com/gatehouse-auth/gatehouse/server"
 )
 
@@ -30,10 +32,15 @@ type gateway struct {
 	catalog catalog.Catalog
 	tokens  *identity.Issuer
 	server  *server.Server
+	// pluginKeys sign Gatehouse's plugin tokens to other Backstage plugins
+	// (catalogwiring.go).
+	pluginKeys *identity.PluginKeys
 	// envs are the opened providers, for `try` and for start-up discovery.
 	envs map[string]map[string]*server.ProviderEnv
 	// ops holds the metrics registry, readiness checks and closers (ops.go).
 	ops *opsState
+	// modules are the WebAssembly resolvers and transforms (modules.go).
+	modules *wasm.Set
 }
 
 type buildOptions struct {
@@ -171,6 +178,12 @@ func build(cfg *config.Config, o buildOptions) (*gateway, error) {
 	}
 
 	deps := resolvers.Deps{Catalog: cat}
+	modules, err := openModules(cfg, o, ops)
+	if err != nil {
+		add("gatehouse.modules", err)
+	}
+	resolverFactories := modules.Resolvers(resolvers.BuiltinResolvers())
+	transformFactories := modules.Transforms(resolvers.BuiltinTransforms())
 	envs := map[string]map[string]*server.ProviderEnv{}
 	ids := make([]string, 0, len(cfg.Auth.Providers))
 	for id := range cfg.Auth.Providers {
@@ -194,7 +207,7 @@ func build(cfg *config.Config, o buildOptions) (*gateway, error) {
 				add(pe.Path, err)
 				continue
 			}
-			tr, err := resolvers.NewTransforms(pe.SignIn.ProfileTransforms, f.defaultTransform, resolvers.BuiltinTransforms())
+			tr, err := resolvers.NewTransforms(pe.SignIn.ProfileTransforms, f.defaultTransform, transformFactories)
 			if err != nil {
 				add(pe.Path+".signIn.profileTransforms", err)
 				continue
@@ -207,7 +220,7 @@ func build(cfg *config.Config, o buildOptions) (*gateway, error) {
 				AdditionalScopes: pe.AdditionalScopes,
 			}
 			if len(pe.SignIn.Resolvers) > 0 {
-				chain, err := resolvers.NewChain(pe.SignIn.Resolvers, resolvers.BuiltinResolvers(), deps)
+				chain, err := resolvers.NewChain(pe.SignIn.Resolvers, resolverFactories, deps)
 				if err != nil {
 					add(pe.Path+".signIn.resolvers", err)
 					continue
@@ -219,6 +232,7 @@ func build(cfg *config.Config, o buildOptions) (*gateway, error) {
 		}
 	}
 	if len(problems) > 0 {
+		modules.Close(context.Background())
 		slices.SortStableFunc(problems, func(a, b config.Problem) int { return strings.Compare(a.Path, b.Path) })
 		return nil, problems
 	}
@@ -238,7 +252,7 @@ func build(cfg *config.Config, o buildOptions) (*gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	gw := &gateway{cfg: cfg, catalog: cat, tokens: tokens, server: srv, envs: envs, ops: ops}
+	gw := &gateway{cfg: cfg, catalog: cat, tokens: tokens, server: srv, envs: envs, ops: ops, modules: modules, pluginKeys: pluginKeys}
 	if err := ops.addGatewayChecks(gw); err != nil {
 		return nil, err
 	}

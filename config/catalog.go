@@ -161,9 +161,9 @@ func (d *decoder) decodeCatalogSource(raw map[string]any, cfg *Config) {
 
 	if cs.Source == CatalogSourceBackstage && cs.Credentials == CatalogCredentialsStatic {
 		if _, ok := cfg.StaticToken(); !ok {
-			what := "a static entry"
+			what := "static entry"
 			if cs.StaticTokenSubject != "" {
-				what = fmt.Sprintf("a static entry with subject %q", cs.StaticTokenSubject)
+				what = fmt.Sprintf("static entry with subject %q", cs.StaticTokenSubject)
 			}
 			d.add("backend.auth.externalAccess", "gatehouse.catalog.credentials is static but there is no "+what)
 		}

@@ -15,7 +15,7 @@ import (
 const (
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultReadTimeout       = 30 * time.Second
-	DefaultWriteTimeout      = 30 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
 	DefaultIdleTimeout       = 120 * time.Second
 	// DefaultMaxBodyBytes is body-parser's 100kb, the limit Backstage's
 	// auth router applies to urlencoded and JSON bodies.

@@ -23,7 +23,7 @@ func TestEdgeDefaults(t *testing.T) {
 	if b.CORS != nil || b.CSP != nil || b.HTTPS.Enabled {
 		t.Fatalf("no cors/csp/https expected: %+v", b)
 	}
-	want := Limits{10 * time.Second, 30 * time.Second, 30 * time.Second, 120 * time.Second, 100 << 10, 64 << 10, 16}
+	want := Limits{10 * time.Second, 30 * time.Second, 60 * time.Second, 120 * time.Second, 100 << 10, 64 << 10, 16}
 	if b.Limits != want {
 		t.Fatalf("limits %+v, want %+v", b.Limits, want)
 	}

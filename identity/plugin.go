@@ -86,6 +86,7 @@ func (p *PluginKeys) PluginID() string { return p.opts.PluginID }
 // KeyLifetime, and drops retired keys whose tokens have all expired.
 // p.mu must be held.
 func (p *PluginKeys) key(now time.Time) (*signingKey, error) {
+	defer p.prune(now)
 	if p.cur != nil && now.Before(p.cur.created.Add(p.opts.KeyLifetime)) {
 		return p.cur, nil
 	}
@@ -96,6 +97,13 @@ func (p *PluginKeys) key(now time.Time) (*signingKey, error) {
 	if p.cur != nil {
 		p.retired = append(p.retired, p.cur)
 	}
+	p.cur = k
+	return k, nil
+}
+
+// prune drops retired keys whose tokens have all expired. p.mu must be
+// held.
+func (p *PluginKeys) prune(now time.Time) {
 	kept := p.retired[:0]
 	for _, r := range p.retired {
 		// r signed until created+KeyLifetime; its last token expires one
@@ -105,8 +113,6 @@ func (p *PluginKeys) key(now time.Time) (*signingKey, error) {
 		}
 	}
 	p.retired = kept
-	p.cur = k
-	return k, nil
 }
 
 // ServiceToken returns a plugin token for calls to targetPluginID (e.g.

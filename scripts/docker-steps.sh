@@ -73,8 +73,15 @@ while IFS= read -r line || [ -n "$line" ]; do
 	HEALTHCHECK) health=$(json_args "${rest#* CMD }") ;;
 	COPY)
 		read -r -a parts <<<"$rest"
-		from=
-		if [[ ${parts[0]} == --from=* ]]; then from=${parts[0]#--from=}; parts=("${parts[@]:1}"); fi
+		from= chown=
+		while [[ ${parts[0]} == --* ]]; do
+			case ${parts[0]} in
+			--from=*) from=${parts[0]#--from=} ;;
+			--chown=*) chown=${parts[0]#--chown=} ;;
+			*) fail "unsupported COPY flag ${parts[0]}" ;;
+			esac
+			parts=("${parts[@]:1}")
+		done
 		dst=${parts[-1]} srcs=("${parts[@]:0:${#parts[@]}-1}")
 		if [ -z "$from" ] && [ "${srcs[*]}" = "." ]; then
 			copy_context "$(mapped "$dst")"
@@ -83,6 +90,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 				if [ -n "$from" ]; then src=${STAGE_ROOT[$from]}$s; else src=$REPO/$s; fi
 				d=$(mapped "$dst")
 				if [ -d "$src" ]; then mkdir -p "$d"; cp -a "$src/." "$d/"; else mkdir -p "$(dirname "$d")"; cp -a "$src" "$d"; fi
+				if [ -n "$chown" ]; then chown -R "$chown" "$d"; fi
 			done
 		fi
 		say "COPY $rest"

@@ -229,7 +229,7 @@ func TestBodyAndHeaderLimits(t *testing.T) {
 	envelope := func(w *httptest.ResponseRecorder, status int, name, msgPart string) {
 		t.Helper()
 		var env struct {
-			Error struct{ Name, Message string }
+			Error    struct{ Name, Message string }
 			Response struct {
 				StatusCode int
 			}
@@ -264,4 +264,17 @@ func TestBodyAndHeaderLimits(t *testing.T) {
 	r = httptest.NewRequest("GET", "/api/auth/vcfsso/refresh", nil)
 	r.Header.Set("Cookie", "vcfsso-refresh-token="+strings.Repeat("x", 9000))
 	envelope(serveReq(h, r), 431, "RequestHeaderFieldsTooLargeError", "backend.limits.maxHeaderBytes (8192 bytes)")
+}
+
+func TestCookieChunkCap(t *testing.T) {
+	jar, _ := newCookieJar("vcfsso", "http://localhost:7007/api/auth/vcfsso/handler/frame", 0, fixedNow)
+	jar.maxChunks = 2
+	r := httptest.NewRequest("GET", "/", nil)
+	for i, part := range []string{"aa", "bb", "cc"} {
+		r.AddCookie(&http.Cookie{Name: "vcfsso-refresh-token-" + string(rune('0'+i)), Value: part})
+	}
+	// Only backend.limits.maxCookieChunks chunks are read back.
+	if got := jar.get(r, "vcfsso-refresh-token"); got != "aabb" {
+		t.Fatalf("read %q past the cap", got)
+	}
 }

@@ -21,8 +21,9 @@ type Set struct {
 
 // OpenSet loads every declared module. Problems (unreadable file, pin
 // mismatch, bad exports or imports, a name taken by a built-in) are
-// config.Problems at gatehouse.modules.<name>, all reported at once.
-// An empty declaration gives an empty Set that holds no runtime.
+// config.Problems at gatehouse.modules.<name>, all reported at once; the
+// Set returned with them holds the modules that did load and must still
+// be closed. An empty declaration gives an empty Set that holds no runtime.
 func OpenSet(ctx context.Context, decl config.Modules, cfg Config) (*Set, error) {
 	s := &Set{mods: map[string]*Module{}}
 	if len(decl.ByName) == 0 {
@@ -33,7 +34,7 @@ func OpenSet(ctx context.Context, decl config.Modules, cfg Config) (*Set, error)
 	}
 	h, err := New(cfg)
 	if err != nil {
-		return nil, config.Problems{{Path: "gatehouse.dataDir", Message: err.Error()}}
+		return s, config.Problems{{Path: "gatehouse.dataDir", Message: err.Error()}}
 	}
 	s.host = h
 	builtinR, builtinT := resolvers.BuiltinResolvers(), resolvers.BuiltinTransforms()
@@ -59,8 +60,9 @@ func OpenSet(ctx context.Context, decl config.Modules, cfg Config) (*Set, error)
 		s.mods[name] = m
 	}
 	if len(problems) > 0 {
-		s.Close(ctx)
-		return nil, problems
+		// The modules that loaded stay usable, so signIn steps naming
+		// them do not add noise to the problems above.
+		return s, problems
 	}
 	return s, nil
 }

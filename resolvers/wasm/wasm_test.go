@@ -378,3 +378,141 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 	t.Logf("%d calls across 20 reloads, none failed", calls)
 }
+
+func TestAssemblyScriptExample(t *testing.T) {
+	h := newHost(t)
+	m := load(t, h, wasm.ModuleConfig{Name: "catalog-groups", Path: wasmtest.AssemblyScript(t, "examples/wasm/catalog-groups-as/index.ts"), MemoryPages: 16})
+	if m.HasTransform() {
+		t.Fatal("the AssemblyScript example is only a resolver")
+	}
+	if _, err := m.TransformFactory()(nil); err == nil || !strings.Contains(err.Error(), "not a profile transform") {
+		t.Fatalf("as a transform: %v", err)
+	}
+	r, err := m.ResolverFactory()(nil, resolvers.Deps{Catalog: testCatalog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := resolvers.SignInInput{ProviderID: "vcfsso", Profile: providers.Profile{Email: "ALICE@example.com"},
+		Result: &providers.Result{UserInfo: map[string]any{"group_names": []any{"Platform", "team-a", "ops \"x\""}}}}
+	res, err := r.Resolve(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"user:default/alice", "group:default/team-a", "group:default/platform", `group:default/ops "x"`}
+	if res.UserEntityRef != "user:default/alice" || !slices.Equal(res.OwnershipEntityRefs, want) {
+		t.Fatalf("got %s %q, want %q", res.UserEntityRef, res.OwnershipEntityRefs, want)
+	}
+	in.Profile.Email = "zed@example.com"
+	if _, err := r.Resolve(context.Background(), in); !autherr.IsNotFound(err) || err.Error() != "User not found" {
+		t.Fatalf("unknown user: %v", err)
+	}
+	in.Profile.Email = "dup@example.com"
+	if _, err := r.Resolve(context.Background(), in); autherr.NameOf(err) != autherr.NameConflict {
+		t.Fatalf("duplicate: %v", err)
+	}
+	in.Profile.Email = ""
+	if _, err := r.Resolve(context.Background(), in); !autherr.IsNotFound(err) {
+		t.Fatalf("no email: %v", err)
+	}
+}
+
+// TestSetWatch: a Set from config reloads a module when its file changes,
+// reports load problems at the module's key, and refuses built-in names.
+func TestSetWatch(t *testing.T) {
+	a, err := os.ReadFile(wasmtest.WAT(t, "resolvers/wasm/testdata/wat/static.wat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(wasmtest.WAT(t, "resolvers/wasm/testdata/wat/static_b.wat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.wasm")
+	if err := os.WriteFile(path, a, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	decl := config.Modules{CacheDir: filepath.Join(dir, "cache"), ByName: map[string]*config.Module{
+		"m": {Name: "m", Path: "gatehouse.modules.m", File: path, MemoryPages: 16},
+	}}
+	set, err := wasm.OpenSet(context.Background(), decl, wasm.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close(context.Background())
+	if _, err := os.Stat(decl.CacheDir); err != nil {
+		t.Fatalf("compilation cache dir: %v", err)
+	}
+	r, err := set.Resolvers(resolvers.BuiltinResolvers())["m"](nil, resolvers.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go set.Watch(ctx, 20*time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		res, err := resolveOnce(context.Background(), r, "x@y.z")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.UserEntityRef == "user:default/second" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the changed file was not picked up within 5s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	bad := config.Modules{ByName: map[string]*config.Module{
+		"emailMatchingUserEntityProfileEmail": {Name: "emailMatchingUserEntityProfileEmail", Path: "gatehouse.modules.emailMatchingUserEntityProfileEmail", File: path},
+		"gone": {Name: "gone", Path: "gatehouse.modules.gone", File: filepath.Join(dir, "gone.wasm")},
+	}}
+	partial, err := wasm.OpenSet(context.Background(), bad, wasm.Config{})
+	defer partial.Close(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "gatehouse.modules.gone: reading module") || !strings.Contains(err.Error(), "built-in sign-in resolver") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// TestHostileGo: a std-Go guest that panics, spins or allocates past its
+// memory limit fails the call with a clear error; the next call works.
+func TestHostileGo(t *testing.T) {
+	h := newHost(t)
+	path := wasmtest.Go(t, "./resolvers/wasm/testdata/gohostile")
+	ok := load(t, h, wasm.ModuleConfig{Name: "ok", Path: path, PoolSize: 1, Config: map[string]any{"mode": "ok"}})
+	okR, err := ok.ResolverFactory()(nil, resolvers.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ mode, want string }{
+		{"panic", "trapped"},
+		{"loop", "timed out after 200ms"},
+		{"alloc", "trapped"},
+	} {
+		t.Run(c.mode, func(t *testing.T) {
+			m := load(t, h, wasm.ModuleConfig{Name: "go-" + c.mode, Path: path, PoolSize: 1, Timeout: 200 * time.Millisecond, Config: map[string]any{"mode": c.mode}})
+			r, err := m.ResolverFactory()(nil, resolvers.Deps{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			_, err = resolveOnce(context.Background(), r, "a@b.c")
+			if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "do-not-log") {
+				t.Fatalf("got %v, want %q", err, c.want)
+			}
+			if took := time.Since(start); took > 200*time.Millisecond+100*time.Millisecond+50*time.Millisecond && c.mode == "loop" {
+				t.Fatalf("stopped after %s", took)
+			}
+			res, err := resolveOnce(context.Background(), okR, "a@b.c")
+			if err != nil || res.UserEntityRef != "user:default/ok" {
+				t.Fatalf("next call: %+v %v", res, err)
+			}
+		})
+	}
+}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/config"
+	"github.com/gatehouse-auth/gatehouse/resolvers/wasm"
+)
+
+// moduleWatchInterval is how often module files are checked for changes.
+const moduleWatchInterval = time.Second
+
+// openModules loads gatehouse.modules (WebAssembly resolvers and
+// transforms) with their metrics on the ops registry, and has shutdown
+// close them. It always returns a usable Set (with the modules that did
+// load), so build can go on collecting problems.
+func openModules(cfg *config.Config, o buildOptions, ops *opsState) (*wasm.Set, error) {
+	empty, _ := wasm.OpenSet(context.Background(), config.Modules{}, wasm.Config{})
+	if len(cfg.Modules.ByName) == 0 {
+		return empty, nil
+	}
+	met, err := wasm.NewMetrics(ops.registry)
+	if err != nil {
+		return empty, err
+	}
+	// On problems the set still holds the modules that loaded.
+	set, err := wasm.OpenSet(context.Background(), cfg.Modules, wasm.Config{Logger: o.logger, Metrics: met})
+	ops.onClose("wasm modules", set.Close)
+	return set, err
+}
+
+// watchModules reloads a module when its file changes and every module on
+// SIGHUP, until ctx ends. A module that fails to load keeps its previous
+// version serving; the failure is logged.
+func (gw *gateway) watchModules(ctx context.Context, logger *slog.Logger) {
+	if gw.modules == nil || len(gw.cfg.Modules.ByName) == 0 {
+		return
+	}
+	go gw.modules.Watch(ctx, moduleWatchInterval)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			logger.Info("SIGHUP: reloading WebAssembly modules")
+			if err := gw.modules.ReloadAll(ctx); err != nil {
+				logger.Error("some modules did not reload; their previous versions keep serving", "error", err)
+			}
+		}
+	}
+}
