@@ -96,6 +96,25 @@ func tlsConfig(cfg *config.Config) (*tls.Config, error) {
 	}, nil
 }
 
+// httpsWarnings are start-up warnings about backend.https that do not stop
+// Gatehouse from serving.
+func httpsWarnings(cfg *config.Config) []string {
+	h := cfg.Backend.HTTPS
+	if !h.Enabled {
+		return nil
+	}
+	var ws []string
+	if h.SelfSigned {
+		ws = append(ws, "serving https with a self-signed certificate made at start-up (backend.https: true); for development only")
+	}
+	if u, err := url.Parse(cfg.Backend.BaseURL); err == nil && u.Scheme != "https" {
+		// Cookies are Secure only when the callback URL is https (spec
+		// §2.2), and the callback URL derives from backend.baseUrl.
+		ws = append(ws, "backend.https is set but backend.baseUrl is not https: cookies will not be Secure and IdP callbacks will use http")
+	}
+	return ws
+}
+
 // edgeListener wraps ln in TLS when backend.https is set.
 func edgeListener(ln net.Listener, cfg *config.Config) (net.Listener, error) {
 	tc, err := tlsConfig(cfg)

@@ -288,6 +288,9 @@ func TestSelfSignedHTTPS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if ws := httpsWarnings(cfg); len(ws) != 1 || !strings.Contains(ws[0], "self-signed") {
+			t.Errorf("warnings %q", ws)
+		}
 		tc, err := tlsConfig(cfg)
 		if err != nil || tc == nil || len(tc.Certificates) != 1 {
 			t.Fatalf("%s: %v", host, err)
@@ -301,7 +304,11 @@ func TestSelfSignedHTTPS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tc, err := tlsConfig(cfg); tc != nil || err != nil {
+	if tc, err := tlsConfig(cfg); tc != nil || err != nil || httpsWarnings(cfg) != nil {
 		t.Fatalf("no backend.https, yet TLS: %v %v", tc, err)
+	}
+	cfg.Backend.HTTPS.Enabled = true
+	if ws := httpsWarnings(cfg); len(ws) != 1 || !strings.Contains(ws[0], "not be Secure") {
+		t.Errorf("https over an http baseUrl: warnings %q", ws)
 	}
 }

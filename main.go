@@ -181,8 +181,8 @@ func serve(ctx context.Context, gw *gateway, extra http.Handler, stdout io.Write
 		logger.Error("cannot serve https", "error", err)
 		return 1
 	}
-	if gw.cfg.Backend.HTTPS.SelfSigned {
-		logger.Warn("serving https with a self-signed certificate made at start-up (backend.https: true); for development only")
+	for _, w := range httpsWarnings(gw.cfg) {
+		logger.Warn(w)
 	}
 	srv := &http.Server{Handler: rootHandler(gw, extra)}
 	applyLimits(srv, gw.cfg.Backend.Limits)

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -214,6 +216,17 @@ func TestMetricsAfterSignInFailureAndRefresh(t *testing.T) {
 		got, ok := sample(fams, c.name, c.labels)
 		if !ok || (c.want >= 0 && got != c.want) {
 			t.Errorf("%s%v = %v (present %v), want %v", c.name, c.labels, got, ok, c.want)
+		}
+	}
+	// Every gatehouse_ metric the Grafana dashboard queries exists.
+	dash, err := os.ReadFile("examples/grafana/gatehouse-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range regexp.MustCompile(`gatehouse_[a-z_]+`).FindAllString(string(dash), -1) {
+		base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_count"), "_sum")
+		if _, ok := fams[base]; !ok {
+			t.Errorf("the dashboard queries %s, which /metrics does not have", name)
 		}
 	}
 	// No label anywhere carries a user, an email, a token or a raw path.

@@ -164,7 +164,6 @@ func (c *BackstageCatalog) FindUser(ctx context.Context, q Query) (*Entity, erro
 		start := c.cfg.Now()
 		body, err := c.fetch(fctx, path)
 		c.metrics.latency.WithLabelValues(outcomeOf(err)).Observe(c.cfg.Now().Sub(start).Seconds())
-		c.metrics.lookups.WithLabelValues(outcomeOf(err), "catalog").Inc()
 		if err == nil || autherr.IsNotFound(err) || autherr.Is(err, autherr.NameConflict) {
 			c.store(key, body, err)
 		}
@@ -175,6 +174,8 @@ func (c *BackstageCatalog) FindUser(ctx context.Context, q Query) (*Entity, erro
 		c.metrics.lookups.WithLabelValues("canceled", "none").Inc()
 		return nil, ctx.Err()
 	case r := <-ch:
+		// Every caller counts once, including those that shared a request.
+		c.metrics.lookups.WithLabelValues(outcomeOf(r.Err), "catalog").Inc()
 		body, _ := r.Val.([]byte)
 		return decodeEntity(body, r.Err)
 	}

@@ -151,3 +151,29 @@ func newCatalogProxy(t *testing.T, target string) *catalogProxy {
 	p.base = s.URL + u.Path
 	return p
 }
+
+// BenchmarkBackstageCatalog times a sign-in's lookup against the real
+// catalog, uncached and from the cache.
+func BenchmarkBackstageCatalog(b *testing.B) {
+	bs := backstagetest.Start(b, backstagetest.Options{Entities: catalogtest.Entities()})
+	q := catalog.Query{Filter: []map[string]string{{"spec.profile.email": "alice@example.com"}}}
+	for _, bc := range []struct {
+		name string
+		ttl  time.Duration
+	}{{"uncached", 0}, {"cached", time.Hour}} {
+		b.Run(bc.name, func(b *testing.B) {
+			c, err := catalog.NewBackstageCatalog(catalog.BackstageConfig{
+				BaseURL: bs.CatalogURL, Credentials: catalog.StaticToken(bs.StaticToken), CacheTTL: bc.ttl,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.FindUser(context.Background(), q); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

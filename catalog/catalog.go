@@ -1,6 +1,7 @@
 // Package catalog finds Backstage User entities for sign-in resolvers, the way
 // Backstage's auth backend asks its catalog (findCatalogUser). FileCatalog reads
-// entity YAML from disk; a later implementation asks the Backstage catalog API.
+// entity YAML from disk; BackstageCatalog asks a running Backstage catalog
+// backend (catalog/backstage.go).
 package catalog
 
 import "context"

@@ -88,7 +88,7 @@ type Limits struct {
 var (
 	corsKeys   = []string{"origin", "methods", "allowedHeaders", "exposedHeaders", "credentials", "maxAge", "preflightContinue", "optionsSuccessStatus"}
 	httpsKeys  = []string{"certificate"}
-	certKeys   = []string{"cert", "key"}
+	certKeys   = []string{"cert", "key", "type"}
 	limitsKeys = []string{"readHeaderTimeout", "readTimeout", "writeTimeout", "idleTimeout", "maxBodyBytes", "maxHeaderBytes", "maxCookieChunks"}
 	// cspNameRe is what helmet accepts as a directive name (camelCase is
 	// dashified first).
@@ -226,6 +226,11 @@ func (d *decoder) https(v any) HTTPS {
 	}
 	d.unknownKeys(cm, "backend.https.certificate", certKeys)
 	h := HTTPS{Enabled: true}
+	// Backstage spreads the block after {type: 'pem'}, so an explicit
+	// type: pem is accepted too.
+	if t, ok := d.str(cm["type"], "backend.https.certificate.type", false); ok && t != "pem" {
+		d.add("backend.https.certificate.type", fmt.Sprintf("expected \"pem\" (or no type), got %q", t))
+	}
 	// The key's PEM is a secret: it is never shown in a message.
 	h.Cert = d.required(cm, "backend.https.certificate", "cert", true)
 	h.Key = d.required(cm, "backend.https.certificate", "key", true)

@@ -124,6 +124,10 @@ func TestEdgeProblems(t *testing.T) {
 	if strings.Contains(text, "SECRETKEYBYTES") {
 		t.Errorf("the private key leaked into a message:\n%s", text)
 	}
+	_, err = loadEdge(t, "  https: {certificate: {type: generated, cert: x, key: y}}\n")
+	if err == nil || !strings.Contains(err.Error(), `backend.https.certificate.type: expected "pem"`) {
+		t.Fatalf("certificate type: %v", err)
+	}
 	_, err = loadEdge(t, "  https: {}\n")
 	if err == nil || !strings.Contains(err.Error(), "backend.https.certificate: required") {
 		t.Fatalf("https without certificate: %v", err)

@@ -89,7 +89,16 @@ while IFS= read -r line || [ -n "$line" ]; do
 			for s in "${srcs[@]}"; do
 				if [ -n "$from" ]; then src=${STAGE_ROOT[$from]}$s; else src=$REPO/$s; fi
 				d=$(mapped "$dst")
-				if [ -d "$src" ]; then mkdir -p "$d"; cp -a "$src/." "$d/"; else mkdir -p "$(dirname "$d")"; cp -a "$src" "$d"; fi
+				if [ -d "$src" ]; then
+					mkdir -p "$d"
+					cp -a "$src/." "$d/"
+				elif [[ $dst == */ ]]; then
+					mkdir -p "$d"
+					cp -a "$src" "$d"
+				else
+					mkdir -p "$(dirname "$d")"
+					cp -a "$src" "$d"
+				fi
 				if [ -n "$chown" ]; then chown -R "$chown" "$d"; fi
 			done
 		fi
@@ -130,6 +139,16 @@ say "$n WebAssembly modules: $(cd "$R"/usr/share/gatehouse/modules && echo *.was
 say "runs as USER $user; EXPOSE $expose"
 
 # 4. run it: the config a deployment would mount, on free ports.
+# in_image runs a command in the image tree as USER in WORKDIR, as Docker
+# would (GNU chroot cannot keep a working directory other than /).
+in_image() {
+	exec python3 -c 'import os, sys
+root, cwd, user = sys.argv[1:4]
+uid, _, gid = user.partition(":")
+os.chroot(root); os.chdir(cwd)
+os.setgroups([]); os.setgid(int(gid or uid)); os.setuid(int(uid))
+os.execv(sys.argv[4], sys.argv[4:])' "$R" "$cwd" "$user" "$@"
+}
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 AUTH=$(freeport) METRICS=$(freeport)
 cat > "$R/etc/gatehouse/app-config.yaml" <<YAML
@@ -148,8 +167,8 @@ gatehouse:
   logging: {format: json}
 YAML
 eval "args=($entry $cmd)"
-say "starting: ${args[*]} as $user (chroot)"
-chroot --userspec="$user" "$R" "${args[@]}" >"$WORK/serve.log" 2>&1 &
+say "starting: ${args[*]} as $user in $cwd (chroot)"
+in_image "${args[@]}" >"$WORK/serve.log" 2>&1 &
 PID=$!
 for _ in $(seq 100); do
 	curl -fsS "http://127.0.0.1:$METRICS/healthz" >/dev/null 2>&1 && break
@@ -157,12 +176,15 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 curl -fsS "http://127.0.0.1:$METRICS/readyz" || { cat "$WORK/serve.log"; fail "/readyz"; }
-curl -fsS "http://127.0.0.1:$METRICS/metrics" | grep -q '^gatehouse_build_info' || fail "/metrics has no gatehouse_build_info"
-curl -fsS "http://127.0.0.1:$AUTH/api/auth/.well-known/openid-configuration" | grep -q '"issuer"' || fail "the auth routes do not answer"
+echo
+metrics=$(curl -fsS "http://127.0.0.1:$METRICS/metrics") || fail "/metrics"
+grep -q '^gatehouse_build_info' <<<"$metrics" || fail "/metrics has no gatehouse_build_info"
+discovery=$(curl -fsS "http://127.0.0.1:$AUTH/api/auth/.well-known/openid-configuration") || fail "the auth routes do not answer"
+grep -q '"issuer"' <<<"$discovery" || fail "the discovery document has no issuer"
 say "auth routes on :$AUTH, /metrics /healthz /readyz on :$METRICS"
 eval "hc=($health)"
 hc=("${hc[@]//9464/$METRICS}")
-chroot --userspec="$user" "$R" "${hc[@]}" || fail "HEALTHCHECK ${hc[*]}"
+(in_image "${hc[@]}") || fail "HEALTHCHECK ${hc[*]}"
 say "HEALTHCHECK passes"
 kill -TERM $PID
 for _ in $(seq 100); do kill -0 $PID 2>/dev/null || break; sleep 0.1; done

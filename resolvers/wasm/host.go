@@ -78,12 +78,23 @@ type Config struct {
 
 // Host compiles and runs modules. It is safe for concurrent use.
 type Host struct {
-	cfg    Config
-	log    *slog.Logger
-	cache  wazero.CompilationCache
-	mu     sync.Mutex
-	rts    map[uint32]*hostRuntime // by memory page limit
+	cfg   Config
+	log   *slog.Logger
+	cache wazero.CompilationCache
+	mu    sync.Mutex
+	rts   map[uint32]*hostRuntime // by memory page limit
+	// shared holds one compiled module per page limit and sha256, with
+	// the number of pools using it.
+	shared map[string]*sharedModule
 	closed bool
+	// background counts pool refills in flight; Close waits for them, as
+	// closing a runtime while a module instantiates in it is a data race.
+	background sync.WaitGroup
+}
+
+type sharedModule struct {
+	cm   wazero.CompiledModule
+	refs int
 }
 
 // hostRuntime is one wazero runtime: memory limits are runtime-wide, so
@@ -95,7 +106,7 @@ type hostRuntime struct {
 
 // New opens a Host. It creates cfg.CacheDir when needed.
 func New(cfg Config) (*Host, error) {
-	h := &Host{cfg: cfg, log: cfg.Logger, rts: map[uint32]*hostRuntime{}}
+	h := &Host{cfg: cfg, log: cfg.Logger, rts: map[uint32]*hostRuntime{}, shared: map[string]*sharedModule{}}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -152,8 +163,11 @@ func (h *Host) runtimeFor(ctx context.Context, pages uint32) (*hostRuntime, erro
 // called afterwards.
 func (h *Host) Close(ctx context.Context) error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.closed = true
+	h.mu.Unlock()
+	h.background.Wait()
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	var errs []error
 	for _, r := range h.rts {
 		errs = append(errs, r.rt.Close(ctx))
@@ -257,8 +271,11 @@ func sameTypes(a, b []api.ValueType) bool {
 	return true
 }
 
-// compiled is a checked, compiled module.
+// compiled is one pool's view of a shared compiled module: its exports
+// as the module's kind allows them.
 type compiled struct {
+	shared    *sharedModule
+	key       string
 	cm        wazero.CompiledModule
 	rt        *hostRuntime
 	digest    string
@@ -277,17 +294,69 @@ func (h *Host) compile(ctx context.Context, c ModuleConfig, b []byte, digest str
 	if err != nil {
 		return nil, err
 	}
+	key := fmt.Sprintf("%d/%s", c.MemoryPages, digest)
 	start := time.Now()
-	cm, err := hr.rt.CompileModule(ctx, b)
-	if err != nil {
-		return nil, fmt.Errorf("module %q: not a valid WebAssembly module for this host: %v", c.Name, err)
+	h.mu.Lock()
+	sm := h.shared[key]
+	if sm != nil {
+		sm.refs++
 	}
-	out := &compiled{cm: cm, rt: hr, digest: digest, size: len(b), compileIn: time.Since(start)}
-	if err := checkShape(c, cm, out); err != nil {
-		cm.Close(ctx)
+	h.mu.Unlock()
+	if sm == nil {
+		cm, err := hr.rt.CompileModule(ctx, b)
+		if err != nil {
+			return nil, fmt.Errorf("module %q: not a valid WebAssembly module for this host: %v", c.Name, err)
+		}
+		h.mu.Lock()
+		existing := h.shared[key]
+		switch {
+		case h.closed:
+			h.mu.Unlock()
+			return nil, errors.New("wasm host is closed")
+		case existing != nil:
+			// Compiled concurrently by another load. The duplicate is not
+			// closed: wazero keys compiled code by content, so closing it
+			// would drop the code the existing one uses.
+			existing.refs++
+			sm = existing
+		default:
+			sm = &sharedModule{cm: cm, refs: 1}
+			h.shared[key] = sm
+		}
+		h.mu.Unlock()
+	}
+	out := &compiled{shared: sm, key: key, cm: sm.cm, rt: hr, digest: digest, size: len(b), compileIn: time.Since(start)}
+	if err := checkShape(c, sm.cm, out); err != nil {
+		h.release(ctx, out)
 		return nil, err
 	}
 	return out, nil
+}
+
+// startBackground registers a background instantiation; it returns false
+// once the host is closing.
+func (h *Host) startBackground() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.background.Add(1)
+	return true
+}
+
+// release drops a pool's use of a compiled module; the last one closes it.
+func (h *Host) release(ctx context.Context, c *compiled) {
+	h.mu.Lock()
+	c.shared.refs--
+	last := c.shared.refs == 0
+	if last && h.shared[c.key] == c.shared {
+		delete(h.shared, c.key)
+	}
+	h.mu.Unlock()
+	if last {
+		c.cm.Close(ctx)
+	}
 }
 
 func checkShape(c ModuleConfig, cm wazero.CompiledModule, out *compiled) error {

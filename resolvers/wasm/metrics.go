@@ -1,6 +1,7 @@
 package wasm
 
 import (
+	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +17,19 @@ type Metrics struct {
 	reloads     *prometheus.CounterVec
 	compile     *prometheus.HistogramVec
 	instantiate *prometheus.HistogramVec
+}
+
+func register[C prometheus.Collector](reg prometheus.Registerer, c C, errs *[]error) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		*errs = append(*errs, err)
+	}
+	return c
 }
 
 // NewMetrics creates the collectors and registers them with reg.
@@ -49,10 +63,17 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Buckets: prometheus.ExponentialBuckets(1e-5, 4, 9),
 		}, []string{"module"}),
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.latency, m.pool, m.reloads, m.compile, m.instantiate} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
+	// A registry that already has them (a second gateway built on the
+	// same registry) keeps counting in the existing collectors.
+	var errs []error
+	m.calls = register(reg, m.calls, &errs)
+	m.latency = register(reg, m.latency, &errs)
+	m.pool = register(reg, m.pool, &errs)
+	m.reloads = register(reg, m.reloads, &errs)
+	m.compile = register(reg, m.compile, &errs)
+	m.instantiate = register(reg, m.instantiate, &errs)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return m, nil
 }

@@ -64,9 +64,9 @@ func (m *Module) open(ctx context.Context) (*pool, error) {
 		return nil, err
 	}
 	m.h.cfg.Metrics.compiled(m.cfg.Name, c.compileIn)
-	p, err := newPool(ctx, c, m.cfg, m.log, m.h.cfg.Metrics)
+	p, err := newPool(ctx, m.h, c, m.cfg, m.log, m.h.cfg.Metrics)
 	if err != nil {
-		c.cm.Close(ctx)
+		m.h.release(ctx, c)
 		return nil, err
 	}
 	return p, nil
@@ -104,7 +104,7 @@ func (m *Module) Reload(ctx context.Context) error {
 	}
 	if (old.c.resolve && !p.c.resolve) || (old.c.transform && !p.c.transform) {
 		p.retire()
-		go closeWhenDrained(p)
+		go m.closeWhenDrained(p)
 		err := fmt.Errorf("module %q: the new file drops an export the old one had (resolve %v -> %v, transform %v -> %v)", m.cfg.Name, old.c.resolve, p.c.resolve, old.c.transform, p.c.transform)
 		m.h.cfg.Metrics.reloaded(m.cfg.Name, false)
 		m.log.Error("wasm module reload refused; the previous version keeps serving", "module", m.cfg.Name, "error", err)
@@ -112,15 +112,15 @@ func (m *Module) Reload(ctx context.Context) error {
 	}
 	m.cur.Store(p)
 	old.retire()
-	go closeWhenDrained(old)
+	go m.closeWhenDrained(old)
 	m.h.cfg.Metrics.reloaded(m.cfg.Name, true)
 	m.log.Info("wasm module reloaded", "module", m.cfg.Name, "sha256", p.c.digest)
 	return nil
 }
 
-func closeWhenDrained(p *pool) {
+func (m *Module) closeWhenDrained(p *pool) {
 	<-p.drained
-	p.c.cm.Close(context.Background())
+	m.h.release(context.Background(), p.c)
 }
 
 // Close retires the pool; in-flight calls finish first.
@@ -132,7 +132,7 @@ func (m *Module) Close() {
 	defer m.reloadMu.Unlock()
 	p := m.cur.Load()
 	p.retire()
-	go closeWhenDrained(p)
+	go m.closeWhenDrained(p)
 }
 
 // Outcome labels for metrics.
@@ -257,6 +257,9 @@ type (
 		Message string `json:"message"`
 	}
 )
+
+// maxProfileField bounds each profile field a transform returns.
+const maxProfileField = 8 << 10
 
 // Payload kinds.
 const (
@@ -445,6 +448,11 @@ func (t *Transform) Transform(ctx context.Context, in resolvers.TransformInput) 
 		}
 		if ok.Profile == nil {
 			return providers.Profile{}, fmt.Errorf("module %q returned status ok without a profile", t.m.cfg.Name)
+		}
+		for field, v := range map[string]string{"email": ok.Profile.Email, "displayName": ok.Profile.DisplayName, "picture": ok.Profile.Picture} {
+			if len(v) > maxProfileField {
+				return providers.Profile{}, fmt.Errorf("module %q returned a profile %s of %d bytes, over the %d-byte limit", t.m.cfg.Name, field, len(v), maxProfileField)
+			}
 		}
 		return *ok.Profile, nil
 	case StatusError:

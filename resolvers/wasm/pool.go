@@ -1,6 +1,7 @@
 package wasm
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -49,6 +50,7 @@ type pool struct {
 	memMark uint32
 	log     *slog.Logger
 	metrics *Metrics
+	host    *Host
 
 	idle    chan *instance
 	retired chan struct{}
@@ -59,9 +61,10 @@ type pool struct {
 	drained chan struct{}
 }
 
-func newPool(ctx context.Context, c *compiled, cfg ModuleConfig, log *slog.Logger, metrics *Metrics) (*pool, error) {
+func newPool(ctx context.Context, h *Host, c *compiled, cfg ModuleConfig, log *slog.Logger, metrics *Metrics) (*pool, error) {
 	p := &pool{
-		c: c, name: cfg.Name, size: cfg.PoolSize, recycle: cfg.RecycleCalls,
+		host: h,
+		c:    c, name: cfg.Name, size: cfg.PoolSize, recycle: cfg.RecycleCalls,
 		memMark: uint32(uint64(cfg.MemoryPages) * 65536 * 3 / 4),
 		log:     log, metrics: metrics,
 		idle:    make(chan *instance, cfg.PoolSize),
@@ -81,17 +84,39 @@ func newPool(ctx context.Context, c *compiled, cfg ModuleConfig, log *slog.Logge
 	return p, nil
 }
 
-// stderrWriter sends guest stdout/stderr to the logger, capped per instance.
+// stderrWriter sends guest stdout/stderr to the logger line by line,
+// capped per instance (a panicking Go guest writes its trace in many
+// small pieces).
 type stderrWriter struct {
 	log    *slog.Logger
 	module string
 	lines  int
+	buf    []byte
 }
 
 func (w *stderrWriter) Write(b []byte) (int, error) {
-	if w.lines < MaxLogLines {
+	if w.lines >= MaxLogLines {
+		return len(b), nil
+	}
+	w.buf = append(w.buf, b...)
+	for w.lines < MaxLogLines {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			if len(w.buf) < 1024 {
+				break
+			}
+			i = len(w.buf)
+		}
+		line := strings.TrimSpace(string(w.buf[:i]))
+		w.buf = w.buf[min(i+1, len(w.buf)):]
+		if line == "" {
+			continue
+		}
 		w.lines++
-		w.log.Warn("wasm guest output", "module", w.module, "text", sanitize(strings.TrimSpace(string(b)), 1024))
+		w.log.Warn("wasm guest output", "module", w.module, "text", sanitize(line, 1024))
+	}
+	if w.lines >= MaxLogLines {
+		w.buf = nil
 	}
 	return len(b), nil
 }
@@ -164,9 +189,19 @@ func (p *pool) discard(inst *instance) {
 		p.live++ // reserved for the replacement
 	}
 	p.mu.Unlock()
-	if !retired {
-		go p.refill()
+	if retired {
+		return
 	}
+	if !p.host.startBackground() {
+		p.mu.Lock()
+		p.live--
+		p.mu.Unlock()
+		return
+	}
+	go func() {
+		defer p.host.background.Done()
+		p.refill()
+	}()
 }
 
 func (p *pool) refill() {

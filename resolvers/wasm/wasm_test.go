@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/catalog"
 	"github.com/gatehouse-auth/gatehouse/config"
@@ -268,7 +270,7 @@ func TestLoadErrors(t *testing.T) {
 func TestConcurrent(t *testing.T) {
 	h := newHost(t)
 	m := load(t, h, wasm.ModuleConfig{Name: "builtins", Path: wasmtest.Go(t, "./resolvers/wasm/testdata/builtins"),
-		Config: map[string]any{"resolver": resolvers.EmailLocalPartMatchingUserEntityName}, RecycleCalls: 7})
+		Config: map[string]any{"resolver": resolvers.EmailLocalPartMatchingUserEntityName}, RecycleCalls: 40})
 	r, err := m.ResolverFactory()(map[string]any{"dangerouslyAllowSignInWithoutUserInCatalog": true}, resolvers.Deps{Catalog: testCatalog(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -469,9 +471,22 @@ func TestSetWatch(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
+	// SIGHUP's path: ReloadAll picks up a change without the watcher.
+	cancel()
+	time.Sleep(30 * time.Millisecond)
+	if err := os.WriteFile(path, a, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := set.ReloadAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := resolveOnce(context.Background(), r, "x@y.z"); err != nil || res.UserEntityRef != "user:default/static" {
+		t.Fatalf("after ReloadAll: %+v %v", res, err)
+	}
+
 	bad := config.Modules{ByName: map[string]*config.Module{
 		"emailMatchingUserEntityProfileEmail": {Name: "emailMatchingUserEntityProfileEmail", Path: "gatehouse.modules.emailMatchingUserEntityProfileEmail", File: path},
-		"gone": {Name: "gone", Path: "gatehouse.modules.gone", File: filepath.Join(dir, "gone.wasm")},
+		"gone":                                {Name: "gone", Path: "gatehouse.modules.gone", File: filepath.Join(dir, "gone.wasm")},
 	}}
 	partial, err := wasm.OpenSet(context.Background(), bad, wasm.Config{})
 	defer partial.Close(context.Background())
@@ -490,13 +505,16 @@ func TestHostileGo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct{ mode, want string }{
-		{"panic", "trapped"},
-		{"loop", "timed out after 200ms"},
-		{"alloc", "trapped"},
+	for _, c := range []struct {
+		mode, want string
+		timeout    time.Duration
+	}{
+		{"panic", "trapped", 0},
+		{"loop", "timed out after 200ms", 200 * time.Millisecond},
+		{"alloc", "trapped", 5 * time.Second},
 	} {
 		t.Run(c.mode, func(t *testing.T) {
-			m := load(t, h, wasm.ModuleConfig{Name: "go-" + c.mode, Path: path, PoolSize: 1, Timeout: 200 * time.Millisecond, Config: map[string]any{"mode": c.mode}})
+			m := load(t, h, wasm.ModuleConfig{Name: "go-" + c.mode, Path: path, PoolSize: 1, Timeout: c.timeout, MemoryPages: 160, Config: map[string]any{"mode": c.mode}})
 			r, err := m.ResolverFactory()(nil, resolvers.Deps{})
 			if err != nil {
 				t.Fatal(err)
@@ -514,5 +532,76 @@ func TestHostileGo(t *testing.T) {
 				t.Fatalf("next call: %+v %v", res, err)
 			}
 		})
+	}
+}
+
+// TestSharedCompiledModule: two modules from one file share its compiled
+// code; closing one leaves the other able to replace instances.
+func TestSharedCompiledModule(t *testing.T) {
+	h := newHost(t)
+	path := wasmtest.WAT(t, "resolvers/wasm/testdata/wat/trap.wat")
+	m1 := load(t, h, wasm.ModuleConfig{Name: "one", Path: path, MemoryPages: 16, PoolSize: 1})
+	m2 := load(t, h, wasm.ModuleConfig{Name: "two", Path: path, MemoryPages: 16, PoolSize: 1})
+	r, err := m2.ResolverFactory()(nil, resolvers.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m1.Close()
+	time.Sleep(20 * time.Millisecond)
+	for i := range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := resolveOnce(ctx, r, "a@b.c")
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "trapped") {
+			t.Fatalf("call %d: got %v, want a trap (a replacement instance must be created)", i, err)
+		}
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	met, err := wasm.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := wasm.New(wasm.Config{Metrics: met})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(context.Background())
+	m := load(t, h, wasm.ModuleConfig{Name: "static", Path: wasmtest.WAT(t, "resolvers/wasm/testdata/wat/static.wat"), MemoryPages: 16, PoolSize: 1})
+	r, err := m.ResolverFactory()(nil, resolvers.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := resolveOnce(context.Background(), r, "a@b.c"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, f := range families {
+		seen[f.GetName()] = true
+		if f.GetName() != "gatehouse_wasm_calls_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["module"] == "static" && labels["outcome"] == "ok" && m.GetCounter().GetValue() != 3 {
+				t.Fatalf("calls ok = %v, want 3", m.GetCounter().GetValue())
+			}
+		}
+	}
+	for _, name := range []string{"gatehouse_wasm_calls_total", "gatehouse_wasm_call_seconds", "gatehouse_wasm_pool_instances", "gatehouse_wasm_compile_seconds", "gatehouse_wasm_instantiate_seconds"} {
+		if !seen[name] {
+			t.Errorf("metric %s not gathered", name)
+		}
 	}
 }

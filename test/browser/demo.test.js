@@ -20,7 +20,9 @@ const bin = process.env.GATEHOUSE_BIN || path.join(repo, 'bin', 'gatehouse');
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const artifacts = path.join(__dirname, 'artifacts');
 
-let server, serverLog = '', browser, appURL;
+// serverLog is stdout (the banner, with the demo passwords) and stderr;
+// errLog is stderr alone: the log lines.
+let server, serverLog = '', errLog = '', browser, appURL;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -63,7 +65,7 @@ before(async () => {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   server.stdout.on('data', d => { serverLog += d; });
-  server.stderr.on('data', d => { serverLog += d; });
+  server.stderr.on('data', d => { serverLog += d; errLog += d; });
   await waitFor(`${appURL}/readyz`, 30000);
   browser = await chromium.launch({
     executablePath: chromiumPath,
@@ -80,6 +82,12 @@ after(async () => {
     await exited;
   }
   fs.writeFileSync(path.join(artifacts, 'gatehouse-dev.log'), serverLog);
+  // The demo's log (Gatehouse and its dev IdP) never holds a password, a
+  // client or session secret, or a JWT.
+  for (const secret of ['-dev-password', 'gatehouse-dev-client-secret', 'gatehouse-dev-session-secret', 'eyJ']) {
+    assert.ok(!errLog.includes(secret), `the server logged ${secret}; see artifacts/gatehouse-dev.log`);
+  }
+  assert.match(errLog, /signed in/, 'no sign-in line in the log');
 });
 
 const who = page => page.textContent('#who');
