@@ -96,10 +96,21 @@ func (ops *opsState) closeAll(ctx context.Context, logger *slog.Logger) {
 
 // forProvider returns o with an IdP client that counts and times provider's
 // calls (gatehouse_idp_requests_total, gatehouse_idp_request_duration_seconds).
-// A nil o.httpClient stays a client without an overall timeout: the
-// providers bound each call with their own configured timeout.
-func (ops *opsState) forProvider(o buildOptions, provider string) buildOptions {
-	o.httpClient = ops.metrics.IdPClient(provider, o.httpClient)
+// Without o.httpClient it is what the provider would make itself: a client
+// bounded by the provider's timeout (default 10 s).
+func (ops *opsState) forProvider(o buildOptions, provider string, pe *config.ProviderEnv) buildOptions {
+	base := o.httpClient
+	if base == nil {
+		timeout := 10 * time.Second
+		switch {
+		case pe.OIDC != nil && pe.OIDC.Timeout > 0:
+			timeout = pe.OIDC.Timeout
+		case pe.VMwareCloud != nil && pe.VMwareCloud.Timeout > 0:
+			timeout = pe.VMwareCloud.Timeout
+		}
+		base = &http.Client{Timeout: timeout}
+	}
+	o.httpClient = ops.metrics.IdPClient(provider, base)
 	return o
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"log/slog"
 	"net"
@@ -22,6 +23,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/gatehouse-auth/gatehouse/config"
 	"github.com/gatehouse-auth/gatehouse/internal/devidp"
 	"github.com/gatehouse-auth/gatehouse/metrics"
 	"github.com/gatehouse-auth/gatehouse/requestid"
@@ -265,6 +267,9 @@ func TestMetricsAfterSignInFailureAndRefresh(t *testing.T) {
 			t.Errorf("the failed sign-in line %q lacks %s", failed, want)
 		}
 	}
+	if !regexp.MustCompile(`msg=refreshed provider.id=vcfsso .*entityRef=user:default/alice request_id=`).MatchString(logs) {
+		t.Errorf("no refresh line:\n%s", logs)
+	}
 	if len(h.secrets.values()) < 4 {
 		t.Errorf("the recorder saw only %d codes and tokens", len(h.secrets.values()))
 	}
@@ -474,5 +479,42 @@ func TestShutdownCompletesInFlightSignIn(t *testing.T) {
 	}
 	if !strings.Contains(h.logs.String(), "shutdown complete") {
 		t.Errorf("no shutdown line in the logs:\n%s", h.logs.String())
+	}
+}
+
+func TestHealthcheckCommand(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"healthcheck", h.base + "/healthz"}, &out, &errOut); code != 0 {
+		t.Errorf("healthcheck of a live server = %d: %s %s", code, &out, &errOut)
+	}
+	h.gw.ops.ready.Stopping("shutting down")
+	out.Reset()
+	if code := run(context.Background(), []string{"healthcheck", h.base + "/readyz"}, &out, &errOut); code != 1 || !strings.Contains(out.String(), "shutting down") {
+		t.Errorf("healthcheck of a draining server = %d: %s", code, &out)
+	}
+	errOut.Reset()
+	if code := run(context.Background(), []string{"healthcheck", "http://127.0.0.1:1/healthz"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "connection refused") {
+		t.Errorf("healthcheck of nothing = %d: %s", code, &errOut)
+	}
+}
+
+func TestLoggingConfig(t *testing.T) {
+	var buf bytes.Buffer
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	format := fs.String("log-format", "text", "")
+	_ = fs.Parse(nil)
+	log := configuredLogger(&buf, fs, *format, config.Ops{LogFormat: "json", LogLevel: "warn"})
+	log.Info("hidden")
+	log.Warn("shown")
+	if got := strings.TrimSpace(buf.String()); !strings.HasPrefix(got, `{"time":`) || strings.Contains(got, "hidden") || !strings.Contains(got, `"msg":"shown"`) {
+		t.Errorf("json at warn: %s", got)
+	}
+	// The flag, when given, wins over the config.
+	buf.Reset()
+	_ = fs.Parse([]string{"--log-format", "text"})
+	configuredLogger(&buf, fs, *format, config.Ops{LogFormat: "json"}).Info("x")
+	if !strings.HasPrefix(buf.String(), "time=") {
+		t.Errorf("the flag did not win: %s", buf.String())
 	}
 }

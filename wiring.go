@@ -202,7 +202,7 @@ func build(cfg *config.Config, o buildOptions) (*gateway, error) {
 			if cb == "" {
 				cb = authBaseURL(cfg) + "/" + id + "/handler/frame"
 			}
-			p, err := f.open(pe, cb, ops.forProvider(o, id))
+			p, err := f.open(pe, cb, ops.forProvider(o, id, pe))
 			if err != nil {
 				add(pe.Path, err)
 				continue

@@ -219,7 +219,13 @@ func (s *Server) signIn(c echo.Context, rt *envRuntime, result *providers.Result
 	if err != nil {
 		return nil, metrics.AtStage(metrics.StageToken, err)
 	}
-	s.log.LogAttrs(ctx, levelInfo, "signed in", providerAttr(rt),
+	// One line per outcome: "signed in" at the callback, "refreshed" for
+	// a session refresh.
+	msg := "signed in"
+	if strings.HasSuffix(c.Path(), "/refresh") {
+		msg = "refreshed"
+	}
+	s.log.LogAttrs(ctx, levelInfo, msg, providerAttr(rt),
 		stringAttr("resolver", res.Resolver), stringAttr("entityRef", res.UserEntityRef))
 	resp.BackstageIdentity = &backstageIdentity{
 		Token:            tok.Token,

@@ -101,7 +101,8 @@ func BenchmarkResolve(b *testing.B) {
 }
 
 // BenchmarkInstantiate is one pool instance per op (off the request path
-// in production); it reports the Go heap and linear memory per instance.
+// in production). heap-KiB/op and linear-KiB/op are the Go heap and the
+// guest's linear memory that one live instance holds.
 func BenchmarkInstantiate(b *testing.B) {
 	for _, g := range benchGuests {
 		b.Run(g.name, func(b *testing.B) {
@@ -141,14 +142,15 @@ func BenchmarkInstantiate(b *testing.B) {
 				}
 				return inst.mod.Close(context.Background())
 			})
-			b.ReportMetric(float64(int64(after.HeapInuse)-int64(before.HeapInuse))/live/1024, "heap-KiB/instance")
-			b.ReportMetric(float64(linear)/1024, "linear-KiB/instance")
+			b.ReportMetric(float64(int64(after.HeapInuse)-int64(before.HeapInuse))/live/1024, "heap-KiB/op")
+			b.ReportMetric(float64(linear)/1024, "linear-KiB/op")
 		})
 	}
 }
 
 // BenchmarkCompile compiles a module in a fresh runtime per op: cold (no
 // cache) and from the file compilation cache, as at a restart.
+// wasm-KiB/op is the module's size.
 func BenchmarkCompile(b *testing.B) {
 	for _, g := range benchGuests[:2] {
 		for _, cached := range []bool{false, true} {
@@ -186,7 +188,7 @@ func BenchmarkCompile(b *testing.B) {
 					}
 					return compile(filepath.Join(dir, "cold", string(rune('a'+i%26)), time.Now().Format("150405.000000000")))
 				})
-				b.ReportMetric(float64(len(data))/1024, "wasm-KiB")
+				b.ReportMetric(float64(len(data))/1024, "wasm-KiB/op")
 			})
 		}
 	}

@@ -159,7 +159,7 @@ func (m *Module) invoke(ctx context.Context, export string, input []byte, cat ca
 		}
 		p = m.cur.Load()
 		var err error
-		inst, err = p.acquire(ctx)
+		inst, err = p.acquire(ctx, m.cfg.Timeout+DefaultInstantiateLimit)
 		if errors.Is(err, errRetired) {
 			continue
 		}

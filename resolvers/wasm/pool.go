@@ -149,17 +149,29 @@ func (p *pool) instantiate(ctx context.Context) (*instance, error) {
 	}, nil
 }
 
-func (p *pool) acquire(ctx context.Context) (*instance, error) {
+// acquire takes an idle instance, waiting at most maxWait: long enough for
+// a busy instance to finish its call or a replacement to warm up.
+func (p *pool) acquire(ctx context.Context, maxWait time.Duration) (*instance, error) {
 	select {
 	case inst := <-p.idle:
 		return inst, nil
 	default:
 	}
+	p.mu.Lock()
+	live := p.live
+	p.mu.Unlock()
+	if live == 0 {
+		return nil, fmt.Errorf("module %q has no working instance: replacing failed ones did not succeed (see the log)", p.name)
+	}
+	t := time.NewTimer(maxWait)
+	defer t.Stop()
 	select {
 	case inst := <-p.idle:
 		return inst, nil
 	case <-p.retired:
 		return nil, errRetired
+	case <-t.C:
+		return nil, fmt.Errorf("module %q: no instance became free within %s", p.name, maxWait)
 	case <-ctx.Done():
 		return nil, fmt.Errorf("module %q: waiting for a free instance: %w", p.name, ctx.Err())
 	}
@@ -182,20 +194,20 @@ func (p *pool) release(inst *instance) {
 // discard closes an instance after an error or at its recycle mark, and
 // warms a replacement in the background.
 func (p *pool) discard(inst *instance) {
-	p.drop(inst)
+	// The replacement is counted before the instance is dropped, so live
+	// never reads 0 in between (acquire fails fast on 0).
 	p.mu.Lock()
 	retired := p.isRetd
 	if !retired {
-		p.live++ // reserved for the replacement
+		p.live++
 	}
 	p.mu.Unlock()
+	p.drop(inst)
 	if retired {
 		return
 	}
 	if !p.host.startBackground() {
-		p.mu.Lock()
-		p.live--
-		p.mu.Unlock()
+		p.unreserve()
 		return
 	}
 	go func() {
@@ -216,9 +228,7 @@ func (p *pool) refill() {
 	}
 	if err != nil {
 		p.log.Error("wasm pool: replacing an instance failed; the pool is smaller", "module", p.name, "error", err)
-		p.mu.Lock()
-		p.live--
-		p.mu.Unlock()
+		p.unreserve()
 		return
 	}
 	p.release(inst)
@@ -226,6 +236,11 @@ func (p *pool) refill() {
 
 func (p *pool) drop(inst *instance) {
 	inst.mod.Close(context.Background())
+	p.unreserve()
+}
+
+// unreserve counts one instance (or reserved replacement) less.
+func (p *pool) unreserve() {
 	p.mu.Lock()
 	p.live--
 	done := p.isRetd && p.live == 0

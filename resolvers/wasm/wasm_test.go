@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 
 func newHost(t testing.TB) *wasm.Host {
 	t.Helper()
-	h, err := wasm.New(wasm.Config{})
+	h, err := wasm.New(wasm.Config{CacheDir: wasmtest.CacheDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -602,6 +602,65 @@ func TestMetrics(t *testing.T) {
 	for _, name := range []string{"gatehouse_wasm_calls_total", "gatehouse_wasm_call_seconds", "gatehouse_wasm_pool_instances", "gatehouse_wasm_compile_seconds", "gatehouse_wasm_instantiate_seconds"} {
 		if !seen[name] {
 			t.Errorf("metric %s not gathered", name)
+		}
+	}
+}
+
+// TestConfigAndErrorNames: config_read hands the module its config; an
+// error payload's name becomes the sign-in error's name, unknown names
+// become plain Error.
+func TestConfigAndErrorNames(t *testing.T) {
+	h := newHost(t)
+	path := wasmtest.WAT(t, "resolvers/wasm/testdata/wat/echoconfig.wat")
+	for i, c := range []struct {
+		conf     map[string]any
+		name     string
+		message  string
+		notFound bool
+	}{
+		{map[string]any{"name": "NotAllowedError", "message": "from config"}, autherr.NameNotAllowed, "from config", false},
+		{map[string]any{"name": "WeirdError", "message": "x\ny"}, autherr.NameError, "x y", false},
+		{map[string]any{"name": "ConflictError"}, autherr.NameConflict, "sign-in resolver 'echo2' failed", false},
+		{map[string]any{"name": "ConflictError", "message": "m", "extra": 1}, "", "invalid sign-in resolver message", false},
+	} {
+		m := load(t, h, wasm.ModuleConfig{Name: fmt.Sprintf("echo%d", i), Path: path, MemoryPages: 16, PoolSize: 1, Config: c.conf})
+		r, err := m.ResolverFactory()(nil, resolvers.Deps{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = resolveOnce(context.Background(), r, "a@b.c")
+		if err == nil || !strings.Contains(err.Error(), c.message) || (c.name != "" && autherr.NameOf(err) != c.name) {
+			t.Errorf("%v: got %s %v, want %s %q", c.conf, autherr.NameOf(err), err, c.name, c.message)
+		}
+	}
+}
+
+// TestCatalogRetry: a catalog answer larger than the guest's first buffer
+// is fetched again with the size the host reported (Go and AssemblyScript SDKs).
+func TestCatalogRetry(t *testing.T) {
+	big := catalog.Entity{APIVersion: "backstage.io/v1alpha1", Kind: "User", Metadata: catalog.Metadata{Name: "big",
+		Annotations: map[string]string{"example.com/blob": strings.Repeat("x", 10000)}},
+		Spec: map[string]any{"profile": map[string]any{"email": "big@corp.example.com"}}}
+	cat, err := catalog.NewFileCatalog([]catalog.Entity{big})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHost(t)
+	guests := map[string]wasm.ModuleConfig{
+		"go": {Name: "tpl", Path: wasmtest.Go(t, "./examples/wasm/template"), PoolSize: 1, Config: map[string]any{"domain": "corp.example.com"}},
+	}
+	if _, err := os.Stat(filepath.Join(wasmtest.Root(), "wasm-sdk/assemblyscript/node_modules/.bin/asc")); err == nil {
+		guests["assemblyscript"] = wasm.ModuleConfig{Name: "cg", Path: wasmtest.AssemblyScript(t, "examples/wasm/catalog-groups-as/index.ts"), PoolSize: 1, MemoryPages: 16}
+	}
+	for name, cfg := range guests {
+		m := load(t, h, cfg)
+		r, err := m.ResolverFactory()(nil, resolvers.Deps{Catalog: cat})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := resolveOnce(context.Background(), r, "big@corp.example.com")
+		if err != nil || res.UserEntityRef != "user:default/big" {
+			t.Errorf("%s: got %+v %v", name, res, err)
 		}
 	}
 }

@@ -142,3 +142,8 @@ func AssemblyScript(tb testing.TB, entry string) string {
 		return "", ""
 	}))
 }
+
+// CacheDir is a compilation cache directory shared by the tests of one
+// binary run, so each module is compiled once (compiling a std-Go guest
+// takes seconds, much longer under -race).
+func CacheDir() string { return filepath.Join(outDir(), "cache") }
