@@ -355,12 +355,19 @@ type Transform struct {
 
 var _ resolvers.ProfileTransform = (*Transform)(nil)
 
+func (m *Module) wrongKind(export, what string) error {
+	if m.cfg.Kind != "" {
+		return fmt.Errorf("module %q is declared kind %q: it is not %s", m.cfg.Name, m.cfg.Kind, what)
+	}
+	return fmt.Errorf("module %q has no %s export: it is not %s", m.cfg.Name, export, what)
+}
+
 // ResolverFactory opens the module as a sign-in resolver: the step's
 // options are checked by the guest's authplug_check at start-up.
 func (m *Module) ResolverFactory() resolvers.ResolverFactory {
 	return func(options map[string]any, deps resolvers.Deps) (resolvers.SignInResolver, error) {
 		if !m.HasResolver() {
-			return nil, fmt.Errorf("module %q has no %s export: it is not a sign-in resolver", m.cfg.Name, ExportResolve)
+			return nil, m.wrongKind(ExportResolve, "a sign-in resolver")
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.Timeout+DefaultInstantiateLimit)
 		defer cancel()
@@ -375,7 +382,7 @@ func (m *Module) ResolverFactory() resolvers.ResolverFactory {
 func (m *Module) TransformFactory() resolvers.TransformFactory {
 	return func(options map[string]any) (resolvers.ProfileTransform, error) {
 		if !m.HasTransform() {
-			return nil, fmt.Errorf("module %q has no %s export: it is not a profile transform", m.cfg.Name, ExportTransform)
+			return nil, m.wrongKind(ExportTransform, "a profile transform")
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.Timeout+DefaultInstantiateLimit)
 		defer cancel()

@@ -73,26 +73,23 @@ func (s *Set) Module(name string) (*Module, bool) {
 	return m, ok
 }
 
-// Resolvers returns base plus a factory for every module that exports
-// authplug_resolve. base is not modified.
+// Resolvers returns base plus a factory for every module. Naming a module
+// that lacks authplug_resolve in signIn.resolvers is a start-up error that
+// says so. base is not modified.
 func (s *Set) Resolvers(base map[string]resolvers.ResolverFactory) map[string]resolvers.ResolverFactory {
 	out := maps.Clone(base)
 	for name, m := range s.mods {
-		if m.HasResolver() {
-			out[name] = m.ResolverFactory()
-		}
+		out[name] = m.ResolverFactory()
 	}
 	return out
 }
 
-// Transforms returns base plus a factory for every module that exports
-// authplug_transform. base is not modified.
+// Transforms returns base plus a factory for every module, as Resolvers
+// does. base is not modified.
 func (s *Set) Transforms(base map[string]resolvers.TransformFactory) map[string]resolvers.TransformFactory {
 	out := maps.Clone(base)
 	for name, m := range s.mods {
-		if m.HasTransform() {
-			out[name] = m.TransformFactory()
-		}
+		out[name] = m.TransformFactory()
 	}
 	return out
 }
