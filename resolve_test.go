@@ -18,6 +18,12 @@ import (
 	"github.com/gatehouse-auth/gatehouse/resolvers/wasm/wasmtest"
 )
 
+// sharedDataDir is a gatehouse.dataDir shared by this binary's tests, so
+// each Go module is compiled once (seconds each, minutes under -race).
+func sharedDataDir() string {
+	return filepath.Join(filepath.Dir(wasmtest.CacheDir()), "gatehouse-data")
+}
+
 // wasmConfig writes an app-config using two Go example modules.
 func wasmConfig(t *testing.T, extraModule, resolversYAML string) string {
 	t.Helper()
@@ -43,7 +49,7 @@ auth:
           resolvers:
 ` + resolversYAML + `
 gatehouse:
-  dataDir: ` + filepath.Join(dir, "data") + `
+  dataDir: ` + sharedDataDir() + `
   modules:
     normalize-email:
       path: ` + wasmtest.Go(t, "./examples/wasm/normalize-email") + `
@@ -178,8 +184,8 @@ gatehouse:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	logs := &syncBuffer{} // e2e_test.go
+	logger := slog.New(slog.NewTextHandler(logs, nil))
 	gw, err := build(cfg, buildOptions{logger: logger})
 	if err != nil {
 		t.Fatal(err)
@@ -216,5 +222,8 @@ gatehouse:
 			t.Fatalf("not reloaded; log:\n%s", logs.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), "SIGHUP: reloading") {
+		t.Errorf("reloaded, but not by SIGHUP; log:\n%s", logs.String())
 	}
 }
