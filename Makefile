@@ -1,7 +1,8 @@
 # Gatehouse. `make run` serves the demo; `make test` is what CI runs.
 GO        ?= go
 BIN       := bin/gatehouse
-PKGS      := ./...
+# Every package but Go files that npm installs under node_modules.
+PKGS      := $(shell $(GO) list ./... | grep -v /node_modules/)
 
 .PHONY: run build test vet fmt-check bench clean interop
 
