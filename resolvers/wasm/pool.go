@@ -158,8 +158,13 @@ func (p *pool) acquire(ctx context.Context, maxWait time.Duration) (*instance, e
 	default:
 	}
 	p.mu.Lock()
-	live := p.live
+	live, retired := p.live, p.isRetd
 	p.mu.Unlock()
+	if retired {
+		// Swapped out by a reload while the caller held the old pool: a
+		// drained pool has live == 0, which must not read as broken.
+		return nil, errRetired
+	}
 	if live == 0 {
 		return nil, fmt.Errorf("module %q has no working instance: replacing failed ones did not succeed (see the log)", p.name)
 	}
