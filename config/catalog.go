@@ -175,19 +175,8 @@ func (d *decoder) decodeDiscovery(raw map[string]any, cfg *Config) {
 	if !ok {
 		return
 	}
-	l, ok := d.listOf(disc["endpoints"], "discovery.endpoints")
-	if !ok {
-		return
-	}
-	for i, e := range l {
-		p := indexPath("discovery.endpoints", i)
-		em, ok := d.mapOf(e, p)
-		if !ok {
-			if e == nil {
-				d.typeErr(p, "a map", e)
-			}
-			continue
-		}
+	for _, e := range d.mapList(disc["endpoints"], "discovery.endpoints") {
+		p, em := e.path, e.m
 		var ep DiscoveryEndpoint
 		switch t := em["target"].(type) {
 		case string:
@@ -215,16 +204,8 @@ func (d *decoder) decodeDiscovery(raw map[string]any, cfg *Config) {
 func (d *decoder) decodeExternalAccess(raw map[string]any, cfg *Config) {
 	be, _ := d.mapOf(raw["backend"], "backend")
 	auth, _ := d.mapOf(be["auth"], "backend.auth")
-	l, ok := d.listOf(auth["externalAccess"], "backend.auth.externalAccess")
-	if !ok {
-		return
-	}
-	for i, e := range l {
-		p := indexPath("backend.auth.externalAccess", i)
-		em, ok := d.mapOf(e, p)
-		if !ok {
-			continue
-		}
+	for _, e := range d.mapList(auth["externalAccess"], "backend.auth.externalAccess") {
+		p, em := e.path, e.m
 		ea := ExternalAccess{Path: p}
 		ea.Type, _ = d.str(em["type"], p+".type", false)
 		if ea.Type == "static" {

@@ -78,6 +78,35 @@ func (d *decoder) listOf(v any, path string) ([]any, bool) {
 	return nil, false
 }
 
+// listEntry is one map entry of a list of maps, with its key path.
+type listEntry struct {
+	path string
+	m    map[string]any
+}
+
+// mapList reads a list whose entries must be maps (catalog.locations,
+// discovery.endpoints, …); an entry that is not a map is reported at its
+// index path and skipped.
+func (d *decoder) mapList(v any, path string) []listEntry {
+	l, ok := d.listOf(v, path)
+	if !ok {
+		return nil
+	}
+	out := make([]listEntry, 0, len(l))
+	for i, e := range l {
+		p := indexPath(path, i)
+		em, ok := d.mapOf(e, p)
+		if !ok {
+			if e == nil {
+				d.typeErr(p, "a map", e)
+			}
+			continue
+		}
+		out = append(out, listEntry{p, em})
+	}
+	return out
+}
+
 // str reads a string; numbers and booleans are taken in their text form
 // (an APP_CONFIG_ override of "12345" arrives as a JSON number).
 func (d *decoder) str(v any, path string, secret bool) (string, bool) {
@@ -486,19 +515,8 @@ func (d *decoder) decodeCatalog(raw map[string]any, cfg *Config) {
 	if !ok {
 		return
 	}
-	l, ok := d.listOf(cat["locations"], "catalog.locations")
-	if !ok {
-		return
-	}
-	for i, e := range l {
-		p := indexPath("catalog.locations", i)
-		em, ok := d.mapOf(e, p)
-		if !ok {
-			if e == nil {
-				d.typeErr(p, "a map", e)
-			}
-			continue
-		}
+	for _, e := range d.mapList(cat["locations"], "catalog.locations") {
+		p, em := e.path, e.m
 		var loc Location
 		loc.Type, _ = d.str(em["type"], joinPath(p, "type"), false)
 		loc.Target, _ = d.str(em["target"], joinPath(p, "target"), false)
