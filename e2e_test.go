@@ -145,6 +145,21 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
+// startVCFIdP starts the dev IdP with the test users and the vcfsso test
+// client allowed to return to callback; it closes with the test.
+func startVCFIdP(t testing.TB, callback string) *devidp.IdP {
+	t.Helper()
+	idp, err := devidp.Start(context.Background(), devidp.Config{
+		Users:   testUsers,
+		Clients: []devidp.Client{{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{callback}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idp.Close() })
+	return idp
+}
+
 // newHarness starts the dev IdP and Gatehouse on loopback, over real HTTP.
 func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Helper()

@@ -17,7 +17,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse-auth/gatehouse/config"
-	"github.com/gatehouse-auth/gatehouse/internal/devidp"
 )
 
 // chromiumPath is Debian's Chromium, which .ci/run installs.
@@ -43,14 +42,7 @@ func TestCrossOriginBrowserSignIn(t *testing.T) {
 	authBase := fmt.Sprintf("http://localhost:%d", authLn.Addr().(*net.TCPAddr).Port)
 	appBase := fmt.Sprintf("http://localhost:%d", appLn.Addr().(*net.TCPAddr).Port)
 
-	idp, err := devidp.Start(context.Background(), devidp.Config{
-		Users:   testUsers,
-		Clients: []devidp.Client{{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{authBase + "/api/auth/vcfsso/handler/frame"}}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Close() })
+	idp := startVCFIdP(t, authBase+"/api/auth/vcfsso/handler/frame")
 	catPath := filepath.Join(t.TempDir(), "catalog.yaml")
 	if err := os.WriteFile(catPath, []byte(testCatalog), 0o600); err != nil {
 		t.Fatal(err)

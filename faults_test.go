@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/dbstore/pgtest"
-	"github.com/gatehouse-auth/gatehouse/internal/devidp"
 )
 
 // tcpProxy forwards a loopback port to PostgreSQL; cut drops every
@@ -118,14 +117,7 @@ func TestDatabaseLostAndBack(t *testing.T) {
 	port := freePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	callback := base + "/api/auth/vcfsso/handler/frame"
-	idp, err := devidp.Start(context.Background(), devidp.Config{
-		Users:   testUsers,
-		Clients: []devidp.Client{{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{callback}}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Close() })
+	idp := startVCFIdP(t, callback)
 	logs := &syncBuffer{}
 	f := replicaConfig(t, t.TempDir(), u.String(), idp.Issuer()+"/", callback, base, port, "")
 	startServe(t, f, base, logs)

@@ -17,7 +17,6 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/dbstore/pgtest"
 	"github.com/gatehouse-auth/gatehouse/identity"
-	"github.com/gatehouse-auth/gatehouse/internal/devidp"
 )
 
 // freePort returns a loopback port nothing listens on right now.
@@ -120,14 +119,7 @@ func TestTwoReplicas(t *testing.T) {
 	p1, p2 := freePort(t), freePort(t)
 	r1, r2 := fmt.Sprintf("http://127.0.0.1:%d", p1), fmt.Sprintf("http://127.0.0.1:%d", p2)
 	callback := r2 + "/api/auth/vcfsso/handler/frame"
-	idp, err := devidp.Start(context.Background(), devidp.Config{
-		Users:   testUsers,
-		Clients: []devidp.Client{{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{callback}}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Close() })
+	idp := startVCFIdP(t, callback)
 	dir := t.TempDir()
 	logs := &syncBuffer{}
 	// Both start at once: the migrations take turns on the advisory lock.
