@@ -11,15 +11,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/identity"
@@ -73,6 +75,25 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	db, err := open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.waitReady(ctx, cfg, time.Now, sleep); err != nil {
+		db.sql.Close()
+		return nil, err
+	}
+	if !db.pg && cfg.Connection != MemoryDSN {
+		if err := db.useWAL(ctx, time.Now, sleep); err != nil {
+			db.sql.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// open makes the handle without contacting the database.
+func open(cfg Config) (*DB, error) {
 	db := &DB{opTimeout: cfg.OpTimeout}
 	if db.opTimeout <= 0 {
 		db.opTimeout = 5 * time.Second
@@ -109,10 +130,6 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("backend.database.client %q is not supported; use %q or %q", cfg.Client, ClientPostgres, ClientSQLite)
 	}
-	if err := db.waitReady(ctx, cfg); err != nil {
-		db.sql.Close()
-		return nil, err
-	}
 	return db, nil
 }
 
@@ -135,31 +152,100 @@ func sqliteDSN(conn string) (string, error) {
 			return "", fmt.Errorf("creating the directory of the SQLite file %s: %w", conn, err)
 		}
 	}
-	// WAL lets readers run beside a writer; busy_timeout makes concurrent
-	// writers wait for the lock instead of failing at once.
-	return "file:" + conn + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)", nil
+	// busy_timeout makes concurrent writers wait for the lock instead of
+	// failing at once. WAL is set by useWAL, not here: see there.
+	return "file:" + conn + "?_pragma=busy_timeout(" + strconv.Itoa(int(sqliteBusyTimeout/time.Millisecond)) + ")&_pragma=synchronous(NORMAL)", nil
 }
 
+// sqliteBusyTimeout is how long a SQLite connection waits for another's
+// lock before it fails with SQLITE_BUSY.
+const sqliteBusyTimeout = 10 * time.Second
+
+// useWAL switches a SQLite file to write-ahead logging, which lets readers
+// run beside a writer. The mode is kept in the file, so every connection
+// opened later uses it. SQLite does not wait for busy_timeout while it
+// changes the journal mode (two connections that both hold a read lock and
+// want the write lock would deadlock): a replica opening the same new file
+// at the same moment makes the switch fail at once with SQLITE_BUSY (seen
+// as a flaky "database is locked" from Open). So replicas in this process
+// take turns (walSwitch), a file already in WAL mode is left alone, and a
+// switch that still meets SQLITE_BUSY (another process) is retried for at
+// most sqliteBusyTimeout, as busy_timeout would have waited.
+func (db *DB) useWAL(ctx context.Context, now func() time.Time, sleep func(context.Context, time.Duration) error) error {
+	walSwitch.Lock()
+	defer walSwitch.Unlock()
+	deadline := now().Add(sqliteBusyTimeout)
+	wait := 5 * time.Millisecond
+	for {
+		var mode string
+		err := db.sql.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode)
+		if err == nil && !strings.EqualFold(mode, "wal") {
+			err = db.sql.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode)
+		}
+		if err == nil {
+			if !strings.EqualFold(mode, "wal") {
+				return fmt.Errorf("%s: cannot use write-ahead logging (journal mode stays %q)", db.where, mode)
+			}
+			return nil
+		}
+		var se *sqlite.Error
+		if !errors.As(err, &se) || se.Code()&0xff != sqliteBusy || !now().Before(deadline) {
+			return fmt.Errorf("%s: setting journal_mode=WAL: %w", db.where, err)
+		}
+		// Jitter, so that two processes retrying do not keep colliding.
+		if err := sleep(ctx, wait/2+rand.N(wait)); err != nil {
+			return fmt.Errorf("%s: setting journal_mode=WAL: %w", db.where, err)
+		}
+		wait = min(2*wait, 100*time.Millisecond)
+	}
+}
+
+// walSwitch makes the SQLite databases opened by this process switch to WAL
+// one at a time.
+var walSwitch sync.Mutex
+
+// sqliteBusy is SQLite's primary result code SQLITE_BUSY.
+const sqliteBusy = 5
+
 // waitReady pings until the database answers, backing off from 250 ms to
-// 5 s, for at most cfg.StartupTimeout.
-func (db *DB) waitReady(ctx context.Context, cfg Config) error {
-	deadline := time.Now().Add(cfg.StartupTimeout)
+// 5 s, until cfg.StartupTimeout has passed: the last wait is cut so that
+// the final attempt happens at the deadline. The error gives the number of
+// attempts and the time really spent. now and sleep are the clock (tests
+// record the schedule with a fake one).
+func (db *DB) waitReady(ctx context.Context, cfg Config, now func() time.Time, sleep func(context.Context, time.Duration) error) error {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	start := now()
+	deadline := start.Add(cfg.StartupTimeout)
 	backoff := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := db.Ready(ctx)
 		if err == nil {
 			return nil
 		}
-		if !db.pg || !time.Now().Add(backoff).Before(deadline) {
-			return fmt.Errorf("cannot connect to %s after %d attempt(s) in %s: %v", db.where, attempt, cfg.StartupTimeout, errors.Unwrap(err))
+		left := deadline.Sub(now())
+		if !db.pg || left <= 0 {
+			return fmt.Errorf("cannot connect to %s after %d attempt(s) in %s: %v", db.where, attempt, now().Sub(start).Round(time.Millisecond), errors.Unwrap(err))
 		}
-		cfg.Logger.Warn("database not reachable yet; retrying", "database", db.where, "attempt", attempt, "retry_in", backoff.String(), "error", errors.Unwrap(err))
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("cannot connect to %s: %w", db.where, ctx.Err())
-		case <-time.After(backoff):
+		wait := min(backoff, left)
+		cfg.Logger.Warn("database not reachable yet; retrying", "database", db.where, "attempt", attempt, "retry_in", wait.String(), "error", errors.Unwrap(err))
+		if err := sleep(ctx, wait); err != nil {
+			return fmt.Errorf("cannot connect to %s: %w", db.where, err)
 		}
 		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// sleep waits for d, or until ctx ends (then returns ctx's error).
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
