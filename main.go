@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -105,6 +106,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gatehouse %s: at least one --config file is required\n", cmd)
 		return 2
 	}
+	if cmd == "check" {
+		return runCheck(files, stdout, stderr, logger)
+	}
 	cfg, err := config.Load(files)
 	if err == nil {
 		logger = configuredLogger(stderr, fs, *logFormat, cfg.Ops)
@@ -122,9 +126,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		if err == nil {
 			switch cmd {
-			case "check":
-				fmt.Fprintf(stdout, "config OK: %s\n", strings.Join(files, ", "))
-				return 0
 			case "try":
 				return runTry(ctx, gw, providerID, env, profile, stdout, stderr)
 			case "resolve":
@@ -227,4 +228,59 @@ func (gw *gateway) discoverAll(ctx context.Context, logger *slog.Logger) {
 			}
 		}
 	}
+}
+
+// runCheck validates the config and prints every problem of every stage in
+// one run: loading (YAML, substitution, required keys, removed options) and
+// wiring (providers, transforms, resolvers, modules, catalog), each with its
+// key path. It exits 0 when there is none, 1 otherwise.
+func runCheck(files []string, stdout, stderr io.Writer, logger *slog.Logger) int {
+	cfg, problems := config.LoadPartial(files, config.Options{})
+	if cfg != nil {
+		// Wiring sees zero values where loading found a problem; what it
+		// then says about those keys (or the maps holding them) repeats
+		// the loading problem, so only its other problems are kept. An
+		// error naming no key comes from the last steps (the server),
+		// which re-check what loading checks: kept only when loading
+		// found nothing.
+		if _, err := build(cfg, buildOptions{logger: logger}); err != nil {
+			var wps config.Problems
+			if !errors.As(err, &wps) {
+				wps = config.Problems{{Message: err.Error()}}
+			}
+			loaded := len(problems)
+			for _, wp := range wps {
+				if (wp.Path == "" && loaded > 0) || coveredBy(wp.Path, problems[:loaded]) {
+					continue
+				}
+				problems = append(problems, wp)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		slices.SortStableFunc(problems, func(a, b config.Problem) int { return strings.Compare(a.Path, b.Path) })
+		printProblems(stderr, problems)
+		return 1
+	}
+	fmt.Fprintf(stdout, "config OK: %s\n", strings.Join(files, ", "))
+	return 0
+}
+
+// coveredBy reports whether a problem at path is about a key that ps
+// already reports: the same key, one inside it, or the map holding it.
+func coveredBy(path string, ps config.Problems) bool {
+	if path == "" {
+		return false
+	}
+	for _, p := range ps {
+		if p.Path == path || isUnder(p.Path, path) || isUnder(path, p.Path) {
+			return true
+		}
+	}
+	return false
+}
+
+// isUnder reports whether key path a lies inside key path b.
+func isUnder(a, b string) bool {
+	return strings.HasPrefix(a, b) && len(a) > len(b) && (a[len(b)] == '.' || a[len(b)] == '[')
 }

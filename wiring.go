@@ -202,15 +202,15 @@ func build(cfg *config.Config, o buildOptions) (*gateway, error) {
 			if cb == "" {
 				cb = authBaseURL(cfg) + "/" + id + "/handler/frame"
 			}
-			p, err := f.open(pe, cb, ops.forProvider(o, id, pe))
-			if err != nil {
-				add(pe.Path, err)
-				continue
+			// A provider that cannot open still has its transforms and
+			// resolvers checked, so that check reports them in the same run.
+			p, openErr := f.open(pe, cb, ops.forProvider(o, id, pe))
+			if openErr != nil {
+				add(pe.Path, openErr)
 			}
-			tr, err := resolvers.NewTransforms(pe.SignIn.ProfileTransforms, f.defaultTransform, transformFactories)
-			if err != nil {
-				add(pe.Path+".signIn.profileTransforms", err)
-				continue
+			tr, trErr := resolvers.NewTransforms(pe.SignIn.ProfileTransforms, f.defaultTransform, transformFactories)
+			if trErr != nil {
+				add(pe.Path+".signIn.profileTransforms", trErr)
 			}
 			spe := &server.ProviderEnv{
 				Provider:         p,
@@ -227,6 +227,9 @@ func build(cfg *config.Config, o buildOptions) (*gateway, error) {
 				}
 				ops.observeChain(chain)
 				spe.Resolver = chain
+			}
+			if openErr != nil || trErr != nil {
+				continue
 			}
 			envs[id][env] = spe
 		}

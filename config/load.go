@@ -73,17 +73,11 @@ func Load(files []string) (*Config, error) {
 //     every problem found, sorted by Path; read and YAML errors have the file
 //     name (":line" added when known) as Path.
 func LoadWith(files []string, opts Options) (*Config, error) {
-	srcs := make([]source, 0, len(files))
-	var ps Problems
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			ps = append(ps, Problem{Path: f, Message: fileErr(err)})
-			continue
-		}
-		srcs = append(srcs, source{name: f, dir: filepath.Dir(f), data: data})
+	cfg, ps := LoadPartial(files, opts)
+	if len(ps) > 0 {
+		return nil, ps
 	}
-	return load(srcs, files, opts, ps)
+	return cfg, nil
 }
 
 // LoadBytes loads one in-memory config file called name (for tests and
@@ -100,6 +94,34 @@ type source struct {
 }
 
 func load(srcs []source, files []string, opts Options, ps Problems) (*Config, error) {
+	cfg, ps := loadPartial(srcs, files, opts, ps)
+	if len(ps) > 0 {
+		return nil, ps
+	}
+	return cfg, nil
+}
+
+// LoadPartial is LoadWith for `gatehouse check`: besides the problems, it
+// returns the Config decoded as far as it could be, so that later stages
+// (wiring resolvers, transforms, modules) can report their problems in the
+// same run. Keys with problems hold zero values. The Config is nil only
+// when a file could not be read or parsed (nothing else is checked then).
+// Problems is nil when there is none.
+func LoadPartial(files []string, opts Options) (*Config, Problems) {
+	srcs := make([]source, 0, len(files))
+	var ps Problems
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			ps = append(ps, Problem{Path: f, Message: fileErr(err)})
+			continue
+		}
+		srcs = append(srcs, source{name: f, dir: filepath.Dir(f), data: data})
+	}
+	return loadPartial(srcs, files, opts, ps)
+}
+
+func loadPartial(srcs []source, files []string, opts Options, ps Problems) (*Config, Problems) {
 	ko := koanf.New(keyDelim)
 	t := &transformer{opts: opts, failed: map[string]bool{}}
 	for _, s := range srcs {
@@ -133,7 +155,7 @@ func load(srcs []source, files []string, opts Options, ps Problems) (*Config, er
 	cfg.Files = append([]string(nil), files...)
 	ps = append(ps, d.problems...)
 	if len(ps) > 0 {
-		return nil, sortProblems(ps)
+		return cfg, sortProblems(ps)
 	}
 	return cfg, nil
 }

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCheckReportsEveryStage: problems found while loading the config
+// (a required key missing, a removed option) and problems found while
+// wiring it (a resolver that does not exist) come out of one run of
+// `gatehouse check`, each with its key path, and check exits 1.
+func TestCheckReportsEveryStage(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "app-config.yaml")
+	if err := os.WriteFile(cfg, []byte(`
+app:
+  baseUrl: http://localhost:3000
+backend:
+  baseUrl: http://localhost:7007
+auth:
+  session:
+    secret: a-session-secret-of-enough-length-0123456789
+  providers:
+    vcfsso:
+      development:
+        clientId: gatehouse
+        clientSecret: s3cret-client
+        scope: openid profile
+        signIn:
+          resolvers:
+            - resolver: emailMatchingUserEntityProfileEmail
+            - resolver: noSuchResolver
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"check", "--config", cfg}, &stdout, &stderr)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	out := stderr.String()
+	for _, want := range []string{
+		"auth.providers.vcfsso.development.metadataUrl: required",
+		`auth.providers.vcfsso.development.scope: The vcfsso provider no longer supports the "scope" configuration option`,
+		"auth.providers.vcfsso.development.signIn.resolvers[1]: ",
+		"noSuchResolver",
+		"3 problem(s) found",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "s3cret-client") {
+		t.Errorf("a secret in the output:\n%s", out)
+	}
+}
