@@ -4,7 +4,7 @@ BIN       := bin/gatehouse
 # Every package but Go files that npm installs under node_modules.
 PKGS      := $(shell $(GO) list ./... | grep -v /node_modules/)
 
-.PHONY: run build test vet fmt-check bench clean interop
+.PHONY: run build test vet fmt-check bench clean interop interop-deps fuzz
 
 run: build
 	./$(BIN) dev
@@ -12,9 +12,20 @@ run: build
 build:
 	$(GO) build -o $(BIN) .
 
-# gofmt, go vet, then every test with the race detector.
+# gofmt, go vet, then every test with the race detector, through
+# internal/cmd/testsummary: failures in full, the ok/FAIL line of each
+# package, then "tests: N passed, N failed, N skipped" and what was skipped
+# and why ("skipped: none" when nothing was). GATEHOUSE_REQUIRE (e.g.
+# postgres,chromium,node; .ci/run sets it) turns a skip for a missing
+# dependency into a failure (internal/testenv).
 test: fmt-check vet
-	$(GO) test -race -count=1 $(PKGS)
+	@GO=$(GO) $(GO) run ./internal/cmd/testsummary -race -count=1 $(PKGS)
+
+# Every native Go fuzz target of the module in turn, FUZZTIME each
+# (scripts/fuzz.sh discovers them with go test -list '^Fuzz').
+FUZZTIME ?= 10m
+fuzz:
+	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 vet:
 	$(GO) vet $(PKGS)
@@ -31,15 +42,18 @@ bench:
 # A real Backstage backend (backend-defaults + the catalog plugin on SQLite
 # in memory), pinned by test/interop/package-lock.json and installed once
 # (npm ci, cache in test/interop/.npm-cache); then the tests that run
-# Gatehouse against it, with GATEHOUSE_INTEROP=1 so that none of them skips.
+# Gatehouse against it, with GATEHOUSE_REQUIRE=node so that none of them
+# skips.
 INTEROP := test/interop
 
 $(INTEROP)/node_modules/.gatehouse-installed: $(INTEROP)/package.json $(INTEROP)/package-lock.json
 	cd $(INTEROP) && npm ci --no-audit --no-fund --cache .npm-cache
 	touch $@
 
-interop: $(INTEROP)/node_modules/.gatehouse-installed
-	GATEHOUSE_INTEROP=1 $(GO) test -race -count=1 -run 'Backstage' ./catalog/ .
+interop-deps: $(INTEROP)/node_modules/.gatehouse-installed
+
+interop: interop-deps
+	GATEHOUSE_REQUIRE=node $(GO) test -race -count=1 -run 'Backstage' ./catalog/ .
 
 clean:
 	rm -rf bin bench.out

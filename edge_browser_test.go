@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse-auth/gatehouse/config"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
 // chromiumPath is Debian's Chromium, which .ci/run installs.
@@ -29,7 +30,7 @@ const chromiumPath = "/usr/bin/chromium"
 // credentialed CORS request with a preflight), and a sign-out.
 func TestCrossOriginBrowserSignIn(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("browser test skipped: no Chromium at %s (apt-get install chromium; .ci/run does)", chromiumPath)
+		testenv.Missing(t, testenv.Chromium, "no Chromium at "+chromiumPath+" (apt-get install chromium; .ci/run does)")
 	}
 	authLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -12,19 +12,22 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
 // EnvVar names the PostgreSQL server tests use; .ci/run sets it.
 const EnvVar = "GATEHOUSE_TEST_POSTGRES_URL"
 
-// URL skips t when EnvVar is unset, and otherwise returns EnvVar's URL with
+// URL ends t through testenv.Missing when EnvVar is unset (a skip, or a
+// failure when GATEHOUSE_REQUIRE names postgres), and otherwise returns EnvVar's URL with
 // a fresh, empty schema as its search_path. The schema is dropped when t
 // ends.
 func URL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv(EnvVar)
 	if base == "" {
-		t.Skipf("%s is not set: skipping the PostgreSQL test (e.g. %s=postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", EnvVar, EnvVar)
+		testenv.Missing(t, testenv.Postgres, EnvVar+" is not set (e.g. "+EnvVar+"=postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
 	}
 	u, err := url.Parse(base)
 	if err != nil {

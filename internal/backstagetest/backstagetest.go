@@ -2,9 +2,10 @@
 // with the catalog plugin, installed from npm under test/interop by
 // `make interop`) for tests: a catalog that serves the entities a test
 // gives it, trusts static tokens from backend.auth.externalAccess, and sends
-// `auth` to whatever URL the test names (a Gatehouse). Tests skip when the
-// npm packages are absent, unless GATEHOUSE_INTEROP is set, as `make
-// interop` does, so that CI never skips them silently.
+// `auth` to whatever URL the test names (a Gatehouse). Tests skip when node
+// or the npm packages are absent, and fail instead when GATEHOUSE_REQUIRE
+// names node (internal/testenv), as `make interop` and .ci/run set it, so
+// that CI never skips them silently.
 package backstagetest
 
 import (
@@ -27,10 +28,8 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/catalog"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
-
-// EnvRequire makes a missing npm install a test failure instead of a skip.
-const EnvRequire = "GATEHOUSE_INTEROP"
 
 // StartTimeout bounds the backend's start and its first catalog processing.
 const StartTimeout = 3 * time.Minute
@@ -82,7 +81,8 @@ func Dir(t testing.TB) string {
 	}
 }
 
-// Require skips t (or fails it when GATEHOUSE_INTEROP is set) unless node
+// Require ends t through testenv.Missing (a skip, or a failure when
+// GATEHOUSE_REQUIRE names node) unless node
 // and the npm packages of test/interop are installed, and returns that
 // directory.
 func Require(t testing.TB) string {
@@ -95,10 +95,7 @@ func Require(t testing.TB) string {
 		miss = "the Backstage backend is not installed under " + filepath.Join(dir, "node_modules")
 	}
 	if miss != "" {
-		if os.Getenv(EnvRequire) != "" {
-			t.Fatalf("%s is set but %s; run `make interop`", EnvRequire, miss)
-		}
-		t.Skipf("skipping the real-Backstage test: %s (run `make interop` to install it and run these tests)", miss)
+		testenv.Missing(t, testenv.Node, miss+" (run `make interop` to install it and run these tests)")
 	}
 	return dir
 }

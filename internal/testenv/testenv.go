@@ -40,5 +40,6 @@ func Missing(tb testing.TB, dep, why string) {
 	if Required(dep) {
 		tb.Fatalf("%s is required (%s=%s) but missing: %s", dep, EnvRequire, os.Getenv(EnvRequire), why)
 	}
-	tb.Skipf("skipped, %s missing: %s", dep, why)
+	// "dep: why" is the reason make test's skip summary groups by.
+	tb.Skipf("%s: %s", dep, why)
 }
