@@ -25,10 +25,12 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("a: [\n"), "", "")
 	f.Fuzz(func(t *testing.T, data []byte, envValue, override string) {
 		// $file and $include read files; keep them off device files that
-		// never end.
-		for _, dev := range []string{"/dev", "/proc", "/sys"} {
-			if strings.Contains(string(data), dev) {
-				t.Skip()
+		// never end (the fuzzer has no other way to reach the disk).
+		if s := string(data); strings.Contains(s, "$file") || strings.Contains(s, "$include") {
+			for _, dev := range []string{"/dev", "/proc", "/sys"} {
+				if strings.Contains(s, dev) {
+					t.Skip("reads a device file")
+				}
 			}
 		}
 		env := map[string]string{"GH_FUZZ": envValue, "APP_CONFIG_app": override}

@@ -145,7 +145,7 @@ var logLine = regexp.MustCompile(`^\s+[\w.-]+\.go:\d+: (.*)$`)
 func skipReason(lines []string) string {
 	reason := "no reason given"
 	for _, l := range lines {
-		if m := logLine.FindStringSubmatch(strings.TrimRight(l, "\n")); m != nil {
+		if m := logLine.FindStringSubmatch(strings.TrimRight(l, "\n")); m != nil && strings.TrimSpace(m[1]) != "" {
 			reason = strings.TrimSpace(m[1])
 		}
 	}

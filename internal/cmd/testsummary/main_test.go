@@ -24,6 +24,9 @@ const stream = `{"Action":"start","Package":"p/a"}
 {"Action":"run","Package":"p/a","Test":"TestPlain"}
 {"Action":"output","Package":"p/a","Test":"TestPlain","Output":"    x_test.go:9: wat2wasm not found\n"}
 {"Action":"skip","Package":"p/a","Test":"TestPlain"}
+{"Action":"run","Package":"p/a","Test":"TestBare"}
+{"Action":"output","Package":"p/a","Test":"TestBare","Output":"    x_test.go:12: \n"}
+{"Action":"skip","Package":"p/a","Test":"TestBare"}
 {"Action":"run","Package":"p/a","Test":"TestBad/sub"}
 {"Action":"output","Package":"p/a","Test":"TestBad/sub","Output":"=== RUN   TestBad/sub\n"}
 {"Action":"output","Package":"p/a","Test":"TestBad/sub","Output":"    bad_test.go:5: got 1, want 2\n"}
@@ -53,8 +56,8 @@ func TestSummary(t *testing.T) {
 		"panic: boom\n",
 		"go: some message that is not JSON\n",
 		"ok  \tp/c\t0.01s\n",
-		"tests: 1 passed, 1 failed, 3 skipped\n",
-		"skipped: 3 tests (postgres: GATEHOUSE_TEST_POSTGRES_URL is not set ×2, wat2wasm not found ×1)\n",
+		"tests: 1 passed, 1 failed, 4 skipped\n",
+		"skipped: 4 tests (postgres: GATEHOUSE_TEST_POSTGRES_URL is not set ×2, no reason given ×1, wat2wasm not found ×1)\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in:\n%s", want, got)
