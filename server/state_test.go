@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/hex"
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
@@ -40,6 +41,10 @@ func TestStateRejects(t *testing.T) {
 		{"zz", "OAuth state is invalid, missing env"},
 		{encodeState(oauthState{Env: "development"}), "OAuth state is invalid, missing nonce"},
 		{"6e6f6e63653d61zz", "OAuth state is invalid, missing env"}, // stops at the first bad pair
+		// A state Gatehouse wrote has no duplicated field; one that has
+		// could be checked on one value and used with another.
+		{encodeState(oauthState{Nonce: "n", Env: "development", Origin: "http://localhost:3000"}) + hex.EncodeToString([]byte("&origin=https%3A%2F%2Fevil.example")), "OAuth state is invalid, duplicated field 'origin'"},
+		{hex.EncodeToString([]byte("nonce=a&env=development&handle=1&handle=2")), "OAuth state is invalid, duplicated field 'handle'"},
 	} {
 		_, err := decodeState(tc.in)
 		if err == nil || err.Error() != tc.msg || autherr.NameOf(err) != autherr.NameNotAllowed {
