@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
 )
@@ -177,10 +178,15 @@ func formEncode(b *strings.Builder, s string) {
 }
 
 // formDecode is the WHATWG percent-decoder with '+' as space; malformed
-// escapes are kept literally, as URLSearchParams does.
+// escapes are kept literally, as URLSearchParams does. The result is
+// always valid UTF-8 (invalid bytes, raw or escaped, become U+FFFD), so a
+// decoded state encodes and decodes back to itself.
 func formDecode(s string) string {
 	if !strings.ContainsAny(s, "%+") {
-		return s
+		if utf8.ValidString(s) {
+			return s
+		}
+		return strings.ToValidUTF8(s, "\uFFFD")
 	}
 	out := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {

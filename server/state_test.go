@@ -2,7 +2,9 @@ package server
 
 import (
 	"encoding/hex"
+	"reflect"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
 )
@@ -53,10 +55,62 @@ func TestStateRejects(t *testing.T) {
 	}
 }
 
+// FuzzDecodeState: any state decodes without a panic, to an error that is
+// a NotAllowedError, or to a state that encodes and decodes back to itself.
 func FuzzDecodeState(f *testing.F) {
 	f.Add(specStateHex)
 	f.Add("25")
-	f.Fuzz(func(t *testing.T, s string) { _, _ = decodeState(s) })
+	f.Add(encodeState(oauthState{Nonce: "frlOeCTBg8R1XwT6I4aQqQ==", Env: "development", Origin: "https://backstage.example.com",
+		RedirectURL: "https://backstage.example.com/catalog?x=1", Flow: "redirect", Scope: "openid profile email offline_access"}))
+	f.Add(specStateHex + hex.EncodeToString([]byte("&origin=https%3A%2F%2Fevil.example")))
+	f.Add(hex.EncodeToString([]byte("nonce=a%ZZ+b&env=d%C3%A9v&x=%FF&=")))
+	f.Fuzz(func(t *testing.T, s string) {
+		st, err := decodeState(s)
+		if err != nil {
+			if autherr.NameOf(err) != autherr.NameNotAllowed {
+				t.Fatalf("%q: %v is not a NotAllowedError", s, err)
+			}
+			return
+		}
+		back, err := decodeState(encodeState(st))
+		if err != nil || !reflect.DeepEqual(back, st) {
+			t.Fatalf("%q: decoded %+v, re-encoded and decoded %+v (%v)", s, st, back, err)
+		}
+	})
+}
+
+// FuzzStateRoundTrip: every state with a nonce and an env survives
+// encodeState then decodeState unchanged (field values are UTF-8, as they
+// are in URLSearchParams).
+func FuzzStateRoundTrip(f *testing.F) {
+	f.Add("q0Yf1sM9zq+9b/3yYb0Zfw==", "development", "http://localhost:3000", "", "popup", "openid profile email", "", "")
+	f.Add("a+b/c=", "prod", "", "http://x/?a=1&b=~!'()*", "redirect", "", "handle", "h 1")
+	f.Add("n", "e", "https://évil.example", "javascript:alert(1)", "x&y=z", "a%20b", "=", "&")
+	f.Fuzz(func(t *testing.T, nonce, env, origin, redirectURL, flow, scope, extraKey, extraValue string) {
+		st := oauthState{Nonce: nonce, Env: env, Origin: origin, RedirectURL: redirectURL, Flow: flow, Scope: scope}
+		switch extraKey {
+		case "nonce", "env", "origin", "redirectUrl", "flow", "scope":
+		default:
+			if extraKey != "" || extraValue != "" {
+				st.Extra = [][2]string{{extraKey, extraValue}}
+			}
+		}
+		for _, v := range []string{nonce, env, origin, redirectURL, flow, scope, extraKey, extraValue} {
+			if !utf8.ValidString(v) {
+				return
+			}
+		}
+		back, err := decodeState(encodeState(st))
+		if nonce == "" || env == "" {
+			if err == nil {
+				t.Fatalf("%+v: decoded without nonce or env", st)
+			}
+			return
+		}
+		if err != nil || !reflect.DeepEqual(back, st) {
+			t.Fatalf("round trip of %+v: %+v (%v)", st, back, err)
+		}
+	})
 }
 
 func BenchmarkStateEncode(b *testing.B) {
