@@ -228,12 +228,12 @@ func (s *Server) withEnv(h envHandler) echo.HandlerFunc {
 		if env == "" {
 			// Gatehouse also reads the state of a form_post callback,
 			// which Backstage (query only) rejects.
-			stateParam, err := stateParam(r)
+			raw, err := stateParam(r)
 			if err != nil {
 				return err
 			}
-			if stateParam != "" {
-				st, err := decodeState(stateParam)
+			if raw != "" {
+				st, err := decodeState(raw)
 				if err != nil {
 					return err
 				}
