@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
+	"github.com/gatehouse-auth/gatehouse/requestid"
 )
 
 // serializedError is serialize-error's shape as Backstage sends it:
@@ -17,18 +18,44 @@ type serializedError struct {
 	Cause   *serializedError `json:"cause,omitempty"`
 }
 
-func serializeError(err error) *serializedError {
-	if err == nil {
-		return nil
-	}
-	out := &serializedError{Name: autherr.NameOf(err), Message: err.Error()}
+// genericMessage is what an end user is told of an error that carries no
+// message meant for them.
+const genericMessage = "An internal error occurred"
+
+// publicError is what an end user sees of err, in the envelope, the popup
+// and the redirect flow's ?error=. The line is drawn by type: a message
+// written with autherr's constructors (and its typed causes) is meant for
+// the user and is shown as Backstage would show it; any other error (a Go
+// library's, the WASM host's, a store's driver's) is internal and shows as
+// an Error with genericMessage and the request id, the detail staying in
+// the log line of that request.
+func publicError(err error, requestID string) *serializedError {
 	var ae *autherr.Error
-	if errors.As(err, &ae) {
-		out.Message = ae.Error()
-		out.Cause = serializeError(ae.Cause)
+	if !errors.As(err, &ae) {
+		msg := genericMessage
+		if requestID != "" {
+			msg += " (request id " + requestID + ")"
+		}
+		return &serializedError{Name: autherr.NameError, Message: msg}
+	}
+	out := &serializedError{Name: ae.Name, Message: ae.Message}
+	if ae.Cause != nil {
+		out.Cause = publicError(ae.Cause, requestID)
+		// CustomErrorBase's message format, as autherr.Error.Error.
+		out.Message += "; caused by " + out.Cause.Name + ": " + out.Cause.Message
 	}
 	return out
 }
+
+// hidesDetail reports whether publicError leaves out part of err.
+func hidesDetail(err error) bool {
+	return publicError(err, "").Message != err.Error()
+}
+
+// loggedError marks an error whose detail a handler has logged already.
+type loggedError struct{ error }
+
+func (e loggedError) Unwrap() error { return e.error }
 
 type errorEnvelope struct {
 	Error    *serializedError `json:"error"`
@@ -49,7 +76,7 @@ type envelopeResponse struct {
 // envelope (backend-defaults MiddlewareFactory.error): the status comes from
 // the error name, and request.url is relative to the /api/auth mount.
 func writeError(w http.ResponseWriter, r *http.Request, err error) int {
-	se := serializeError(err)
+	se := publicError(err, requestid.FromContext(r.Context()))
 	status := autherr.Status(se.Name)
 	body, _ := json.Marshal(errorEnvelope{
 		Error:    se,

@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/identity"
 	"github.com/gatehouse-auth/gatehouse/metrics"
 	"github.com/gatehouse-auth/gatehouse/providers"
+	"github.com/gatehouse-auth/gatehouse/requestid"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
 )
 
@@ -55,6 +56,14 @@ func (s *Server) start(c echo.Context, rt *envRuntime) error {
 		}
 		origin = parsed
 	}
+	// A redirectUrl the redirect flow could not go back to is refused
+	// here, before the IdP round trip; the callback checks it again, as
+	// the state it gets back may be anyone's.
+	if ru := q.Get("redirectUrl"); ru != "" {
+		if _, err := s.origins.redirectTarget(ru); err != nil {
+			return err
+		}
+	}
 	nonce, err := randomNonce()
 	if err != nil {
 		return err
@@ -87,19 +96,35 @@ func (s *Server) start(c echo.Context, rt *envRuntime) error {
 	return nil
 }
 
-// frame is GET|POST /:provider/handler/frame (spec §1.3). Every failure is
-// delivered to the app: as a postMessage error, or as ?error= on the
-// redirect URL in the redirect flow. It never answers with a stack.
+// frame is GET|POST /:provider/handler/frame (spec §1.3). A failure is
+// delivered to the app: as a postMessage error to the state's origin once
+// that is allowed, or as ?error= on the redirect URL in the redirect flow
+// once that is allowed. A redirect URL that is not allowed gets the JSON
+// envelope and no redirect; an origin that is not allowed gets a page that
+// shows the error and posts nothing. Users see publicError, never a stack
+// or internal detail; the log line has the detail.
 func (s *Server) frame(c echo.Context, rt *envRuntime) error {
 	r := c.Request()
-	origin := s.origins.appOrigin
-	stateParam := r.URL.Query().Get("state")
-	if stateParam == "" && r.Method == http.MethodPost {
-		stateParam = r.PostFormValue("state")
-	}
-	st, err := decodeState(stateParam)
+	var (
+		st     oauthState
+		origin string   // where the popup posts: "" until checked
+		target *url.URL // the redirect flow's checked redirectUrl
+		err    error
+	)
+	raw, err := stateParam(r)
 	if err == nil {
-		origin, err = s.frameAuthenticate(c, rt, st, origin)
+		st, err = decodeState(raw)
+	}
+	refusedRedirect := false
+	if err == nil && st.RedirectURL != "" {
+		target, err = s.origins.redirectTarget(st.RedirectURL)
+		refusedRedirect = err != nil
+	}
+	if err == nil {
+		origin, err = s.stateOrigin(st)
+	}
+	if err == nil {
+		err = s.frameAuthenticate(c, rt, st, origin, target)
 	}
 	s.opts.Metrics.SignIn(rt.id, err)
 	if err == nil {
@@ -107,44 +132,52 @@ func (s *Server) frame(c echo.Context, rt *envRuntime) error {
 	}
 	s.log.LogAttrs(r.Context(), levelFor(err), "sign-in failed",
 		providerAttr(rt), stringAttr("result", metrics.ResultOf(err)), errorAttr(err))
-	se := &serializedError{Name: autherr.NameOf(err), Message: err.Error()}
-	if st.Flow == "redirect" && st.RedirectURL != "" {
-		if u, perr := url.Parse(st.RedirectURL); perr == nil {
-			q := u.Query()
-			q.Set("error", se.Message)
-			u.RawQuery = q.Encode()
-			return c.Redirect(http.StatusFound, u.String())
-		}
+	if refusedRedirect {
+		return loggedError{err}
+	}
+	se := publicError(err, requestid.FromContext(r.Context()))
+	if st.Flow == "redirect" && target != nil {
+		u := *target
+		q := u.Query()
+		q.Set("error", se.Message)
+		u.RawQuery = q.Encode()
+		return c.Redirect(http.StatusFound, u.String())
 	}
 	writePopup(c.Response(), webMessage{Type: "authorization_response", Error: se}, origin)
 	return nil
 }
 
-// frameAuthenticate runs the checks and the sign-in. It returns the origin
-// to post to, which the state may have changed.
-func (s *Server) frameAuthenticate(c echo.Context, rt *envRuntime, st oauthState, origin string) (string, error) {
+// stateOrigin is the app origin the popup posts to: the state's, once it
+// parses and is allowed, else app.baseUrl's when the state names none.
+func (s *Server) stateOrigin(st oauthState) (string, error) {
+	if st.Origin == "" {
+		return s.origins.appOrigin, nil
+	}
+	parsed, ok := parseOrigin(st.Origin)
+	if !ok {
+		return "", autherr.NotAllowed("App origin is invalid, failed to parse")
+	}
+	if !s.origins.allowed(parsed) {
+		return "", autherr.NotAllowed("Origin '%s' is not allowed", parsed)
+	}
+	return parsed, nil
+}
+
+// frameAuthenticate runs the remaining checks and the sign-in, and answers
+// on success. origin and target have been checked by frame.
+func (s *Server) frameAuthenticate(c echo.Context, rt *envRuntime, st oauthState, origin string, target *url.URL) error {
 	r := c.Request()
 	h := c.Response().Header()
-	if st.Origin != "" {
-		parsed, ok := parseOrigin(st.Origin)
-		if !ok {
-			return origin, autherr.NotAllowed("App origin is invalid, failed to parse")
-		}
-		origin = parsed
-		if !s.origins.allowed(parsed) {
-			return origin, autherr.NotAllowed("Origin '%s' is not allowed", parsed)
-		}
-	}
 	cookieNonce := rt.jar.get(r, rt.jar.nonceName())
 	if cookieNonce == "" {
-		return origin, autherr.NotAllowed("Auth response is missing cookie nonce")
+		return autherr.NotAllowed("Auth response is missing cookie nonce")
 	}
 	if cookieNonce != st.Nonce {
-		return origin, autherr.NotAllowed("Invalid nonce")
+		return autherr.NotAllowed("Invalid nonce")
 	}
 	txn, err := s.seal.open(rt.id, rt.env, st.Nonce, rt.jar.get(r, rt.jar.transactionName()))
 	if err != nil {
-		return origin, err
+		return err
 	}
 	// The transaction is single-use: clear it whatever happens next.
 	rt.jar.clearTransaction(h, origin)
@@ -157,15 +190,15 @@ func (s *Server) frameAuthenticate(c echo.Context, rt *envRuntime, st oauthState
 	}
 	result, err := rt.Provider.Authenticate(r.Context(), providers.CallbackRequest{Params: params, Transaction: txn})
 	if err != nil {
-		return origin, metrics.AtStage(metrics.StageIdP, err)
+		return metrics.AtStage(metrics.StageIdP, err)
 	}
 	resp, err := s.signIn(c, rt, result)
 	if err != nil {
-		return origin, err
+		return err
 	}
 	if rt.scopes.Persist {
 		if st.Scope == "" {
-			return origin, autherr.Authentication("No scope found in OAuth state")
+			return autherr.Authentication("No scope found in OAuth state")
 		}
 		resp.ProviderInfo.Scope = st.Scope
 		rt.jar.setGrantedScope(h, r, st.Scope, origin)
@@ -174,13 +207,13 @@ func (s *Server) frameAuthenticate(c echo.Context, rt *envRuntime, st oauthState
 		rt.jar.setRefreshToken(h, r, result.Session.RefreshToken, origin)
 	}
 	if st.Flow == "redirect" {
-		if st.RedirectURL == "" {
-			return origin, autherr.Input("No redirectUrl provided in request query parameters")
+		if target == nil {
+			return autherr.Input("No redirectUrl provided in request query parameters")
 		}
-		return origin, c.Redirect(http.StatusFound, st.RedirectURL)
+		return c.Redirect(http.StatusFound, target.String())
 	}
 	writePopup(c.Response(), webMessage{Type: "authorization_response", Response: resp}, origin)
-	return origin, nil
+	return nil
 }
 
 // signIn runs transforms, the resolver chain and token issuance.
@@ -247,7 +280,7 @@ func (s *Server) refresh(c echo.Context, rt *envRuntime) error {
 	if err != nil {
 		s.log.LogAttrs(r.Context(), levelFor(err), "refresh failed", providerAttr(rt),
 			stringAttr("result", metrics.ResultOf(err)), errorAttr(err))
-		return autherr.Wrap(autherr.NameAuthentication, "Refresh failed", err)
+		return loggedError{autherr.Wrap(autherr.NameAuthentication, "Refresh failed", err)}
 	}
 	body, err := json.Marshal(resp)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/gatehouse-auth/gatehouse/autherr"
 )
 
 // originFilter is Backstage's createOriginFilter (spec §3.3): the app
@@ -40,6 +42,23 @@ func (f *originFilter) allowed(origin string) bool {
 		}
 	}
 	return false
+}
+
+// redirectTarget checks a redirect flow's redirectUrl: it must be an
+// absolute http(s) URL whose origin is allowed, as for postMessage. It
+// returns the URL as parsed, which is what Gatehouse redirects to, so that
+// the browser goes where the check looked. Otherwise the error is a
+// NotAllowedError.
+func (f *originFilter) redirectTarget(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (!strings.EqualFold(u.Scheme, "http") && !strings.EqualFold(u.Scheme, "https")) || u.Host == "" || u.Opaque != "" {
+		return nil, autherr.NotAllowed("Redirect URL '%s' is not allowed: it must be an absolute http(s) URL", truncate(raw, 200))
+	}
+	origin, ok := parseOrigin(raw)
+	if !ok || !f.allowed(origin) {
+		return nil, autherr.NotAllowed("Redirect URL '%s' is not allowed: its origin is not app.baseUrl or in auth.experimentalExtraAllowedOrigins", truncate(raw, 200))
+	}
+	return u, nil
 }
 
 // parseOrigin is new URL(s).origin: scheme://host[:port], default port dropped.

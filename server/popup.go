@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"net/http"
 	"strings"
 )
@@ -43,14 +44,34 @@ func popupPage(msg webMessage, appOrigin string) (body []byte, csp string) {
 	return []byte(popupPrefix + script + popupSuffix), csp
 }
 
+// writePopup serves the popup page posting msg to appOrigin. appOrigin ""
+// means no allowed origin is known: the page then posts nothing and shows
+// msg's error instead.
 func writePopup(w http.ResponseWriter, msg webMessage, appOrigin string) {
-	body, csp := popupPage(msg, appOrigin)
+	var body []byte
+	var csp string
+	if appOrigin == "" {
+		body, csp = errorPage(msg.Error)
+	} else {
+		body, csp = popupPage(msg, appOrigin)
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html")
 	h.Set("X-Frame-Options", "sameorigin")
 	h.Set("Content-Security-Policy", csp)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
+}
+
+// errorPage is the popup page for a callback whose app origin is not
+// allowed (or not known): it shows the error as text and has no script, so
+// nothing is posted to anyone; its policy forbids scripts altogether.
+func errorPage(e *serializedError) (body []byte, csp string) {
+	text := "Sign-in failed."
+	if e != nil {
+		text = "Sign-in failed. " + e.Name + ": " + e.Message
+	}
+	return []byte("<html><body><p>" + html.EscapeString(text) + "</p></body></html>"), "default-src 'none'; script-src 'none'"
 }
 
 // scriptEncode is encodeURIComponent(x).replace(/'/g, '%27'): the result is

@@ -205,7 +205,7 @@ func (s *Server) echoError(err error, c echo.Context) {
 			err = autherr.NotFound("Not found")
 		}
 	}
-	writeError(c.Response(), c.Request(), err)
+	s.answerError(c, err)
 }
 
 func (s *Server) unknownProvider(c echo.Context) error {
@@ -226,14 +226,14 @@ func (s *Server) withEnv(h envHandler) echo.HandlerFunc {
 		r := c.Request()
 		env := r.URL.Query().Get("env")
 		if env == "" {
-			stateParam := r.URL.Query().Get("state")
-			if stateParam == "" && r.Method == http.MethodPost {
-				// Gatehouse also reads the state of a form_post callback,
-				// which Backstage (query only) rejects.
-				stateParam = r.PostFormValue("state")
+			// Gatehouse also reads the state of a form_post callback,
+			// which Backstage (query only) rejects.
+			raw, err := stateParam(r)
+			if err != nil {
+				return err
 			}
-			if stateParam != "" {
-				st, err := decodeState(stateParam)
+			if raw != "" {
+				st, err := decodeState(raw)
 				if err != nil {
 					return err
 				}
@@ -248,8 +248,20 @@ func (s *Server) withEnv(h envHandler) echo.HandlerFunc {
 			return autherr.NotFound("No configuration available for the '%s' environment of this provider.", env)
 		}
 		if err := h(c, rt); err != nil {
-			writeError(c.Response(), r, err)
+			s.answerError(c, err)
 		}
 		return nil
 	}
+}
+
+// answerError writes err's envelope. Detail the envelope leaves out
+// (publicError) goes to the log, unless the handler has logged it.
+func (s *Server) answerError(c echo.Context, err error) {
+	r := c.Request()
+	var logged loggedError
+	if hidesDetail(err) && !errors.As(err, &logged) {
+		s.log.LogAttrs(r.Context(), levelFor(err), "request failed",
+			stringAttr("route", c.Path()), errorAttr(err))
+	}
+	writeError(c.Response(), r, err)
 }

@@ -2,7 +2,9 @@ package server
 
 import (
 	"encoding/hex"
+	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
 )
@@ -75,12 +77,15 @@ func decodeState(s string) (oauthState, error) {
 		}
 		k, v, _ := strings.Cut(pair, "=")
 		k, v = formDecode(k), formDecode(v)
-		if seen[k] { // URLSearchParams -> Object.fromEntries keeps the last
-			st.set(k, v, true)
-			continue
+		// Backstage keeps the last of duplicated fields
+		// (Object.fromEntries). Gatehouse refuses them: a state it wrote
+		// never has any, and with two origins the one checked and the one
+		// used could differ.
+		if seen[k] {
+			return oauthState{}, autherr.NotAllowed("OAuth state is invalid, duplicated field '%s'", truncate(k, 64))
 		}
 		seen[k] = true
-		st.set(k, v, false)
+		st.set(k, v)
 	}
 	if st.Env == "" {
 		return st, autherr.NotAllowed("OAuth state is invalid, missing env")
@@ -91,7 +96,7 @@ func decodeState(s string) (oauthState, error) {
 	return st, nil
 }
 
-func (s *oauthState) set(k, v string, replace bool) {
+func (s *oauthState) set(k, v string) {
 	switch k {
 	case "nonce":
 		s.Nonce = v
@@ -106,16 +111,38 @@ func (s *oauthState) set(k, v string, replace bool) {
 	case "scope":
 		s.Scope = v
 	default:
-		if replace {
-			for i := range s.Extra {
-				if s.Extra[i][0] == k {
-					s.Extra[i][1] = v
-					return
-				}
-			}
-		}
 		s.Extra = append(s.Extra, [2]string{k, v})
 	}
+}
+
+// stateParam returns the request's one OAuth state: from the query, or
+// from a form_post body. A request carrying several (in the query, the
+// body, or both) is refused, so that the state checked is always the
+// state used.
+func stateParam(r *http.Request) (string, error) {
+	states := r.URL.Query()["state"]
+	if r.Method == http.MethodPost {
+		// ParseMultipartForm, as PostFormValue does; errors leave PostForm
+		// empty, and the callback then fails for lack of a state or code.
+		_ = r.ParseMultipartForm(32 << 20)
+		states = append(states, r.PostForm["state"]...)
+	}
+	switch len(states) {
+	case 0:
+		return "", nil
+	case 1:
+		return states[0], nil
+	}
+	return "", autherr.NotAllowed("Auth response has more than one state parameter")
+}
+
+// truncate cuts s to at most n bytes of valid UTF-8, for messages that
+// quote request input.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
 func unhex(c byte) (byte, bool) {
@@ -151,10 +178,15 @@ func formEncode(b *strings.Builder, s string) {
 }
 
 // formDecode is the WHATWG percent-decoder with '+' as space; malformed
-// escapes are kept literally, as URLSearchParams does.
+// escapes are kept literally, as URLSearchParams does. The result is
+// always valid UTF-8 (invalid bytes, raw or escaped, become U+FFFD), so a
+// decoded state encodes and decodes back to itself.
 func formDecode(s string) string {
 	if !strings.ContainsAny(s, "%+") {
-		return s
+		if utf8.ValidString(s) {
+			return s
+		}
+		return strings.ToValidUTF8(s, "\uFFFD")
 	}
 	out := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {

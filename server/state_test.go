@@ -1,7 +1,10 @@
 package server
 
 import (
+	"encoding/hex"
+	"reflect"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
 )
@@ -40,6 +43,10 @@ func TestStateRejects(t *testing.T) {
 		{"zz", "OAuth state is invalid, missing env"},
 		{encodeState(oauthState{Env: "development"}), "OAuth state is invalid, missing nonce"},
 		{"6e6f6e63653d61zz", "OAuth state is invalid, missing env"}, // stops at the first bad pair
+		// A state Gatehouse wrote has no duplicated field; one that has
+		// could be checked on one value and used with another.
+		{encodeState(oauthState{Nonce: "n", Env: "development", Origin: "http://localhost:3000"}) + hex.EncodeToString([]byte("&origin=https%3A%2F%2Fevil.example")), "OAuth state is invalid, duplicated field 'origin'"},
+		{hex.EncodeToString([]byte("nonce=a&env=development&handle=1&handle=2")), "OAuth state is invalid, duplicated field 'handle'"},
 	} {
 		_, err := decodeState(tc.in)
 		if err == nil || err.Error() != tc.msg || autherr.NameOf(err) != autherr.NameNotAllowed {
@@ -48,10 +55,62 @@ func TestStateRejects(t *testing.T) {
 	}
 }
 
+// FuzzDecodeState: any state decodes without a panic, to an error that is
+// a NotAllowedError, or to a state that encodes and decodes back to itself.
 func FuzzDecodeState(f *testing.F) {
 	f.Add(specStateHex)
 	f.Add("25")
-	f.Fuzz(func(t *testing.T, s string) { _, _ = decodeState(s) })
+	f.Add(encodeState(oauthState{Nonce: "frlOeCTBg8R1XwT6I4aQqQ==", Env: "development", Origin: "https://backstage.example.com",
+		RedirectURL: "https://backstage.example.com/catalog?x=1", Flow: "redirect", Scope: "openid profile email offline_access"}))
+	f.Add(specStateHex + hex.EncodeToString([]byte("&origin=https%3A%2F%2Fevil.example")))
+	f.Add(hex.EncodeToString([]byte("nonce=a%ZZ+b&env=d%C3%A9v&x=%FF&=")))
+	f.Fuzz(func(t *testing.T, s string) {
+		st, err := decodeState(s)
+		if err != nil {
+			if autherr.NameOf(err) != autherr.NameNotAllowed {
+				t.Fatalf("%q: %v is not a NotAllowedError", s, err)
+			}
+			return
+		}
+		back, err := decodeState(encodeState(st))
+		if err != nil || !reflect.DeepEqual(back, st) {
+			t.Fatalf("%q: decoded %+v, re-encoded and decoded %+v (%v)", s, st, back, err)
+		}
+	})
+}
+
+// FuzzStateRoundTrip: every state with a nonce and an env survives
+// encodeState then decodeState unchanged (field values are UTF-8, as they
+// are in URLSearchParams).
+func FuzzStateRoundTrip(f *testing.F) {
+	f.Add("q0Yf1sM9zq+9b/3yYb0Zfw==", "development", "http://localhost:3000", "", "popup", "openid profile email", "", "")
+	f.Add("a+b/c=", "prod", "", "http://x/?a=1&b=~!'()*", "redirect", "", "handle", "h 1")
+	f.Add("n", "e", "https://évil.example", "javascript:alert(1)", "x&y=z", "a%20b", "=", "&")
+	f.Fuzz(func(t *testing.T, nonce, env, origin, redirectURL, flow, scope, extraKey, extraValue string) {
+		st := oauthState{Nonce: nonce, Env: env, Origin: origin, RedirectURL: redirectURL, Flow: flow, Scope: scope}
+		switch extraKey {
+		case "nonce", "env", "origin", "redirectUrl", "flow", "scope":
+		default:
+			if extraKey != "" || extraValue != "" {
+				st.Extra = [][2]string{{extraKey, extraValue}}
+			}
+		}
+		for _, v := range []string{nonce, env, origin, redirectURL, flow, scope, extraKey, extraValue} {
+			if !utf8.ValidString(v) {
+				return
+			}
+		}
+		back, err := decodeState(encodeState(st))
+		if nonce == "" || env == "" {
+			if err == nil {
+				t.Fatalf("%+v: decoded without nonce or env", st)
+			}
+			return
+		}
+		if err != nil || !reflect.DeepEqual(back, st) {
+			t.Fatalf("round trip of %+v: %+v (%v)", st, back, err)
+		}
+	})
 }
 
 func BenchmarkStateEncode(b *testing.B) {

@@ -3,6 +3,8 @@ package server
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/providers"
+	"github.com/gatehouse-auth/gatehouse/requestid"
 )
 
 var fixedNow = func() time.Time { return time.Date(2026, 11, 23, 22, 3, 43, 0, time.UTC) }
@@ -187,4 +190,49 @@ func TestParseOrigin(t *testing.T) {
 		}
 	}
 	_ = url.URL{}
+}
+
+// TestErrorEnvelopeHidesInternals: the envelope keeps Backstage's shape
+// and "Refresh failed" framing, and typed messages, but an untyped cause
+// (a driver's, the WASM host's) shows as a generic Error with the request
+// id.
+func TestErrorEnvelopeHidesInternals(t *testing.T) {
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/api/auth/vcfsso/refresh?env=development", nil)
+	req = req.WithContext(requestid.WithID(req.Context(), "req-42"))
+	internal := errors.New(`dial tcp 10.0.0.7:5432: connect: connection refused (pq: password "hunter2")`)
+	err := autherr.Wrap(autherr.NameAuthentication, "Refresh failed",
+		autherr.Wrap(autherr.NameServiceUnavailable, "The database is not available", internal))
+	status := writeError(rec, req, err)
+	want := `{"error":{"name":"AuthenticationError","message":"Refresh failed; caused by ServiceUnavailableError: The database is not available; caused by Error: An internal error occurred (request id req-42)","cause":{"name":"ServiceUnavailableError","message":"The database is not available; caused by Error: An internal error occurred (request id req-42)","cause":{"name":"Error","message":"An internal error occurred (request id req-42)"}}},"request":{"method":"GET","url":"/vcfsso/refresh?env=development"},"response":{"statusCode":401}}`
+	if status != 401 || rec.Body.String() != want {
+		t.Fatalf("%d %s", status, rec.Body.String())
+	}
+	// Typed messages are the user's, wrapped in Go errors or not.
+	for _, c := range []struct {
+		err        error
+		name, want string
+	}{
+		{autherr.Plain("Failed to sign-in, unable to resolve user identity."), "Error", "Failed to sign-in, unable to resolve user identity."},
+		{fmt.Errorf("step 2: %w", autherr.NotAllowed("Sign-in user email is not from an allowed domain")), "NotAllowedError", "Sign-in user email is not from an allowed domain"},
+		{autherr.Wrap(autherr.NameServiceUnavailable, "Authentication failed, the IdP answered HTTP 500", nil), "ServiceUnavailableError", "Authentication failed, the IdP answered HTTP 500"},
+		{errors.New("module \"x\" trapped: wasm error: unreachable"), "Error", "An internal error occurred (request id r1)"},
+		{fmt.Errorf("module %q broke the ABI: %w", "x", errors.New("pointer 2147418112")), "Error", "An internal error occurred (request id r1)"},
+	} {
+		if got := publicError(c.err, "r1"); got.Name != c.name || got.Message != c.want || got.Cause != nil {
+			t.Errorf("%v: got %+v", c.err, got)
+		}
+	}
+	if got := publicError(errors.New("x"), ""); got.Message != genericMessage {
+		t.Errorf("without a request id: %q", got.Message)
+	}
+}
+
+// TestErrorPageEscapes: the page shown when no origin is allowed has no
+// script and shows the error as text.
+func TestErrorPageEscapes(t *testing.T) {
+	body, csp := errorPage(&serializedError{Name: "NotAllowedError", Message: `Origin 'https://<script>x</script>".example' is not allowed`})
+	if strings.Contains(string(body), "<script") || !strings.Contains(string(body), "&lt;script&gt;") || csp != "default-src 'none'; script-src 'none'" {
+		t.Fatalf("%s (CSP %q)", body, csp)
+	}
 }
