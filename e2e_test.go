@@ -29,6 +29,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/gatehouse-auth/gatehouse/config"
+	"github.com/gatehouse-auth/gatehouse/dbstore"
 	"github.com/gatehouse-auth/gatehouse/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/devidp"
 )
@@ -130,6 +131,9 @@ type harnessOptions struct {
 	backendYAML string
 	// https makes the base URL https; backendYAML must set backend.https.
 	https bool
+	// db is the opened database for the key and user info stores, as
+	// serve() passes it (faults_test.go cuts it away).
+	db *dbstore.DB
 }
 
 // syncBuffer collects logs from concurrent handlers.
@@ -269,7 +273,7 @@ catalog:
 	clock := &testClock{}
 	logs := &syncBuffer{}
 	secrets := &secretRecorder{}
-	gw, err := build(cfg, buildOptions{logger: slog.New(slog.NewTextHandler(logs, nil)), now: clock.Now, httpClient: secrets.client(o.httpClient)})
+	gw, err := build(cfg, buildOptions{logger: slog.New(slog.NewTextHandler(logs, nil)), now: clock.Now, httpClient: secrets.client(o.httpClient), db: o.db})
 	if err != nil {
 		t.Fatal(err)
 	}

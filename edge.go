@@ -52,13 +52,18 @@ func edgeOptions(cfg *config.Config) server.EdgeOptions {
 
 // applyLimits sets backend.limits' timeouts and header cap on srv. The
 // header cap is also checked per request (with a 431 envelope); net/http
-// itself cuts off anything more than 4 KiB over it.
+// itself cuts off anything more than 4 KiB over it. It also makes srv
+// refuse, and close the connection of, a request whose length is
+// ambiguous (both Content-Length and Transfer-Encoding), which the
+// connections of edgeListener detect.
 func applyLimits(srv *http.Server, l config.Limits) {
 	srv.ReadHeaderTimeout = l.ReadHeaderTimeout
 	srv.ReadTimeout = l.ReadTimeout
 	srv.WriteTimeout = l.WriteTimeout
 	srv.IdleTimeout = l.IdleTimeout
 	srv.MaxHeaderBytes = l.MaxHeaderBytes
+	srv.ConnContext = server.FramingConnContext
+	srv.Handler = server.RefuseAmbiguousFraming(srv.Handler)
 }
 
 // tlsConfig is backend.https as a server TLS configuration, or nil when
@@ -115,13 +120,23 @@ func httpsWarnings(cfg *config.Config) []string {
 	return ws
 }
 
-// edgeListener wraps ln in TLS when backend.https is set.
+// edgeListener wraps ln in TLS when backend.https is set, and makes its
+// HTTP/1.x connections watch for ambiguous framing (applyLimits refuses
+// it). The TLS handshake is bounded as net/http bounds it: by the
+// shortest of backend.limits' read, header and write timeouts.
 func edgeListener(ln net.Listener, cfg *config.Config) (net.Listener, error) {
 	tc, err := tlsConfig(cfg)
-	if err != nil || tc == nil {
+	if err != nil {
 		return ln, err
 	}
-	return tls.NewListener(ln, tc), nil
+	var handshake time.Duration
+	l := cfg.Backend.Limits
+	for _, d := range []time.Duration{l.ReadTimeout, l.ReadHeaderTimeout, l.WriteTimeout} {
+		if d > 0 && (handshake == 0 || d < handshake) {
+			handshake = d
+		}
+	}
+	return server.FramingListener(ln, tc, handshake), nil
 }
 
 // selfSignedCertificate makes a 30-day ECDSA certificate for host (a DNS

@@ -312,3 +312,118 @@ func TestSelfSignedHTTPS(t *testing.T) {
 		t.Errorf("https over an http baseUrl: warnings %q", ws)
 	}
 }
+
+// smuggle writes raw on a fresh connection from dial and reads the
+// answers: the first response, then whatever follows until the server
+// closes the connection (rest is "" when it closed cleanly).
+func smuggle(t *testing.T, dial func() (net.Conn, error), raw string) (first *http.Response, body []byte, rest string) {
+	t.Helper()
+	conn, err := dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, raw); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	first, err = http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	body, _ = io.ReadAll(first.Body)
+	first.Body.Close()
+	more, err := io.ReadAll(br)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Errorf("the connection was left open after %d %s", first.StatusCode, body)
+	}
+	return first, body, string(more)
+}
+
+// smugglingCases are request heads with ambiguous framing (RFC 9112 §6.1,
+// §6.3): each carries a hidden second request in what the server would
+// read as its body or after it.
+func smugglingCases() map[string]string {
+	hidden := "GET /api/auth/.well-known/jwks.json HTTP/1.1\r\nHost: x\r\n\r\n"
+	chunked := "0\r\n\r\n" + hidden
+	head := "POST /api/auth/vcfsso/refresh?env=development HTTP/1.1\r\nHost: x\r\nX-Requested-With: XMLHttpRequest\r\n"
+	return map[string]string{
+		"CL then TE": head + fmt.Sprintf("Content-Length: %d\r\nTransfer-Encoding: chunked\r\n\r\n", len(chunked)) + chunked,
+		"TE then cl": head + fmt.Sprintf("Transfer-Encoding: Chunked\r\ncontent-length: %d\r\n\r\n", len(chunked)) + chunked,
+		"TE, CL 0":   head + "CONTENT-LENGTH: 0\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked,
+		// HTTP/1.0 ignores Transfer-Encoding; RFC 9112 §6.1 makes its
+		// framing faulty all the same.
+		"HTTP/1.0 keep-alive": strings.Replace(head, "HTTP/1.1", "HTTP/1.0", 1) +
+			"Connection: keep-alive\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n" + hidden,
+	}
+}
+
+// checkSmugglingRefused: 400 in the error envelope, Connection: close, and
+// no second answer.
+func checkSmugglingRefused(t *testing.T, dial func() (net.Conn, error)) {
+	t.Helper()
+	for name, raw := range smugglingCases() {
+		resp, body, rest := smuggle(t, dial, raw)
+		var env struct {
+			Error    struct{ Name, Message string }
+			Response struct{ StatusCode int }
+		}
+		if resp.StatusCode != 400 || json.Unmarshal(body, &env) != nil || env.Error.Name != "BadRequestError" || env.Response.StatusCode != 400 {
+			t.Errorf("%s: %d %s, want a 400 BadRequestError envelope", name, resp.StatusCode, body)
+		}
+		if !resp.Close {
+			t.Errorf("%s: answered without Connection: close (%v)", name, resp.Header)
+		}
+		if rest != "" {
+			t.Errorf("%s: the hidden request was answered too:\n%s", name, rest)
+		}
+	}
+	// Transfer codings other than chunked alone are refused by net/http
+	// itself (501), and the connection closed.
+	for _, te := range []string{"gzip, chunked", "chunked\r\nTransfer-Encoding: chunked"} {
+		resp, body, rest := smuggle(t, dial, "POST /api/auth/vcfsso/refresh HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "+te+"\r\n\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		if resp.StatusCode != 501 && resp.StatusCode != 400 || rest != "" {
+			t.Errorf("Transfer-Encoding %q: %d %s, then %q", te, resp.StatusCode, body, rest)
+		}
+	}
+	// Unambiguous requests keep the connection: a chunked request and a
+	// pipelined one are both answered.
+	resp, _, rest := smuggle(t, dial, "POST /api/auth/vcfsso/refresh?env=development HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"+
+		"GET /api/auth/.well-known/jwks.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	if resp.StatusCode != 401 || !strings.HasPrefix(rest, "HTTP/1.1 200 ") {
+		t.Errorf("a chunked request then a pipelined one: %d, then %q", resp.StatusCode, rest)
+	}
+}
+
+// TestSmuggledRequest: a request with both Content-Length and
+// Transfer-Encoding is refused and its connection closed, so the request
+// hidden in it is never answered; over plain HTTP and over TLS.
+func TestSmuggledRequest(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	addr := strings.TrimPrefix(h.base, "http://")
+	checkSmugglingRefused(t, func() (net.Conn, error) { return net.Dial("tcp", addr) })
+}
+
+// TestSmuggledRequestTLS: the same over backend.https with HTTP/1.1, while
+// HTTP/2 (which has no Transfer-Encoding) is served as before.
+func TestSmuggledRequestTLS(t *testing.T) {
+	certFile, keyFile, pool := writeTestCertificate(t)
+	h := newHarness(t, harnessOptions{
+		https:       true,
+		backendYAML: fmt.Sprintf(", https: {certificate: {cert: {$file: %s}, key: {$file: %s}}}", certFile, keyFile),
+	})
+	addr := strings.TrimPrefix(h.base, "https://")
+	checkSmugglingRefused(t, func() (net.Conn, error) {
+		return tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, NextProtos: []string{"http/1.1"}})
+	})
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
+	resp, err := c.Get(h.base + "/api/auth/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != 200 || resp.Header.Get("Strict-Transport-Security") == "" {
+		t.Errorf("over h2: %s %d %v", resp.Proto, resp.StatusCode, resp.Header)
+	}
+}

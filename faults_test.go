@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,10 +13,16 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/autherr"
+	"github.com/gatehouse-auth/gatehouse/catalog"
+	"github.com/gatehouse-auth/gatehouse/dbstore"
 	"github.com/gatehouse-auth/gatehouse/dbstore/pgtest"
+	"github.com/gatehouse-auth/gatehouse/resolvers"
+	"github.com/gatehouse-auth/gatehouse/server"
 )
 
 // tcpProxy forwards a loopback port to PostgreSQL; cut drops every
@@ -201,5 +209,143 @@ func TestMigrateCommand(t *testing.T) {
 		if code := run(context.Background(), []string{"migrate", "--config", f}, &out, &errb); code != 0 || !strings.Contains(out.String(), want) {
 			t.Errorf("run %d: exit %d, stdout %q, stderr %q", i, code, out.String(), errb.String())
 		}
+	}
+}
+
+// faultyCatalog fails every lookup while fail is set: the catalog is down.
+type faultyCatalog struct {
+	catalog.Catalog
+	fail *atomic.Bool
+}
+
+func (c faultyCatalog) FindUser(ctx context.Context, q catalog.Query) (*catalog.Entity, error) {
+	if c.fail.Load() {
+		return nil, autherr.Wrap(autherr.NameServiceUnavailable, "catalog is unreachable (test fault)", nil)
+	}
+	return c.Catalog.FindUser(ctx, q)
+}
+
+// faultyResolver fails while fail is set: a resolver (e.g. a WASM module)
+// returning an error.
+type faultyResolver struct {
+	server.Resolver
+	fail *atomic.Bool
+}
+
+func (r faultyResolver) Resolve(ctx context.Context, in resolvers.SignInInput) (*resolvers.SignInResult, error) {
+	if r.fail.Load() {
+		return nil, errors.New("resolver failed (test fault)")
+	}
+	return r.Resolver.Resolve(ctx, in)
+}
+
+// TestRefreshFaultKeepsRotatedToken: the dev IdP's CSP rotates refresh
+// tokens and refuses a spent one, so a refresh that fails after the IdP answered
+// (the user info store's database, the catalog or a resolver down) must
+// still hand the browser the new refresh token, or the session is lost
+// once the fault clears. Five sessions per fault; all five must survive.
+func TestRefreshFaultKeepsRotatedToken(t *testing.T) {
+	pgURL := pgtest.URL(t)
+	u, _ := url.Parse(pgURL)
+	proxy := newTCPProxy(t, u.Host)
+	u.Host = proxy.addr
+	q := u.Query()
+	q.Set("connect_timeout", "2")
+	u.RawQuery = q.Encode()
+	db, err := dbstore.Open(t.Context(), dbstore.Config{Client: dbstore.ClientPostgres, Connection: u.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, harnessOptions{noServer: true, db: db})
+	t.Cleanup(func() { db.Close() })
+
+	// The provider's own chain again, over a catalog that can fail,
+	// behind a resolver that can fail; set before the server serves.
+	const provider = "vmwareCloudServices"
+	var catalogDown, resolverDown atomic.Bool
+	pe := h.gw.envs[provider]["development"]
+	chain, err := resolvers.NewChain(h.gw.cfg.Auth.Providers[provider]["development"].SignIn.Resolvers,
+		resolvers.BuiltinResolvers(), resolvers.Deps{Catalog: faultyCatalog{Catalog: h.gw.catalog, fail: &catalogDown}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pe.Resolver = faultyResolver{Resolver: chain, fail: &resolverDown}
+	srv := &http.Server{Handler: rootHandler(h.gw, nil)}
+	go func() { _ = srv.Serve(h.ln) }()
+	t.Cleanup(func() { srv.Close() })
+
+	waitReady := func() {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			if code, _ := getStatus(t, h.base+"/readyz"); code == 200 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("/readyz not 200 20s after the database came back")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	faults := []struct {
+		name         string
+		cause        string
+		break_, heal func()
+	}{
+		{"database", "ServiceUnavailableError", proxy.cut, func() { proxy.restore(); waitReady() }},
+		{"catalog", "ServiceUnavailableError", func() { catalogDown.Store(true) }, func() { catalogDown.Store(false) }},
+		{"resolver", "Error", func() { resolverDown.Store(true) }, func() { resolverDown.Store(false) }},
+	}
+	const sessions = 5
+	refreshPath := "/api/auth/" + provider + "/refresh"
+	cookieName := provider + "-refresh-token"
+	refresh := func(b *browser) (*http.Response, map[string]any) {
+		resp, body := b.do("GET", h.base+refreshPath+"?env=development", nil, xhr)
+		var m map[string]any
+		_ = json.Unmarshal(body, &m)
+		return resp, m
+	}
+	for _, f := range faults {
+		t.Run(f.name, func(t *testing.T) {
+			bs := make([]*browser, sessions)
+			for i := range bs {
+				bs[i] = newBrowser(t)
+				resp, body := bs[i].loginVia(h, provider, cspQuery(), "alice", "alice-test-password", "login")
+				popupMessage(t, resp, body)
+			}
+			f.break_()
+			for i, b := range bs {
+				old := b.cookieAt(h, refreshPath, cookieName)
+				resp, m := refresh(b)
+				e, _ := m["error"].(map[string]any)
+				cause, _ := e["cause"].(map[string]any)
+				if resp.StatusCode != 401 || e["name"] != "AuthenticationError" || cause["name"] != f.cause {
+					t.Errorf("session %d: refresh with the %s down: %d %v, want 401 AuthenticationError caused by %s", i, f.name, resp.StatusCode, m, f.cause)
+				}
+				var rotated string
+				for _, c := range resp.Cookies() {
+					if c.Name == cookieName {
+						rotated = c.Value
+					}
+				}
+				if rotated == "" || rotated == old {
+					t.Errorf("session %d: the failed refresh set no new refresh cookie (Set-Cookie %q)", i, resp.Header.Values("Set-Cookie"))
+				}
+			}
+			f.heal()
+			survived := 0
+			for _, b := range bs {
+				if resp, m := refresh(b); resp.StatusCode == 200 && m["backstageIdentity"] != nil {
+					survived++
+				}
+			}
+			t.Logf("%s down for one refresh: %d of %d sessions survived", f.name, survived, sessions)
+			if survived != sessions {
+				t.Errorf("%s down for one refresh: %d of %d sessions survived, want all", f.name, survived, sessions)
+			}
+		})
 	}
 }

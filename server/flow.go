@@ -312,17 +312,24 @@ func (s *Server) doRefresh(c echo.Context, rt *envRuntime) (*authResponse, error
 	if err != nil {
 		return nil, metrics.AtStage(metrics.StageIdP, err)
 	}
-	resp, err := s.signIn(c, rt, result)
-	if err != nil {
-		return nil, err
-	}
+	// The IdP has answered: a rotated refresh token replaced the one in the
+	// cookie, which is now spent. Set the cookies before anything else can
+	// fail (transforms, resolvers, the catalog, the user info store), as
+	// Backstage does, so that the error envelope carries them and the
+	// session survives the fault.
 	origin := r.Header.Get("Origin")
 	if rt.scopes.Persist {
-		resp.ProviderInfo.Scope = scope
 		rt.jar.setGrantedScope(h, r, scope, origin)
 	}
 	if rt.RefreshTokenRotated(result, refreshToken) {
 		rt.jar.setRefreshToken(h, r, result.Session.RefreshToken, origin)
+	}
+	resp, err := s.signIn(c, rt, result)
+	if err != nil {
+		return nil, err
+	}
+	if rt.scopes.Persist {
+		resp.ProviderInfo.Scope = scope
 	}
 	return resp, nil
 }
