@@ -1003,6 +1003,15 @@ func TestTamperedIDTokens(t *testing.T) {
 			return nil
 		}, "expired"},
 		{"alg none", func(h, c map[string]any) *rsa.PrivateKey { h["alg"] = "none"; return nil }, "signature"},
+		{"no iat", func(h, c map[string]any) *rsa.PrivateKey { delete(c, "iat"); return nil }, "id token has no iat claim"},
+		{"azp of another client", func(h, c map[string]any) *rsa.PrivateKey {
+			aud := c["aud"]
+			if a, ok := aud.([]any); ok {
+				aud = a[0]
+			}
+			c["aud"], c["azp"] = []any{aud, "other-client"}, "other-client"
+			return nil
+		}, `id token azp "other-client" is not this client`},
 		{"foreign key", func(h, c map[string]any) *rsa.PrivateKey { return otherKey }, "signature"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -92,6 +92,9 @@ type discovered struct {
 	userinfoURL   string
 	revocationURL string
 	pkceMethod    string
+	// issParam is authorization_response_iss_parameter_supported: the
+	// callback must then carry iss (RFC 9207).
+	issParam bool
 }
 
 // metadata is the part of the discovery document Gatehouse reads.
@@ -103,6 +106,7 @@ type metadata struct {
 	JWKSURI               string   `json:"jwks_uri"`
 	RevocationEndpoint    string   `json:"revocation_endpoint"`
 	CodeChallengeMethods  []string `json:"code_challenge_methods_supported"`
+	IssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
 }
 
 // New checks cfg and returns a provider. It does not contact the IdP.
@@ -246,6 +250,7 @@ func (p *Provider) fetchDiscovery(ctx context.Context) (*discovered, error) {
 		userinfoURL:   m.UserinfoEndpoint,
 		revocationURL: m.RevocationEndpoint,
 		pkceMethod:    pkce,
+		issParam:      m.IssParameterSupported,
 	}, nil
 }
 
@@ -287,20 +292,25 @@ func (p *Provider) AuthorizationURL(ctx context.Context, req providers.StartRequ
 	return cfg.AuthCodeURL(req.State, opts...), nil
 }
 
-// Authenticate finishes the callback (spec §9.3): the IdP's error, the code
-// exchange with the PKCE verifier, ID-token verification including nonce and
-// alg, then userinfo.
+// Authenticate finishes the callback (spec §9.3): the response's iss
+// (RFC 9207), the IdP's error, the code exchange with the PKCE verifier,
+// ID-token verification including nonce, alg, iat and azp, then userinfo.
 func (p *Provider) Authenticate(ctx context.Context, req providers.CallbackRequest) (*providers.Result, error) {
+	// The issuer comes first, even before an error parameter: a response
+	// from another issuer says nothing this provider may act on.
+	d, err := p.discover(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := providers.CheckResponseIssuer(req.Params, d.issuer, d.issParam); err != nil {
+		return nil, err
+	}
 	if e := req.Params.Get("error"); e != "" {
 		return nil, idpError(e, req.Params.Get("error_description"))
 	}
 	code := req.Params.Get("code")
 	if code == "" {
 		return nil, autherr.Authentication("Authentication rejected, the callback carries no code")
-	}
-	d, err := p.discover(ctx)
-	if err != nil {
-		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(oauth2ctx(ctx, p.http), p.cfg.Timeout)
 	defer cancel()
@@ -389,6 +399,10 @@ func (p *Provider) verifyIDToken(ctx context.Context, d *discovered, raw, nonce 
 	var claims map[string]any
 	if err := idt.Claims(&claims); err != nil {
 		return nil, autherr.Authentication("Authentication rejected, ID token claims are not a JSON object")
+	}
+	// go-oidc checks neither that iat is present nor azp.
+	if err := providers.CheckIDTokenClaims(claims, p.cfg.ClientID); err != nil {
+		return nil, err
 	}
 	return claims, nil
 }

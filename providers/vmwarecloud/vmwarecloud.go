@@ -10,8 +10,12 @@
 //
 // Like Backstage, it does not verify the ID token's signature by default;
 // Config.VerifySignature (verifyIdTokenSignature / jwksUrl) turns go-oidc
-// verification on. The claim checks (email, names, context_name equal to
-// the organization) are the vmwareCloudServices profile transform's job.
+// verification on. Either way the decoded claims must carry iat and, when
+// they name an azp or several audiences, an azp equal to the client ID
+// (OpenID Connect Core 3.1.3.7), and an iss parameter in the callback must
+// name the ID token's issuer (RFC 9207); Backstage checks none of these.
+// The profile claim checks (email, names, context_name equal to the
+// organization) are the vmwareCloudServices profile transform's job.
 package vmwarecloud
 
 import (
@@ -218,7 +222,30 @@ func (p *Provider) Authenticate(ctx context.Context, req providers.CallbackReque
 	if tok.AccessToken == "" {
 		return nil, autherr.Authentication("Authentication failed, Failed to obtain access token")
 	}
-	return p.result(ctx, tok)
+	res, err := p.result(ctx, tok)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkResponseIssuer(q, res.IDTokenClaims); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// checkResponseIssuer applies RFC 9207 as far as CSP allows: Backstage's
+// module reads no discovery metadata and CSP's issuer differs from the
+// console URL, so the only issuer known is the ID token's. An iss parameter,
+// when sent, must name it; none is required. Without an ID token there is
+// nothing to compare, and the transform refuses the sign-in anyway.
+func checkResponseIssuer(params url.Values, claims map[string]any) error {
+	if _, sent := params["iss"]; !sent || claims == nil {
+		return nil
+	}
+	iss, _ := claims["iss"].(string)
+	if iss == "" {
+		return autherr.Authentication("Authentication rejected, the authorization response carries iss but the ID token has no iss claim to check it against")
+	}
+	return providers.CheckResponseIssuer(params, iss, false)
 }
 
 // Refresh implements providers.Refresher. The answer must carry an ID
@@ -367,13 +394,17 @@ func (p *Provider) result(ctx context.Context, tok *tokenResponse) (*providers.R
 		if err := idt.Claims(&res.IDTokenClaims); err != nil {
 			return nil, autherr.Authentication("Authentication rejected, ID token claims are not a JSON object")
 		}
-		return res, nil
+	} else {
+		claims, err := decodeJWT(tok.IDToken)
+		if err != nil {
+			return nil, autherr.Plain("Failed to parse id token and get profile info, %s", err)
+		}
+		res.IDTokenClaims = claims
 	}
-	claims, err := decodeJWT(tok.IDToken)
-	if err != nil {
-		return nil, autherr.Plain("Failed to parse id token and get profile info, %s", err)
+	// Backstage's module checks neither; OpenID Connect Core 3.1.3.7 does.
+	if err := providers.CheckIDTokenClaims(res.IDTokenClaims, p.cfg.ClientID); err != nil {
+		return nil, err
 	}
-	res.IDTokenClaims = claims
 	return res, nil
 }
 

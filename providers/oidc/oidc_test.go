@@ -1,0 +1,296 @@
+package oidc_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/gatehouse-auth/gatehouse/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/devidp"
+	"github.com/gatehouse-auth/gatehouse/providers"
+	"github.com/gatehouse-auth/gatehouse/providers/oidc"
+	"github.com/gatehouse-auth/gatehouse/providers/vcfsso"
+)
+
+const (
+	testClient   = "gatehouse-test"
+	testSecret   = "test-secret"
+	testCallback = "http://127.0.0.1:1/cb"
+)
+
+func startIdP(t *testing.T) *devidp.IdP {
+	t.Helper()
+	idp, err := devidp.Start(t.Context(), devidp.Config{
+		Users:   []devidp.User{{Username: "alice", Password: "alice-pw", Name: "Alice Example", Acct: "alice@example.com"}},
+		Clients: []devidp.Client{{ID: testClient, Secret: testSecret, RedirectURIs: []string{testCallback}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idp.Close() })
+	return idp
+}
+
+// tamper sits between the provider and the real dev IdP. It can add
+// authorization_response_iss_parameter_supported to the discovery document
+// and change the ID token of token responses, re-signed with the IdP's own
+// key, so the provider sees tokens the IdP would never issue but whose
+// signature is good.
+type tamper struct {
+	idp *devidp.IdP
+
+	mu             sync.Mutex
+	issRequired    bool
+	mutate         func(claims map[string]any)
+	tokenResponses int
+}
+
+func (tr *tamper) set(issRequired bool, mutate func(map[string]any)) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.issRequired, tr.mutate = issRequired, mutate
+}
+
+func (tr *tamper) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	tr.mu.Lock()
+	issRequired, mutate := tr.issRequired, tr.mutate
+	tr.mu.Unlock()
+	var doc map[string]any
+	if json.Unmarshal(body, &doc) == nil {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/.well-known/openid-configuration") && issRequired:
+			doc["authorization_response_iss_parameter_supported"] = true
+			body, _ = json.Marshal(doc)
+		case doc["id_token"] != nil:
+			tr.mu.Lock()
+			tr.tokenResponses++
+			tr.mu.Unlock()
+			if mutate != nil {
+				doc["id_token"] = resign(tr.idp, doc["id_token"].(string), mutate)
+				body, _ = json.Marshal(doc)
+			}
+		}
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	return resp, nil
+}
+
+func resign(idp *devidp.IdP, raw string, mutate func(map[string]any)) string {
+	parts := strings.Split(raw, ".")
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		panic(err)
+	}
+	mutate(claims)
+	payload, _ = json.Marshal(claims)
+	kid, key := idp.SigningKey()
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, (&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		panic(err)
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		panic(err)
+	}
+	s, _ := jws.CompactSerialize()
+	return s
+}
+
+// signIn runs the browser part against the dev IdP: the authorization URL,
+// the login form, and the redirect to the callback, whose parameters it
+// returns with the transaction the provider filled.
+func signIn(t *testing.T, p providers.Provider, loginURL string) (url.Values, providers.Transaction) {
+	t.Helper()
+	var txn providers.Transaction
+	u, err := p.AuthorizationURL(t.Context(), providers.StartRequest{State: "6e6f", Scope: "openid profile email offline_access", Transaction: &txn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if strings.HasPrefix(req.URL.String(), testCallback) {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	resp, err := browser.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	id := resp.Request.URL.Query().Get("authRequestID")
+	if id == "" {
+		t.Fatalf("no login form at %s (HTTP %d)", resp.Request.URL, resp.StatusCode)
+	}
+	resp, err = browser.PostForm(loginURL, url.Values{"authRequestID": {id}, "username": {"alice"}, "password": {"alice-pw"}, "action": {"login"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || err != nil || loc.Query().Get("code") == "" {
+		t.Fatalf("login answered HTTP %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return loc.Query(), txn
+}
+
+// idTokenCase is one row of the ID-token and authorization-response table
+// (OpenID Connect Core 3.1.3.7, RFC 9207).
+type idTokenCase struct {
+	name        string
+	mutate      func(c map[string]any) // the ID token's claims; nil keeps the IdP's token
+	issRequired bool                   // the metadata sets authorization_response_iss_parameter_supported
+	params      func(q url.Values, issuer string)
+	want        string // "" means accepted; else in the AuthenticationError's message
+}
+
+func idTokenCases() []idTokenCase {
+	return []idTokenCase{
+		{name: "good token", mutate: func(c map[string]any) {}},
+		{name: "no iat", mutate: func(c map[string]any) { delete(c, "iat") }, want: "ID token has no iat claim"},
+		// go-oidc already refuses this one; vmwarecloud's unverified decoding does not.
+		{name: "iat not a number", mutate: func(c map[string]any) { c["iat"] = "yesterday" }, want: "ID token"},
+		{name: "several audiences, azp another client", mutate: func(c map[string]any) {
+			c["aud"], c["azp"] = []string{testClient, "other-client"}, "other-client"
+		}, want: `ID token azp "other-client" is not this client`},
+		{name: "several audiences, azp this client", mutate: func(c map[string]any) {
+			c["aud"], c["azp"] = []string{testClient, "other-client"}, testClient
+		}},
+		{name: "several audiences, no azp", mutate: func(c map[string]any) {
+			c["aud"] = []string{testClient, "other-client"}
+			delete(c, "azp")
+		}, want: "ID token has several audiences but no azp claim"},
+		{name: "one audience, azp another client", mutate: func(c map[string]any) { c["azp"] = "other-client" },
+			want: `ID token azp "other-client" is not this client`},
+		{name: "one audience, no azp", mutate: func(c map[string]any) { delete(c, "azp") }},
+		{name: "azp not a string", mutate: func(c map[string]any) { c["azp"] = 7 }, want: "ID token azp claim is not a string"},
+		{name: "iss parameter names another issuer", params: func(q url.Values, _ string) { q.Set("iss", "http://evil.example") },
+			want: `authorization response iss "http://evil.example" is not the issuer`},
+		{name: "iss parameter twice", params: func(q url.Values, iss string) { q["iss"] = []string{iss, iss} },
+			want: "authorization response carries 2 iss parameters"},
+		{name: "iss parameter wrong, and an error", params: func(q url.Values, _ string) {
+			q.Set("iss", "http://evil.example")
+			q.Set("error", "access_denied")
+		}, want: `authorization response iss "http://evil.example" is not the issuer`},
+		{name: "iss parameter missing, metadata requires it", issRequired: true,
+			want: "authorization response has no iss parameter"},
+		{name: "iss parameter missing, not required"},
+		{name: "iss parameter right", params: func(q url.Values, iss string) { q.Set("iss", iss) }},
+		{name: "iss parameter right, metadata requires it", issRequired: true, params: func(q url.Values, iss string) { q.Set("iss", iss) }},
+	}
+}
+
+func checkOutcome(t *testing.T, res *providers.Result, err error, want string) {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Fatalf("refused: %v", err)
+		}
+		if res.IDTokenClaims["sub"] != "alice" {
+			t.Errorf("ID token claims %v", res.IDTokenClaims)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatalf("accepted, want an error containing %q", want)
+	}
+	if !autherr.Is(err, autherr.NameAuthentication) || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %s %q, want AuthenticationError containing %q", autherr.NameOf(err), err, want)
+	}
+}
+
+// TestIDTokenChecks runs the table through both providers built on this
+// package: oidc and vcfsso.
+func TestIDTokenChecks(t *testing.T) {
+	idp := startIdP(t)
+	tr := &tamper{idp: idp}
+	for _, ctor := range []struct {
+		name string
+		new  func(oidc.Config) (*oidc.Provider, error)
+	}{{"oidc", oidc.New}, {"vcfsso", vcfsso.New}} {
+		for _, c := range idTokenCases() {
+			t.Run(ctor.name+"/"+c.name, func(t *testing.T) {
+				tr.set(c.issRequired, c.mutate)
+				p, err := ctor.new(oidc.Config{
+					ProviderID: ctor.name, MetadataURL: idp.Issuer(), ClientID: testClient, ClientSecret: testSecret,
+					CallbackURL: testCallback, Prompt: "auto", HTTPClient: &http.Client{Transport: tr},
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				q, txn := signIn(t, p, idp.Issuer()+"/login")
+				if c.params != nil {
+					c.params(q, idp.Issuer())
+				}
+				res, err := p.Authenticate(t.Context(), providers.CallbackRequest{Params: q, Transaction: txn})
+				checkOutcome(t, res, err, c.want)
+			})
+		}
+	}
+}
+
+// TestRefreshIDTokenChecks: an ID token in a refresh answer gets the same
+// checks as at sign-in.
+func TestRefreshIDTokenChecks(t *testing.T) {
+	idp := startIdP(t)
+	tr := &tamper{idp: idp}
+	p, err := oidc.New(oidc.Config{
+		ProviderID: "oidc", MetadataURL: idp.Issuer(), ClientID: testClient, ClientSecret: testSecret,
+		CallbackURL: testCallback, Prompt: "auto", HTTPClient: &http.Client{Transport: tr},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, txn := signIn(t, p, idp.Issuer()+"/login")
+	res, err := p.Authenticate(t.Context(), providers.CallbackRequest{Params: q, Transaction: txn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Session.RefreshToken == "" {
+		t.Fatal("the dev IdP issued no refresh token")
+	}
+	tr.set(false, func(c map[string]any) { delete(c, "iat") })
+	_, err = p.Refresh(t.Context(), providers.RefreshRequest{RefreshToken: res.Session.RefreshToken})
+	if err == nil || !strings.Contains(err.Error(), "ID token has no iat claim") {
+		t.Errorf("refresh with an ID token lacking iat: %v", err)
+	}
+}
+
+// TestIssuerCheckNeedsDiscovery: the iss parameter is compared before
+// anything else, so an IdP that cannot be discovered fails the callback
+// with the discovery error rather than with the IdP's error parameter.
+func TestIssuerCheckNeedsDiscovery(t *testing.T) {
+	p, err := oidc.New(oidc.Config{MetadataURL: "http://127.0.0.1:1/acs", ClientID: testClient, CallbackURL: testCallback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Authenticate(context.Background(), providers.CallbackRequest{Params: url.Values{"error": {"access_denied"}, "iss": {"http://evil.example"}}})
+	var ae *autherr.Error
+	if !errors.As(err, &ae) || ae.Name != autherr.NameServiceUnavailable {
+		t.Errorf("got %v, want a ServiceUnavailableError for the failed discovery", err)
+	}
+}
