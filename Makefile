@@ -90,3 +90,10 @@ test-browser: build
 
 docker-steps:
 	scripts/docker-steps.sh
+
+# The WAT test fixtures' .wasm are committed beside their .wat so the tests
+# need no wabt; after editing a .wat, regenerate them (Debian's wabt) and
+# commit both. TestWATFixturesMatch checks they agree.
+.PHONY: wasm-fixtures
+wasm-fixtures:
+	for f in resolvers/wasm/testdata/wat/*.wat; do wat2wasm $$f -o $${f%.wat}.wasm || exit 1; done

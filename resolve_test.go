@@ -125,7 +125,7 @@ func TestCheckModuleOfWrongKind(t *testing.T) {
 	// A Go SDK module exports both entry points; its check call says
 	// which handler it lacks.
 	check(wasmConfig(t, "", `            - resolver: normalize-email`),
-		`signIn.resolvers[0]: module normalize-email registers no sign-in resolver`)
+		`signIn.resolvers[0]: gatehouse.modules.normalize-email: module normalize-email registers no sign-in resolver`)
 	cfg := wasmConfig(t, "", `            - resolver: team-from-claims`)
 	text := strings.Replace(mustRead(t, cfg), "team-from-claims:\n", "team-from-claims:\n      kind: resolver\n", 1)
 	text = strings.Replace(text, "- transform: normalize-email", "- transform: team-from-claims", 1)

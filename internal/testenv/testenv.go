@@ -12,7 +12,7 @@ import (
 )
 
 // EnvRequire is the variable listing the dependencies that must be present:
-// a comma-separated list of names (postgres, chromium, node) or "all".
+// a comma-separated list of names (postgres, chromium, node, wabt) or "all".
 const EnvRequire = "GATEHOUSE_REQUIRE"
 
 // Dependencies a test can miss.
@@ -20,6 +20,8 @@ const (
 	Postgres = "postgres"
 	Chromium = "chromium"
 	Node     = "node"
+	// Wabt is WebAssembly's binary toolkit (wat2wasm), Debian package wabt.
+	Wabt = "wabt"
 )
 
 // Required reports whether GATEHOUSE_REQUIRE names dep (or "all").

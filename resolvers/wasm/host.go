@@ -303,7 +303,11 @@ func (h *Host) compile(ctx context.Context, c ModuleConfig, b []byte, digest str
 	}
 	h.mu.Unlock()
 	if sm == nil {
-		cm, err := hr.rt.CompileModule(ctx, b)
+		sl, err := newStackListeners(b)
+		if err != nil {
+			return nil, fmt.Errorf("module %q: not a valid WebAssembly module for this host: %v", c.Name, err)
+		}
+		cm, err := hr.rt.CompileModule(experimental.WithFunctionListenerFactory(ctx, sl), b)
 		if err != nil {
 			return nil, fmt.Errorf("module %q: not a valid WebAssembly module for this host: %v", c.Name, err)
 		}

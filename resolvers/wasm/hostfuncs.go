@@ -68,8 +68,11 @@ type callState struct {
 }
 
 // abiViolation is panicked by host functions; wazero turns the panic into
-// the Call's error and the instance is discarded.
+// the Call's error and the instance is discarded. It is an error so that
+// wazero prints its text (a struct would print as a Go pointer).
 type abiViolation struct{ err error }
+
+func (a abiViolation) Error() string { return a.err.Error() }
 
 func (st *callState) fail(format string, args ...any) {
 	err := fmt.Errorf(format, args...)
@@ -115,15 +118,15 @@ func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {
 		b.NewFunctionBuilder().WithGoModuleFunction(f, s.params, s.results).Export(name)
 	}
 	fn("input_read", func(ctx context.Context, m api.Module, stack []uint64) {
-		st := mustState(ctx)
+		st := mustState(ctx, "input_read")
 		stack[0] = uint64(copyOut(st, m, api.DecodeU32(stack[0]), api.DecodeU32(stack[1]), st.input, "input_read"))
 	})
 	fn("config_read", func(ctx context.Context, m api.Module, stack []uint64) {
-		st := mustState(ctx)
+		st := mustState(ctx, "config_read")
 		stack[0] = uint64(copyOut(st, m, api.DecodeU32(stack[0]), api.DecodeU32(stack[1]), st.config, "config_read"))
 	})
 	fn("output_write", func(ctx context.Context, m api.Module, stack []uint64) {
-		st := mustState(ctx)
+		st := mustState(ctx, "output_write")
 		ptr, n := api.DecodeU32(stack[0]), api.DecodeU32(stack[1])
 		if n > MaxOutputBytes {
 			st.fail("output_write: %d bytes is over the %d-byte output limit", n, MaxOutputBytes)
@@ -132,7 +135,7 @@ func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {
 		st.wrote = true
 	})
 	fn("log", func(ctx context.Context, m api.Module, stack []uint64) {
-		st := mustState(ctx)
+		st := mustState(ctx, "log")
 		level, ptr, n := int32(stack[0]), api.DecodeU32(stack[1]), api.DecodeU32(stack[2])
 		if st.logLines >= MaxLogLines || st.logBytes >= MaxLogBytes {
 			st.logLines++
@@ -147,7 +150,7 @@ func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {
 		st.log.Log(ctx, guestLevel(level), msg, "module", st.module)
 	})
 	fn("catalog_find", func(ctx context.Context, m api.Module, stack []uint64) {
-		st := mustState(ctx)
+		st := mustState(ctx, "catalog_find")
 		qp, qn, out, outCap := api.DecodeU32(stack[0]), api.DecodeU32(stack[1]), api.DecodeU32(stack[2]), api.DecodeU32(stack[3])
 		if qn > MaxConfigBytes {
 			stack[0] = api.EncodeI64(catalogBadQuery)
@@ -180,11 +183,12 @@ func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {
 	return err
 }
 
-func mustState(ctx context.Context) *callState {
+func mustState(ctx context.Context, name string) *callState {
 	st := stateOf(ctx)
 	if st == nil {
 		// Only reachable if a guest calls an import from _initialize.
-		panic(abiViolation{errors.New("host function called outside an invocation (from _initialize?)")})
+		panic(abiViolation{fmt.Errorf("%s called %s.%s; host functions are available only during a call of %s, %s or %s",
+			ExportInit, ImportModule, name, ExportResolve, ExportTransform, ExportCheck)})
 	}
 	return st
 }
@@ -240,14 +244,21 @@ type guestError struct {
 	Message string `json:"message"`
 }
 
+// badQuery logs why catalog_find answered -1, so the module's author can
+// see it; the guest only gets the code.
+func badQuery(ctx context.Context, format string, args ...any) {
+	if st := stateOf(ctx); st != nil {
+		st.log.Warn("wasm guest sent a bad catalog query", "module", st.module, "error", fmt.Sprintf(format, args...))
+	}
+}
+
 func catalogFind(ctx context.Context, cat catalog.Catalog, raw []byte) ([]byte, int64) {
 	if err := ctx.Err(); err != nil {
 		return nil, catalogTimeout
 	}
 	var q catalogQuery
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&q); err != nil {
+	if err := decodeGuest(raw, &q); err != nil {
+		badQuery(ctx, "catalog_find query: %v", err)
 		return nil, catalogBadQuery
 	}
 	set := 0
@@ -257,6 +268,7 @@ func catalogFind(ctx context.Context, cat catalog.Catalog, raw []byte) ([]byte, 
 		}
 	}
 	if set != 1 {
+		badQuery(ctx, "catalog_find query: want exactly one of entityRef, filter, annotations; got %d", set)
 		return nil, catalogBadQuery
 	}
 	if cat == nil {

@@ -173,7 +173,8 @@ func (m *Module) invoke(ctx context.Context, export string, input []byte, cat ca
 		p.release(inst)
 		return 0, nil, fmt.Errorf("module %q has no export %q", m.cfg.Name, export)
 	}
-	cctx, cancel := context.WithTimeout(context.WithValue(ctx, stateKey{}, st), m.cfg.Timeout)
+	su := &stackUse{}
+	cctx, cancel := context.WithTimeout(withStackUse(context.WithValue(ctx, stateKey{}, st), su), m.cfg.Timeout)
 	inst.stack[0] = uint64(len(input))
 	start := time.Now()
 	err := fn.CallWithStack(cctx, inst.stack)
@@ -184,6 +185,8 @@ func (m *Module) invoke(ctx context.Context, export string, input []byte, cat ca
 		p.discard(inst)
 		var out error
 		switch {
+		case su.exceeded:
+			out = fmt.Errorf("module %q: %v", m.cfg.Name, errCallStack)
 		case st.violation != nil:
 			out = fmt.Errorf("module %q broke the ABI: %v", m.cfg.Name, st.violation)
 		case deadline && ctx.Err() == nil:
@@ -267,18 +270,6 @@ const (
 	kindProfileTransform = "profileTransform"
 )
 
-func decodeStrict(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data after the JSON value")
-	}
-	return nil
-}
-
 // guestErrorNames are the error names a guest may return with status
 // error; any other name becomes a plain Error.
 var guestErrorNames = map[string]bool{
@@ -290,7 +281,7 @@ var guestErrorNames = map[string]bool{
 func (m *Module) statusError(status uint32, out []byte, what string) error {
 	var sm statusMessage
 	if len(out) > 0 {
-		if err := decodeStrict(out, &sm); err != nil {
+		if err := decodeGuest(out, &sm); err != nil {
 			return fmt.Errorf("module %q returned an invalid %s message: %v", m.cfg.Name, what, err)
 		}
 	}
@@ -312,8 +303,17 @@ func (m *Module) statusError(status uint32, out []byte, what string) error {
 }
 
 // check runs authplug_check on a step's options. A module without the
-// export accepts no options.
+// export accepts no options. Every error starts with the module's config
+// key (gatehouse.modules.<name>), so a guest's message cannot pass for
+// another module's.
 func (m *Module) check(ctx context.Context, kind string, options map[string]any) error {
+	if err := m.runCheck(ctx, kind, options); err != nil {
+		return fmt.Errorf("gatehouse.modules.%s: %w", m.cfg.Name, err)
+	}
+	return nil
+}
+
+func (m *Module) runCheck(ctx context.Context, kind string, options map[string]any) error {
 	p := m.cur.Load()
 	if !p.c.check {
 		if len(options) > 0 {
@@ -323,7 +323,7 @@ func (m *Module) check(ctx context.Context, kind string, options map[string]any)
 	}
 	in, err := json.Marshal(checkInput{ABI: 1, Kind: kind, Module: m.cfg.Name, Options: options, Config: m.config})
 	if err != nil {
-		return fmt.Errorf("module %q: options are not JSON-encodable: %v", m.cfg.Name, err)
+		return fmt.Errorf("options are not JSON-encodable: %v", err)
 	}
 	status, out, err := m.invoke(ctx, ExportCheck, in, nil)
 	if err != nil {
@@ -335,7 +335,7 @@ func (m *Module) check(ctx context.Context, kind string, options map[string]any)
 	case StatusError:
 		return m.statusError(status, out, "options check of module")
 	}
-	return fmt.Errorf("module %q: %s returned unknown status %d", m.cfg.Name, ExportCheck, status)
+	return fmt.Errorf("%s returned unknown status %d", ExportCheck, status)
 }
 
 // Resolver is a sign-in resolver backed by a module.
@@ -420,7 +420,7 @@ func (r *Resolver) Resolve(ctx context.Context, in resolvers.SignInInput) (*reso
 	switch status {
 	case StatusOK:
 		var ok resolveOK
-		if err := decodeStrict(out, &ok); err != nil {
+		if err := decodeGuest(out, &ok); err != nil {
 			return nil, fmt.Errorf("module %q returned an invalid result: %v", r.m.cfg.Name, err)
 		}
 		if ok.EntityRef == "" {
@@ -450,7 +450,7 @@ func (t *Transform) Transform(ctx context.Context, in resolvers.TransformInput) 
 	switch status {
 	case StatusOK:
 		var ok transformOK
-		if err := decodeStrict(out, &ok); err != nil {
+		if err := decodeGuest(out, &ok); err != nil {
 			return providers.Profile{}, fmt.Errorf("module %q returned an invalid profile: %v", t.m.cfg.Name, err)
 		}
 		if ok.Profile == nil {

@@ -122,7 +122,8 @@ func (w *stderrWriter) Write(b []byte) (int, error) {
 }
 
 func (p *pool) instantiate(ctx context.Context) (*instance, error) {
-	ictx, cancel := context.WithTimeout(ctx, DefaultInstantiateLimit)
+	su := &stackUse{}
+	ictx, cancel := context.WithTimeout(withStackUse(ctx, su), DefaultInstantiateLimit)
 	defer cancel()
 	w := &stderrWriter{log: p.log, module: p.name}
 	mc := wazero.NewModuleConfig().WithName("").WithStderr(w).WithStdout(w)
@@ -136,6 +137,9 @@ func (p *pool) instantiate(ctx context.Context) (*instance, error) {
 	if err != nil {
 		if ictx.Err() != nil {
 			return nil, fmt.Errorf("module %q: instantiating took longer than %s", p.name, DefaultInstantiateLimit)
+		}
+		if su.exceeded {
+			return nil, fmt.Errorf("module %q: instantiating failed: %s: %v", p.name, ExportInit, errCallStack)
 		}
 		return nil, fmt.Errorf("module %q: instantiating failed: %s", p.name, firstLine(err))
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/catalog"
 	"github.com/gatehouse-auth/gatehouse/config"
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 	"github.com/gatehouse-auth/gatehouse/providers"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
 	"github.com/gatehouse-auth/gatehouse/resolvers/resolvertest"
@@ -649,7 +650,9 @@ func TestCatalogRetry(t *testing.T) {
 	guests := map[string]wasm.ModuleConfig{
 		"go": {Name: "tpl", Path: wasmtest.Go(t, "./examples/wasm/template"), PoolSize: 1, Config: map[string]any{"domain": "corp.example.com"}},
 	}
-	if _, err := os.Stat(filepath.Join(wasmtest.Root(), "wasm-sdk/assemblyscript/node_modules/.bin/asc")); err == nil {
+	// Without asc only the Go guest runs, unless CI requires Node.js (then
+	// AssemblyScript fails the test through testenv.Missing).
+	if _, err := os.Stat(filepath.Join(wasmtest.Root(), "wasm-sdk/assemblyscript/node_modules/.bin/asc")); err == nil || testenv.Required(testenv.Node) {
 		guests["assemblyscript"] = wasm.ModuleConfig{Name: "cg", Path: wasmtest.AssemblyScript(t, "examples/wasm/catalog-groups-as/index.ts"), PoolSize: 1, MemoryPages: 16}
 	}
 	for name, cfg := range guests {
@@ -662,5 +665,58 @@ func TestCatalogRetry(t *testing.T) {
 		if err != nil || res.UserEntityRef != "user:default/big" {
 			t.Errorf("%s: got %+v %v", name, res, err)
 		}
+	}
+}
+
+// TestStrictOutput: guest output is decoded strictly. Keys match exactly
+// (a lower-cased or upper-cased entityRef is unknown), a key appears once,
+// and the text is valid UTF-8; anything else fails the sign-in, naming
+// the module and what was wrong, and never signs anyone in.
+func TestStrictOutput(t *testing.T) {
+	h := newHost(t)
+	for _, c := range []struct{ file, want string }{
+		{"out_casefold", `unknown key "entityref"`},
+		{"out_casedup", `unknown key "ENTITYREF"`},
+		{"out_dupkey", `duplicate key "entityRef"`},
+		{"out_badutf8", "not valid UTF-8"},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			m := load(t, h, wasm.ModuleConfig{Name: c.file, Path: wasmtest.WAT(t, "resolvers/wasm/testdata/wat/"+c.file+".wat"), MemoryPages: 16, PoolSize: 1})
+			r, err := m.ResolverFactory()(nil, resolvers.Deps{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := resolveOnce(context.Background(), r, "a@b.c")
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), c.file) {
+				t.Fatalf("got %+v %v, want an error naming the module and %q", res, err, c.want)
+			}
+		})
+	}
+}
+
+// TestCheckErrorsNameTheModule: a start-up error from authplug_check is
+// prefixed with the module's config key, so a guest cannot make it look
+// like another module's; an answer with a duplicate key is refused; a
+// host function called from _initialize is reported as such.
+func TestCheckErrorsNameTheModule(t *testing.T) {
+	h := newHost(t)
+	m := load(t, h, wasm.ModuleConfig{Name: "dup", Path: wasmtest.WAT(t, "resolvers/wasm/testdata/wat/check_dupkey.wat"), MemoryPages: 16, PoolSize: 1})
+	_, err := m.ResolverFactory()(nil, resolvers.Deps{})
+	if err == nil || !strings.HasPrefix(err.Error(), "gatehouse.modules.dup: ") || !strings.Contains(err.Error(), `duplicate key "message"`) {
+		t.Fatalf("got %v, want an error starting with gatehouse.modules.dup: and naming the duplicate key", err)
+	}
+	blame := load(t, h, wasm.ModuleConfig{Name: "blame", Path: wasmtest.WAT(t, "resolvers/wasm/testdata/wat/check_blame.wat"), MemoryPages: 16, PoolSize: 1})
+	_, err = blame.ResolverFactory()(map[string]any{"x": 1}, resolvers.Deps{})
+	if err == nil || !strings.HasPrefix(err.Error(), "gatehouse.modules.blame: ") || !strings.Contains(err.Error(), "option x is wrong") {
+		t.Fatalf("got %v, want an error starting with gatehouse.modules.blame: and carrying the guest's message", err)
+	}
+	static := load(t, h, wasm.ModuleConfig{Name: "static", Path: wasmtest.WAT(t, "resolvers/wasm/testdata/wat/static.wat"), MemoryPages: 16, PoolSize: 1})
+	_, err = static.ResolverFactory()(map[string]any{"x": 1}, resolvers.Deps{})
+	if err == nil || !strings.HasPrefix(err.Error(), "gatehouse.modules.static: ") {
+		t.Fatalf("got %v, want an error starting with gatehouse.modules.static:", err)
+	}
+	_, err = h.Load(context.Background(), wasm.ModuleConfig{Name: "init", Path: wasmtest.WAT(t, "resolvers/wasm/testdata/wat/initimport.wat"), MemoryPages: 16, PoolSize: 1})
+	if err == nil || strings.Contains(err.Error(), "0x") || !strings.Contains(err.Error(), "_initialize called authplug.input_read") {
+		t.Fatalf("got %v, want an error saying _initialize called authplug.input_read", err)
 	}
 }

@@ -1,7 +1,7 @@
-// Package wasmtest builds WebAssembly guest modules from source for tests
-// and benchmarks: Go guests with the Go toolchain, WAT with wabt's
-// wat2wasm, AssemblyScript with asc. Each module is built once per test
-// binary run, into one temporary directory removed by Cleanup.
+// Package wasmtest provides WebAssembly guest modules for tests and
+// benchmarks: Go guests built with the Go toolchain, AssemblyScript built
+// with asc (each built once per test binary run, into one temporary
+// directory removed by Cleanup), and WAT fixtures as their committed .wasm.
 package wasmtest
 
 import (
@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 )
 
 var (
@@ -75,7 +77,8 @@ func get(key string, build func(out string) (skip, err string)) *result {
 func finish(tb testing.TB, r *result) string {
 	tb.Helper()
 	if r.skip != "" {
-		tb.Skip(r.skip)
+		// Only the AssemblyScript compiler (npm, so Node.js) can be missing.
+		testenv.Missing(tb, testenv.Node, r.skip)
 	}
 	if r.err != "" {
 		tb.Fatal(r.err)
@@ -106,27 +109,47 @@ func Go(tb testing.TB, pkg string) string {
 	}))
 }
 
-// WAT assembles a .wat file (relative to the repository root) with
-// wat2wasm; the test skips when wat2wasm is not installed (.ci/run
-// installs Debian's wabt).
+// WAT returns the committed .wasm beside a .wat fixture (path relative to
+// the repository root, e.g. "resolvers/wasm/testdata/wat/static.wat"), so
+// tests never need wabt. The test fails when the .wasm is missing:
+// regenerate the fixtures with `make wasm-fixtures`. CheckWAT proves each
+// committed file is what its .wat assembles to.
 func WAT(tb testing.TB, file string) string {
 	tb.Helper()
-	return finish(tb, get("wat:"+file, func(out string) (string, string) {
-		tool, err := exec.LookPath("wat2wasm")
-		if err != nil {
-			return "wat2wasm not found: install Debian's wabt (apt-get install -y wabt; .ci/run does) to run this test", ""
-		}
-		cmd := exec.Command(tool, filepath.Join(Root(), file), "-o", out)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return "", "wat2wasm " + file + ": " + err.Error() + "\n" + string(b)
-		}
-		return "", ""
-	}))
+	p := filepath.Join(Root(), strings.TrimSuffix(file, ".wat")+".wasm")
+	if _, err := os.Stat(p); err != nil {
+		tb.Fatalf("%s has no committed .wasm (run `make wasm-fixtures`): %v", file, err)
+	}
+	return p
+}
+
+// AssembleWAT assembles a .wat file (relative to the repository root) with
+// wabt's wat2wasm and returns the bytes. When wat2wasm is not installed it
+// ends the test through testenv.Missing(testenv.Wabt): a skip on a
+// developer's machine, a failure when GATEHOUSE_REQUIRE names wabt.
+func AssembleWAT(tb testing.TB, file string) []byte {
+	tb.Helper()
+	tool, err := exec.LookPath("wat2wasm")
+	if err != nil {
+		testenv.Missing(tb, testenv.Wabt, "wat2wasm not found: install Debian's wabt (apt-get install -y wabt)")
+	}
+	out := filepath.Join(tb.TempDir(), "out.wasm")
+	cmd := exec.Command(tool, filepath.Join(Root(), file), "-o", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("wat2wasm %s: %v\n%s", file, err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }
 
 // AssemblyScript compiles an AssemblyScript entry file (relative to the
 // repository root) with the asc of wasm-sdk/assemblyscript/node_modules
-// (make as-sdk installs it); the test skips when it is not installed.
+// (make as-sdk installs it). When it is not installed the test ends through
+// testenv.Missing(testenv.Node): a skip on a developer's machine, a failure
+// when GATEHOUSE_REQUIRE names node (as CI does).
 func AssemblyScript(tb testing.TB, entry string) string {
 	tb.Helper()
 	return finish(tb, get("as:"+entry, func(out string) (string, string) {
