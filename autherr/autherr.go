@@ -32,6 +32,10 @@ type Error struct {
 	Message string
 	// Cause, when set, is appended to the message and serialised as "cause".
 	Cause error
+	// HTTPStatus, when set, replaces the status that Name maps to; for the
+	// few answers whose status is fixed by Gatehouse's own rules rather than
+	// by Backstage's name-to-status table.
+	HTTPStatus int
 }
 
 // Error returns the Backstage-style message, including the cause.
@@ -99,6 +103,16 @@ func Is(err error, name string) bool {
 
 // IsNotFound reports whether err is a NotFoundError.
 func IsNotFound(err error) bool { return Is(err, NameNotFound) }
+
+// StatusOf is the HTTP status of err: the outermost *Error's HTTPStatus
+// when set, else Status of its name.
+func StatusOf(err error) int {
+	var e *Error
+	if errors.As(err, &e) && e.HTTPStatus != 0 {
+		return e.HTTPStatus
+	}
+	return Status(NameOf(err))
+}
 
 // Status maps an error name to its HTTP status, as Backstage's error
 // middleware does; unknown names are 500.

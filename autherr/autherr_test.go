@@ -31,3 +31,17 @@ func TestNameAndStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusOf(t *testing.T) {
+	if got := StatusOf(NotAllowed("x")); got != 403 {
+		t.Errorf("NotAllowed: %d, want 403", got)
+	}
+	e := NotAllowed("x")
+	e.HTTPStatus = 400
+	if got := StatusOf(fmt.Errorf("wrapped: %w", e)); got != 400 {
+		t.Errorf("NotAllowed with HTTPStatus 400: %d", got)
+	}
+	if got := StatusOf(errors.New("plain")); got != 500 {
+		t.Errorf("plain error: %d, want 500", got)
+	}
+}

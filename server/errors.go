@@ -74,10 +74,10 @@ type envelopeResponse struct {
 
 // writeError is the one place a typed error becomes Backstage's JSON error
 // envelope (backend-defaults MiddlewareFactory.error): the status comes from
-// the error name, and request.url is relative to the /api/auth mount.
+// the error name (or its HTTPStatus), and request.url is relative to the /api/auth mount.
 func writeError(w http.ResponseWriter, r *http.Request, err error) int {
 	se := publicError(err, requestid.FromContext(r.Context()))
-	status := autherr.Status(se.Name)
+	status := autherr.StatusOf(err)
 	body, _ := json.Marshal(errorEnvelope{
 		Error:    se,
 		Request:  envelopeRequest{Method: r.Method, URL: mountRelativeURL(r)},

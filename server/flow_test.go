@@ -329,8 +329,8 @@ func TestRedirectURLRefusedAtStart(t *testing.T) {
 		b := h.browser()
 		resp, body := b.do("GET", h.base+"/api/auth/vcfsso/start?"+flowQuery("redirect", flowApp, bad), nil)
 		status, name, _ := envelope(t, resp, body)
-		if status != 403 || name != autherr.NameNotAllowed || resp.Header.Get("Location") != "" {
-			t.Errorf("%q: %d %s Location %q, want 403 NotAllowedError and no Location", bad, status, name, resp.Header.Get("Location"))
+		if status != 400 || name != autherr.NameNotAllowed || resp.Header.Get("Location") != "" {
+			t.Errorf("%q: %d %s Location %q, want 400 NotAllowedError and no Location", bad, status, name, resp.Header.Get("Location"))
 		}
 	}
 }
@@ -346,7 +346,7 @@ func TestRedirectURLRefusedAtCallback(t *testing.T) {
 			st := oauthState{Nonce: "x", Env: "development", Origin: flowApp, RedirectURL: bad, Flow: "redirect"}
 			resp, body := h.browser().do("GET", h.base+"/api/auth/vcfsso/handler/frame?state="+encodeState(st)+"&code=x", nil)
 			status, name, _ := envelope(t, resp, body)
-			if status != 403 || name != autherr.NameNotAllowed || resp.Header.Get("Location") != "" {
+			if status != 400 || name != autherr.NameNotAllowed || resp.Header.Get("Location") != "" {
 				t.Errorf("crafted state without cookies: %d %s Location %q", status, name, resp.Header.Get("Location"))
 			}
 			// A genuine login whose state is swapped on the way back, with
@@ -358,7 +358,7 @@ func TestRedirectURLRefusedAtCallback(t *testing.T) {
 			u.RawQuery = q.Encode()
 			resp, body = b.do("GET", u.String(), nil)
 			status, name, _ = envelope(t, resp, body)
-			if status != 403 || name != autherr.NameNotAllowed || resp.Header.Get("Location") != "" {
+			if status != 400 || name != autherr.NameNotAllowed || resp.Header.Get("Location") != "" {
 				t.Errorf("swapped state on a genuine login: %d %s Location %q", status, name, resp.Header.Get("Location"))
 			}
 		})

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -48,17 +49,24 @@ func (f *originFilter) allowed(origin string) bool {
 // absolute http(s) URL whose origin is allowed, as for postMessage. It
 // returns the URL as parsed, which is what Gatehouse redirects to, so that
 // the browser goes where the check looked. Otherwise the error is a
-// NotAllowedError.
+// NotAllowedError answered 400: the request itself is malformed for this
+// server, whoever sends it (issue 11 fixes the status; Backstage has no
+// such check).
 func (f *originFilter) redirectTarget(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (!strings.EqualFold(u.Scheme, "http") && !strings.EqualFold(u.Scheme, "https")) || u.Host == "" || u.Opaque != "" {
-		return nil, autherr.NotAllowed("Redirect URL '%s' is not allowed: it must be an absolute http(s) URL", truncate(raw, 200))
+		return nil, badRedirect(autherr.NotAllowed("Redirect URL '%s' is not allowed: it must be an absolute http(s) URL", truncate(raw, 200)))
 	}
 	origin, ok := parseOrigin(raw)
 	if !ok || !f.allowed(origin) {
-		return nil, autherr.NotAllowed("Redirect URL '%s' is not allowed: its origin is not app.baseUrl or in auth.experimentalExtraAllowedOrigins", truncate(raw, 200))
+		return nil, badRedirect(autherr.NotAllowed("Redirect URL '%s' is not allowed: its origin is not app.baseUrl or in auth.experimentalExtraAllowedOrigins", truncate(raw, 200)))
 	}
 	return u, nil
+}
+
+func badRedirect(e *autherr.Error) *autherr.Error {
+	e.HTTPStatus = http.StatusBadRequest
+	return e
 }
 
 // parseOrigin is new URL(s).origin: scheme://host[:port], default port dropped.
