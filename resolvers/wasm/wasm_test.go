@@ -223,8 +223,11 @@ func TestHostile(t *testing.T) {
 				if autherr.IsNotFound(err) {
 					t.Fatalf("a hostile module must never fall through: %v", err)
 				}
-				if c.timeout > 0 && took > c.timeout+100*time.Millisecond {
-					t.Fatalf("stopped after %s, want within %s", took, c.timeout+100*time.Millisecond)
+				// The error text proves the timeout fired; this only guards
+				// against a call that is never stopped (a tighter bound
+				// would time the machine, not the host, and flakes under load).
+				if c.timeout > 0 && took > c.timeout+5*time.Second {
+					t.Fatalf("stopped after %s, want within %s", took, c.timeout+5*time.Second)
 				}
 				res, err := resolveOnce(context.Background(), goodR, "a@b.c")
 				if err != nil || res.UserEntityRef != "user:default/static" {
@@ -525,7 +528,9 @@ func TestHostileGo(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "do-not-log") {
 				t.Fatalf("got %v, want %q", err, c.want)
 			}
-			if took := time.Since(start); took > 200*time.Millisecond+100*time.Millisecond+50*time.Millisecond && c.mode == "loop" {
+			// As in TestHostile: the message proves the timeout fired; this
+			// only catches a call that is never stopped.
+			if took := time.Since(start); took > c.timeout+5*time.Second && c.mode == "loop" {
 				t.Fatalf("stopped after %s", took)
 			}
 			res, err := resolveOnce(context.Background(), okR, "a@b.c")
