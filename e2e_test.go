@@ -970,15 +970,10 @@ func (p *tamperingProxy) rewrite(tok string, f func(h, c map[string]any) *rsa.Pr
 		hb, _ = json.Marshal(h)
 		return base64.RawURLEncoding.EncodeToString(hb) + "." + base64.RawURLEncoding.EncodeToString(payload) + "."
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, (&jose.SignerOptions{}).WithType("JWT"))
+	s, err := devidp.SignRS256(kid, key, payload)
 	if err != nil {
 		panic(err)
 	}
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		panic(err)
-	}
-	s, _ := jws.CompactSerialize()
 	return s
 }
 

@@ -3,7 +3,6 @@ package oidc_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,8 +13,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/go-jose/go-jose/v4"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/internal/devidp"
@@ -99,24 +96,11 @@ func (tr *tamper) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func resign(idp *devidp.IdP, raw string, mutate func(map[string]any)) string {
-	parts := strings.Split(raw, ".")
-	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
-	var claims map[string]any
-	if err := json.Unmarshal(payload, &claims); err != nil {
-		panic(err)
-	}
-	mutate(claims)
-	payload, _ = json.Marshal(claims)
 	kid, key := idp.SigningKey()
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, (&jose.SignerOptions{}).WithType("JWT"))
+	s, err := devidp.Resign(raw, kid, key, mutate)
 	if err != nil {
 		panic(err)
 	}
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		panic(err)
-	}
-	s, _ := jws.CompactSerialize()
 	return s
 }
 

@@ -2,7 +2,6 @@ package vmwarecloud
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,8 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/go-jose/go-jose/v4"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/internal/devidp"
@@ -67,23 +64,11 @@ func (tr *tamper) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func (tr *tamper) resign(raw string, mutate func(map[string]any)) string {
-	payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(raw, ".")[1])
-	var claims map[string]any
-	if err := json.Unmarshal(payload, &claims); err != nil {
-		panic(err)
-	}
-	mutate(claims)
-	payload, _ = json.Marshal(claims)
 	kid, key := tr.idp.CSPSigningKey()
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, (&jose.SignerOptions{}).WithType("JWT"))
+	s, err := devidp.Resign(raw, kid, key, mutate)
 	if err != nil {
 		panic(err)
 	}
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		panic(err)
-	}
-	s, _ := jws.CompactSerialize()
 	return s
 }
 
