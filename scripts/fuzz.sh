@@ -6,6 +6,8 @@
 # anywhere are picked up. A target that finds a failure makes the run fail
 # (after the others ran); go leaves the input under the package's
 # testdata/fuzz/FuzzX/ to commit as a regression seed once fixed.
+# Minimising an interesting input is capped at 5 s (go's default is a
+# minute, which a short FUZZTIME would spend on one large seed).
 # Usage: scripts/fuzz.sh [packages…]   (default: every package but node_modules)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +28,7 @@ for line in "${pkgs[@]}"; do
 	for target in "${targets[@]}"; do
 		echo "== $target ($pkg), $FUZZTIME"
 		log=$(mktemp)
-		"$GO" test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" >"$log" 2>&1
+		"$GO" test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 5s "$pkg" >"$log" 2>&1
 		rc=$?
 		execs=$(grep -o 'execs: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
 		if [ $rc -ne 0 ]; then
