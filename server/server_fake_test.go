@@ -304,10 +304,9 @@ func TestFakeRefresh(t *testing.T) {
 	if calls := h.p.Calls().Refresh; len(calls) != 1 || calls[0].RefreshToken != "refresh-1" || calls[0].Scope != "openid extra" {
 		t.Fatalf("refresh calls %+v", calls)
 	}
-	// A rotated token replaces the cookie, even when sign-in then fails.
+	// A rotated refresh token replaces the one in the cookie.
 	h.p.RefreshResult = providertest.DefaultResult()
 	h.p.RefreshResult.Session.RefreshToken = "refresh-2"
-	h.p.RefreshResult.IDTokenClaims = map[string]any{}
 	resp, _ = h.do("POST", "/api/auth/fake/refresh?env=development", xhr)
 	if resp.StatusCode != 200 || h.cookie("fake-refresh-token") != "refresh-2" {
 		t.Fatalf("rotation: %d, cookie %q", resp.StatusCode, h.cookie("fake-refresh-token"))
