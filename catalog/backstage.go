@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/neterr"
 )
 
 // ServiceCredentials gives the bearer token for a call to another Backstage
@@ -343,11 +344,7 @@ func (c *BackstageCatalog) fetch(ctx context.Context, path string) ([]byte, erro
 		}
 		// The url.Error repeats the request URL (with the user's email for
 		// filter lookups); name only what went wrong.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, unavailable("is unavailable: %v", err)
+		return nil, unavailable("is unavailable: %v", neterr.WithoutURL(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
