@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/internal/neterr"
+	"github.com/gatehouse-auth/gatehouse/internal/promreg"
 )
 
 // ServiceCredentials gives the bearer token for a call to another Backstage
@@ -478,13 +479,8 @@ func newCatalogMetrics(reg prometheus.Registerer) (*catalogMetrics, error) {
 // register registers c, or returns the collector already registered under
 // its name.
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
+	c, err := promreg.Register(reg, c)
+	if err != nil {
 		return c, fmt.Errorf("catalog: registering metrics: %w", err)
 	}
 	return c, nil
