@@ -1,13 +1,15 @@
 package main
 
 import (
-	"crypto/sha256"
+	"crypto"
 	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/gatehouse-auth/gatehouse/identity"
 )
@@ -69,7 +71,10 @@ func keysGenerate(dir, kid, alg string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if kid == "" {
-		kid = defaultKID(pubPEM)
+		if kid, err = defaultKID(pubPEM); err != nil {
+			fmt.Fprintf(stderr, "gatehouse keys generate: %v\n", err)
+			return 1
+		}
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		fmt.Fprintf(stderr, "gatehouse keys generate: %v\n", err)
@@ -117,7 +122,10 @@ func keysInspect(pubFile, privFile, kid, alg string, stdout, stderr io.Writer) i
 			fmt.Fprintf(stderr, "gatehouse keys inspect: %v\n", err)
 			return 1
 		}
-		kid = defaultKID(pubPEM)
+		if kid, err = defaultKID(pubPEM); err != nil {
+			fmt.Fprintf(stderr, "gatehouse keys inspect: %v\n", err)
+			return 1
+		}
 	}
 	k, err := identity.LoadStaticKey(kid, alg, pubFile, privFile)
 	if err != nil {
@@ -137,9 +145,18 @@ func keysInspect(pubFile, privFile, kid, alg string, stdout, stderr io.Writer) i
 	return 0
 }
 
-// defaultKID names a key by its public key: the first 16 characters of the
-// base64url SHA-256 of the PEM, stable for the same key.
-func defaultKID(pubPEM []byte) string {
-	sum := sha256.Sum256(pubPEM)
-	return base64.RawURLEncoding.EncodeToString(sum[:])[:16]
+// defaultKID names a key by its public key: the RFC 7638 JWK thumbprint
+// (SHA-256, base64url without padding). It depends only on the key, not on
+// how the PEM is laid out, so the same key always gets the same kid and a
+// client can recompute it from the published JWK.
+func defaultKID(pubPEM []byte) (string, error) {
+	pub, err := identity.ParsePublicKeyPEM(pubPEM)
+	if err != nil {
+		return "", err
+	}
+	sum, err := (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		return "", fmt.Errorf("key thumbprint: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(sum), nil
 }

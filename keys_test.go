@@ -3,10 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/gatehouse-auth/gatehouse/config"
 	"github.com/gatehouse-auth/gatehouse/identity"
@@ -72,5 +78,64 @@ func TestKeysRoundTrip(t *testing.T) {
 	}
 	if _, err := build(cfg, buildOptions{}); err == nil || !strings.Contains(err.Error(), "auth.keyStore.static.keys[0]") {
 		t.Errorf("missing key file: %v", err)
+	}
+}
+
+// TestDefaultKIDIsJWKThumbprint: without --kid a key is named by its RFC
+// 7638 thumbprint; checked against the example of RFC 7638 §3.1 and
+// against go-jose's computation of the same JWK.
+func TestDefaultKIDIsJWKThumbprint(t *testing.T) {
+	const rfcJWK = `{"kty":"RSA","e":"AQAB","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"}`
+	const rfcThumbprint = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+	var jwk jose.JSONWebKey
+	if err := jwk.UnmarshalJSON([]byte(rfcJWK)); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := jwk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := base64.RawURLEncoding.EncodeToString(sum); got != rfcThumbprint {
+		t.Fatalf("go-jose thumbprint %s, RFC 7638 says %s", got, rfcThumbprint)
+	}
+	der, err := x509.MarshalPKIXPublicKey(jwk.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, err := defaultKID(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	if err != nil || kid != rfcThumbprint {
+		t.Fatalf("defaultKID = %q, %v; want %s", kid, err, rfcThumbprint)
+	}
+
+	// `keys generate` without --kid names the files by the thumbprint, and
+	// `keys inspect` without --kid derives the same kid.
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"keys", "generate", "--out", dir, "--alg", "ES256"}, &out, &errb); code != 0 {
+		t.Fatalf("generate: %d %s", code, errb.String())
+	}
+	pubs, _ := filepath.Glob(filepath.Join(dir, "*.pub"))
+	if len(pubs) != 1 {
+		t.Fatalf("public key files: %v", pubs)
+	}
+	pubPEM, err := os.ReadFile(pubs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := identity.ParsePublicKeyPEM(pubPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err = (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := base64.RawURLEncoding.EncodeToString(sum)
+	if filepath.Base(pubs[0]) != want+".pub" || !strings.Contains(out.String(), "keyId: "+want+"\n") {
+		t.Fatalf("generated %s, printed:\n%s\nwant kid %s", pubs[0], out.String(), want)
+	}
+	var ins bytes.Buffer
+	if code := run(context.Background(), []string{"keys", "inspect", "--public-key-file", pubs[0]}, &ins, &errb); code != 0 || !strings.Contains(ins.String(), `"kid":"`+want+`"`) {
+		t.Fatalf("inspect: %d %s %s", code, ins.String(), errb.String())
 	}
 }

@@ -17,6 +17,8 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/neterr"
+	"github.com/gatehouse-auth/gatehouse/internal/promreg"
 )
 
 // ServiceCredentials gives the bearer token for a call to another Backstage
@@ -343,11 +345,7 @@ func (c *BackstageCatalog) fetch(ctx context.Context, path string) ([]byte, erro
 		}
 		// The url.Error repeats the request URL (with the user's email for
 		// filter lookups); name only what went wrong.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, unavailable("is unavailable: %v", err)
+		return nil, unavailable("is unavailable: %v", neterr.WithoutURL(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
@@ -481,13 +479,8 @@ func newCatalogMetrics(reg prometheus.Registerer) (*catalogMetrics, error) {
 // register registers c, or returns the collector already registered under
 // its name.
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
+	c, err := promreg.Register(reg, c)
+	if err != nil {
 		return c, fmt.Errorf("catalog: registering metrics: %w", err)
 	}
 	return c, nil

@@ -47,6 +47,11 @@ const maxTokenLength = 32768
 // reservedClaims are set by the issuer; resolvers cannot override them.
 var reservedClaims = []string{"iss", "sub", "ent", "aud", "iat", "exp", "uip"}
 
+// IsReservedClaim reports whether name is a claim the issuer sets itself
+// (iss, sub, ent, aud, iat, exp, uip): an extra claim of that name is never
+// written into a token, and resolvers refuse it.
+func IsReservedClaim(name string) bool { return slices.Contains(reservedClaims, name) }
+
 // Claims is what a sign-in resolver asks to put in a token.
 type Claims struct {
 	// Sub is the user entity ref, e.g. "user:default/alice".
@@ -219,7 +224,7 @@ func (i *Issuer) IssueToken(ctx context.Context, c Claims) (*IssuedToken, error)
 	p.WriteByte('{')
 	extraKeys := make([]string, 0, len(c.Extra))
 	for k := range c.Extra {
-		if !slices.Contains(reservedClaims, k) {
+		if !IsReservedClaim(k) {
 			extraKeys = append(extraKeys, k)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/catalog"
 	"github.com/gatehouse-auth/gatehouse/config"
+	"github.com/gatehouse-auth/gatehouse/identity"
 	"github.com/gatehouse-auth/gatehouse/providers"
 )
 
@@ -189,8 +190,7 @@ func normalize(res *SignInResult) (*SignInResult, error) {
 		}
 	}
 	for k, v := range res.ExtraClaims {
-		switch k {
-		case "iss", "sub", "ent", "aud", "iat", "exp", "uip":
+		if identity.IsReservedClaim(k) {
 			return nil, fmt.Errorf("extra claim %q is reserved", k)
 		}
 		if out.ExtraClaims == nil {

@@ -76,8 +76,15 @@ type envelopeResponse struct {
 // envelope (backend-defaults MiddlewareFactory.error): the status comes from
 // the error name (or its HTTPStatus), and request.url is relative to the /api/auth mount.
 func writeError(w http.ResponseWriter, r *http.Request, err error) int {
-	se := publicError(err, requestid.FromContext(r.Context()))
 	status := autherr.StatusOf(err)
+	writeEnvelope(w, r, status, publicError(err, requestid.FromContext(r.Context())))
+	return status
+}
+
+// writeEnvelope is the one writer of Backstage's error envelope: se with
+// the request's method and mount-relative URL, and status both in the body
+// and as the HTTP status.
+func writeEnvelope(w http.ResponseWriter, r *http.Request, status int, se *serializedError) {
 	body, _ := json.Marshal(errorEnvelope{
 		Error:    se,
 		Request:  envelopeRequest{Method: r.Method, URL: mountRelativeURL(r)},
@@ -86,7 +93,6 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) int {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
-	return status
 }
 
 func mountRelativeURL(r *http.Request) string {

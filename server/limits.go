@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -77,12 +76,5 @@ func headerBytes(r *http.Request) int {
 // writeStatusError writes Backstage's error envelope with an explicit
 // status, for errors that have no autherr name.
 func writeStatusError(w http.ResponseWriter, r *http.Request, status int, name, message string) {
-	body, _ := json.Marshal(errorEnvelope{
-		Error:    &serializedError{Name: name, Message: message},
-		Request:  envelopeRequest{Method: r.Method, URL: mountRelativeURL(r)},
-		Response: envelopeResponse{StatusCode: status},
-	})
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	writeEnvelope(w, r, status, &serializedError{Name: name, Message: message})
 }

@@ -29,6 +29,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/neterr"
 	"github.com/gatehouse-auth/gatehouse/providers"
 )
 
@@ -195,7 +196,7 @@ func (p *Provider) fetchDiscovery(ctx context.Context) (*discovered, error) {
 	req.Header.Set("Accept", "application/json")
 	resp, err := p.http.Do(req)
 	if err != nil {
-		return nil, plainNetError(err)
+		return nil, neterr.WithoutURL(err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -421,7 +422,7 @@ func (p *Provider) userinfo(ctx context.Context, d *discovered, accessToken stri
 	req.Header.Set("Accept", "application/json, application/jwt")
 	resp, err := p.http.Do(req)
 	if err != nil {
-		return nil, autherr.Wrap(autherr.NameServiceUnavailable, "Authentication failed, userinfo request failed", plainNetError(err))
+		return nil, autherr.Wrap(autherr.NameServiceUnavailable, "Authentication failed, userinfo request failed", neterr.WithoutURL(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -477,7 +478,7 @@ func (p *Provider) Logout(ctx context.Context, refreshToken string) (string, err
 	}
 	resp, err := p.http.Do(req)
 	if err != nil {
-		return "", plainNetError(err)
+		return "", neterr.WithoutURL(err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 	resp.Body.Close()
@@ -527,19 +528,9 @@ func tokenError(err error, prefix string) error {
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return autherr.ServiceUnavailable("%s, the token endpoint could not be reached: %s", prefix, plainNetError(err))
+		return autherr.ServiceUnavailable("%s, the token endpoint could not be reached: %s", prefix, neterr.WithoutURL(err))
 	}
 	// Anything else is an answer oauth2 could not use (not JSON, no
 	// access_token, …); its message carries no token material.
 	return autherr.Authentication("%s, %s", prefix, strings.TrimPrefix(err.Error(), "oauth2: "))
-}
-
-// plainNetError strips the URL from a transport error (the URL may carry a
-// query) and keeps the cause, e.g. "connection refused".
-func plainNetError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }

@@ -37,6 +37,7 @@ import (
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/neterr"
 	"github.com/gatehouse-auth/gatehouse/providers"
 )
 
@@ -304,7 +305,7 @@ func (p *Provider) token(ctx context.Context, form [][2]string) (*tokenResponse,
 	req.Header.Set("Accept", "application/json")
 	resp, err := p.http.Do(req)
 	if err != nil {
-		return nil, &tokenError{name: autherr.NameServiceUnavailable, message: fmt.Sprintf("the token endpoint %s is unreachable: %v", endpoint, unwrapURLError(err))}
+		return nil, &tokenError{name: autherr.NameServiceUnavailable, message: fmt.Sprintf("the token endpoint %s is unreachable: %v", endpoint, neterr.WithoutURL(err))}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -359,14 +360,6 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
-}
-
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // result builds the provider result. The ID token is decoded, and

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse-auth/gatehouse/internal/promreg"
 )
 
 // Metrics are per-module Prometheus collectors. Labels are the module's
@@ -19,14 +21,11 @@ type Metrics struct {
 	instantiate *prometheus.HistogramVec
 }
 
+// register registers c, or returns the collector already registered under
+// its name; other failures are collected in errs.
 func register[C prometheus.Collector](reg prometheus.Registerer, c C, errs *[]error) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
+	c, err := promreg.Register(reg, c)
+	if err != nil {
 		*errs = append(*errs, err)
 	}
 	return c
