@@ -13,7 +13,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
-	"github.com/gatehouse-auth/gatehouse/config"
 	"github.com/gatehouse-auth/gatehouse/identity"
 	"github.com/gatehouse-auth/gatehouse/metrics"
 	"github.com/gatehouse-auth/gatehouse/providers"
@@ -73,9 +72,9 @@ func (s *Server) start(c echo.Context, rt *envRuntime) error {
 
 	var granted []string
 	if rt.scopes.Persist {
-		granted = config.SplitScopes(rt.jar.get(r, rt.jar.grantedScopeName()))
+		granted = providers.SplitScopes(rt.jar.get(r, rt.jar.grantedScopeName()))
 	}
-	scope := joinScopes(config.SplitScopes(q.Get("scope")), granted, rt.scopes.Required, rt.AdditionalScopes)
+	scope := joinScopes(providers.SplitScopes(q.Get("scope")), granted, rt.scopes.Required, rt.AdditionalScopes)
 	st := oauthState{Nonce: nonce, Env: rt.env, Origin: origin, RedirectURL: q.Get("redirectUrl"), Flow: q.Get("flow")}
 	if rt.scopes.Persist {
 		st.Scope = scope
@@ -230,7 +229,7 @@ func (s *Server) signIn(c echo.Context, rt *envRuntime, result *providers.Result
 		ProviderInfo: providerInfo{
 			IDToken:     result.Session.IDToken,
 			AccessToken: result.Session.AccessToken,
-			Scope:       strings.Join(config.SplitScopes(result.Session.Scope), " "),
+			Scope:       strings.Join(providers.SplitScopes(result.Session.Scope), " "),
 		},
 	}
 	if result.Session.ExpiresInSeconds > 0 {
@@ -305,9 +304,9 @@ func (s *Server) doRefresh(c echo.Context, rt *envRuntime) (*authResponse, error
 	}
 	var granted []string
 	if rt.scopes.Persist {
-		granted = config.SplitScopes(rt.jar.get(r, rt.jar.grantedScopeName()))
+		granted = providers.SplitScopes(rt.jar.get(r, rt.jar.grantedScopeName()))
 	}
-	scope := joinScopes(config.SplitScopes(r.URL.Query().Get("scope")), granted, rt.scopes.Required, rt.AdditionalScopes)
+	scope := joinScopes(providers.SplitScopes(r.URL.Query().Get("scope")), granted, rt.scopes.Required, rt.AdditionalScopes)
 	result, err := refresher.Refresh(r.Context(), providers.RefreshRequest{RefreshToken: refreshToken, Scope: scope})
 	if err != nil {
 		return nil, metrics.AtStage(metrics.StageIdP, err)
