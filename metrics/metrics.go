@@ -291,7 +291,7 @@ func ResultOf(err error) string {
 		return "token_error"
 	case StageResolve:
 		switch {
-		case name == autherr.NameNotFound || resolvers.IsUnresolved(err):
+		case name == autherr.NameNotFound || errors.Is(err, resolvers.ErrUnresolved):
 			return "not_found"
 		case name == autherr.NameNotAllowed:
 			return "not_allowed"

@@ -11,10 +11,16 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/metrics"
+	"github.com/gatehouse-auth/gatehouse/resolvers"
 )
 
 func TestResultOf(t *testing.T) {
-	unresolved := autherr.Plain("Failed to sign-in, unable to resolve user identity. Please verify that your catalog contains the expected User entities that would match your configured sign-in resolver.")
+	// The chain's real "unable to resolve" answer: an empty chain gives it.
+	chain, err := resolvers.NewChain(nil, nil, resolvers.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, unresolved := chain.Resolve(t.Context(), resolvers.SignInInput{})
 	for _, c := range []struct {
 		err  error
 		want string

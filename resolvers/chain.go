@@ -30,12 +30,22 @@ type StepObserver func(name string, d time.Duration, err error)
 // chain serves requests; it is not synchronised with Resolve.
 func (c *Chain) Observe(o StepObserver) { c.observe = o }
 
-// IsUnresolved reports whether err is the chain's "unable to resolve user
-// identity" error (every resolver answered NotFound).
-func IsUnresolved(err error) bool {
-	var e *autherr.Error
-	return errors.As(err, &e) && e.Message == errUnresolved
-}
+// ErrUnresolved is matched, with errors.Is, by the error a Chain returns
+// when every resolver answered NotFound. That error is still, for
+// errors.As and autherr.NameOf, the *autherr.Error named "Error" whose
+// message is exactly Backstage's "Failed to sign-in, unable to resolve user
+// identity. …": the sentinel changes nothing Backstage sees.
+var ErrUnresolved = errors.New("no sign-in resolver matched the user")
+
+// unresolvedError is the Chain's "unable to resolve" answer. It wraps both
+// the Backstage-shaped error the client sees and ErrUnresolved, so callers
+// classify it with errors.Is instead of comparing message strings. It is a
+// fresh value per sign-in because callers may set HTTPStatus on the
+// *autherr.Error they get.
+type unresolvedError struct{ wire *autherr.Error }
+
+func (e *unresolvedError) Error() string   { return e.wire.Error() }
+func (e *unresolvedError) Unwrap() []error { return []error{e.wire, ErrUnresolved} }
 
 type chainStep struct {
 	name string
@@ -109,5 +119,5 @@ func (c *Chain) Resolve(ctx context.Context, in SignInInput) (*SignInResult, err
 		out.Resolver = s.name
 		return out, nil
 	}
-	return nil, autherr.Plain(errUnresolved)
+	return nil, &unresolvedError{wire: autherr.Plain(errUnresolved)}
 }

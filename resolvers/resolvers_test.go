@@ -2,6 +2,7 @@ package resolvers_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -74,6 +75,16 @@ func TestChainOrder(t *testing.T) {
 	_, err = chainOf(t, nf(), nf()).Resolve(ctx, resolvers.SignInInput{})
 	if autherr.NameOf(err) != autherr.NameError || !strings.HasPrefix(err.Error(), "Failed to sign-in, unable to resolve user identity. Please verify") {
 		t.Errorf("all NotFound: %s %v", autherr.NameOf(err), err)
+	}
+	// The unresolved answer is classified by the sentinel, yet on the wire
+	// stays exactly Backstage's plain Error with no cause.
+	var wire *autherr.Error
+	if !errors.Is(err, resolvers.ErrUnresolved) || !errors.As(err, &wire) || wire.Cause != nil ||
+		wire.Message != "Failed to sign-in, unable to resolve user identity. Please verify that your catalog contains the expected User entities that would match your configured sign-in resolver." {
+		t.Errorf("all NotFound is not ErrUnresolved with Backstage's message: %#v", err)
+	}
+	if _, err := chainOf(t, nf(), stop).Resolve(ctx, resolvers.SignInInput{}); errors.Is(err, resolvers.ErrUnresolved) {
+		t.Errorf("a refusal is classified as unresolved: %v", err)
 	}
 
 	bad := &fixed{res: &resolvers.SignInResult{UserEntityRef: "user:default/a", ExtraClaims: map[string]any{"sub": "x"}}}
