@@ -125,12 +125,13 @@ func (s *Server) frame(c echo.Context, rt *envRuntime) error {
 	if err == nil {
 		err = s.frameAuthenticate(c, rt, st, origin, target)
 	}
-	s.opts.Metrics.SignIn(rt.id, err)
+	result := resultOf(err)
+	s.opts.Metrics.SignIn(rt.id, result)
 	if err == nil {
 		return nil
 	}
 	s.log.LogAttrs(r.Context(), levelFor(err), "sign-in failed",
-		providerAttr(rt), stringAttr("result", metrics.ResultOf(err)), errorAttr(err))
+		providerAttr(rt), stringAttr("result", result), errorAttr(err))
 	if refusedRedirect {
 		return loggedError{err}
 	}
@@ -189,7 +190,7 @@ func (s *Server) frameAuthenticate(c echo.Context, rt *envRuntime, st oauthState
 	}
 	result, err := rt.Provider.Authenticate(r.Context(), providers.CallbackRequest{Params: params, Transaction: txn})
 	if err != nil {
-		return metrics.AtStage(metrics.StageIdP, err)
+		return atStage(stageIdP, err)
 	}
 	resp, err := s.signIn(c, rt, result)
 	if err != nil {
@@ -222,7 +223,7 @@ func (s *Server) signIn(c echo.Context, rt *envRuntime, result *providers.Result
 		return rt.Transforms.Apply(ctx, rt.id, result)
 	})
 	if err != nil {
-		return nil, metrics.AtStage(metrics.StageTransform, err)
+		return nil, atStage(stageTransform, err)
 	}
 	resp := &authResponse{
 		Profile: profile,
@@ -243,13 +244,13 @@ func (s *Server) signIn(c echo.Context, rt *envRuntime, result *providers.Result
 		return rt.Resolver.Resolve(ctx, resolvers.SignInInput{ProviderID: rt.id, Profile: profile, Result: result})
 	})
 	if err != nil {
-		return nil, metrics.AtStage(metrics.StageResolve, err)
+		return nil, atStage(stageResolve, err)
 	}
 	tok, err := timed(s, rt.id, metrics.StepTokenSigning, func() (*identity.IssuedToken, error) {
 		return s.opts.Tokens.IssueToken(ctx, identityClaims(res))
 	})
 	if err != nil {
-		return nil, metrics.AtStage(metrics.StageToken, err)
+		return nil, atStage(stageToken, err)
 	}
 	// One line per outcome: "signed in" at the callback, "refreshed" for
 	// a session refresh.
@@ -275,10 +276,11 @@ func (s *Server) refresh(c echo.Context, rt *envRuntime) error {
 		return autherr.Authentication("Invalid X-Requested-With header")
 	}
 	resp, err := s.doRefresh(c, rt)
-	s.opts.Metrics.Refresh(rt.id, err)
+	result := resultOf(err)
+	s.opts.Metrics.Refresh(rt.id, result)
 	if err != nil {
 		s.log.LogAttrs(r.Context(), levelFor(err), "refresh failed", providerAttr(rt),
-			stringAttr("result", metrics.ResultOf(err)), errorAttr(err))
+			stringAttr("result", result), errorAttr(err))
 		return loggedError{autherr.Wrap(autherr.NameAuthentication, "Refresh failed", err)}
 	}
 	body, err := json.Marshal(resp)
@@ -309,7 +311,7 @@ func (s *Server) doRefresh(c echo.Context, rt *envRuntime) (*authResponse, error
 	scope := joinScopes(providers.SplitScopes(r.URL.Query().Get("scope")), granted, rt.scopes.Required, rt.AdditionalScopes)
 	result, err := refresher.Refresh(r.Context(), providers.RefreshRequest{RefreshToken: refreshToken, Scope: scope})
 	if err != nil {
-		return nil, metrics.AtStage(metrics.StageIdP, err)
+		return nil, atStage(stageIdP, err)
 	}
 	// The IdP has answered: a rotated refresh token replaced the one in the
 	// cookie, which is now spent. Set the cookies before anything else can
