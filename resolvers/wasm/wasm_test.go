@@ -95,7 +95,7 @@ func TestChainMixed(t *testing.T) {
 	factories := resolvers.BuiltinResolvers()
 	factories["nobody"] = nf.ResolverFactory()
 	factories["tpl"] = tpl.ResolverFactory()
-	steps := []config.Step{{Name: "nobody", Path: "r[0]"}, {Name: "tpl", Path: "r[1]"}, {Name: resolvers.EmailMatchingUserEntityProfileEmail, Path: "r[2]"}}
+	steps := []resolvers.Step{{Name: "nobody", Path: "r[0]"}, {Name: "tpl", Path: "r[1]"}, {Name: resolvers.EmailMatchingUserEntityProfileEmail, Path: "r[2]"}}
 	chain, err := resolvers.NewChain(steps, factories, resolvers.Deps{Catalog: testCatalog(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +116,7 @@ func TestChainMixed(t *testing.T) {
 		t.Fatalf("all NotFound: got %v", err)
 	}
 	// Unknown module names are reported by the chain with the key path.
-	_, err = resolvers.NewChain([]config.Step{{Name: "nope", Path: "auth.providers.vcfsso.development.signIn.resolvers[0]"}}, factories, resolvers.Deps{})
+	_, err = resolvers.NewChain([]resolvers.Step{{Name: "nope", Path: "auth.providers.vcfsso.development.signIn.resolvers[0]"}}, factories, resolvers.Deps{})
 	if err == nil || !strings.Contains(err.Error(), "Sign-in resolver 'nope' is not available") || !strings.Contains(err.Error(), "resolvers[0]") {
 		t.Fatalf("unknown name: got %v", err)
 	}
@@ -148,7 +148,7 @@ func TestTransformExample(t *testing.T) {
 	// In a Transforms list after a built-in.
 	factories := resolvers.BuiltinTransforms()
 	factories["normalize-email"] = m.TransformFactory()
-	ts, err := resolvers.NewTransforms([]config.Step{{Name: "vcfsso"}, {Name: "normalize-email"}}, "vcfsso", factories)
+	ts, err := resolvers.NewTransforms([]resolvers.Step{{Name: "vcfsso"}, {Name: "normalize-email"}}, "vcfsso", factories)
 	if err != nil {
 		t.Fatal(err)
 	}
