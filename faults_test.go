@@ -267,7 +267,7 @@ func TestRefreshFaultKeepsRotatedToken(t *testing.T) {
 	const provider = "vmwareCloudServices"
 	var catalogDown, resolverDown atomic.Bool
 	pe := h.gw.envs[provider]["development"]
-	chain, err := resolvers.NewChain(h.gw.cfg.Auth.Providers[provider]["development"].SignIn.Resolvers,
+	chain, err := resolvers.NewChain(resolverSteps(h.gw.cfg.Auth.Providers[provider]["development"].SignIn.Resolvers),
 		resolvers.BuiltinResolvers(), resolvers.Deps{Catalog: faultyCatalog{Catalog: h.gw.catalog, fail: &catalogDown}})
 	if err != nil {
 		t.Fatal(err)

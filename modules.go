@@ -20,7 +20,7 @@ const moduleWatchInterval = time.Second
 // close them. It always returns a usable Set (with the modules that did
 // load), so build can go on collecting problems.
 func openModules(cfg *config.Config, o buildOptions, ops *opsState) (*wasm.Set, error) {
-	empty, _ := wasm.OpenSet(context.Background(), config.Modules{}, wasm.Config{})
+	empty, _ := wasm.OpenSet(context.Background(), nil, wasm.Config{})
 	if len(cfg.Modules.ByName) == 0 {
 		return empty, nil
 	}
@@ -29,7 +29,8 @@ func openModules(cfg *config.Config, o buildOptions, ops *opsState) (*wasm.Set, 
 		return empty, err
 	}
 	// On problems the set still holds the modules that loaded.
-	set, err := wasm.OpenSet(context.Background(), cfg.Modules, wasm.Config{Logger: o.logger, Metrics: met})
+	set, err := wasm.OpenSet(context.Background(), declaredModules(cfg.Modules),
+		wasm.Config{Logger: o.logger, Metrics: met, CacheDir: cfg.Modules.CacheDir})
 	ops.onClose("wasm modules", set.Close)
 	return set, err
 }
@@ -56,4 +57,17 @@ func (gw *gateway) watchModules(ctx context.Context, logger *slog.Logger) {
 			}
 		}
 	}
+}
+
+// declaredModules hands gatehouse.modules to the wasm package in its own
+// types, so that it does not depend on config.
+func declaredModules(m config.Modules) []wasm.Declared {
+	var out []wasm.Declared
+	for name, d := range m.ByName {
+		out = append(out, wasm.Declared{KeyPath: d.Path, ModuleConfig: wasm.ModuleConfig{
+			Name: name, Path: d.File, SHA256: d.SHA256, Timeout: d.Timeout,
+			MemoryPages: d.MemoryPages, Config: d.Config, Kind: d.Kind,
+		}})
+	}
+	return out
 }

@@ -144,6 +144,13 @@ func build(cfg *config.Config, o buildOptions) (*gateway, error) {
 			problems = append(problems, ps...)
 			return
 		}
+		var sps resolvers.StepProblems
+		if errors.As(err, &sps) {
+			for _, sp := range sps {
+				problems = append(problems, config.Problem{Path: sp.Path, Message: sp.Message})
+			}
+			return
+		}
 		problems = append(problems, config.Problem{Path: path, Message: err.Error()})
 	}
 
@@ -208,7 +215,7 @@ func build(cfg *config.Config, o buildOptions) (*gateway, error) {
 			if openErr != nil {
 				add(pe.Path, openErr)
 			}
-			tr, trErr := resolvers.NewTransforms(pe.SignIn.ProfileTransforms, f.defaultTransform, transformFactories)
+			tr, trErr := resolvers.NewTransforms(resolverSteps(pe.SignIn.ProfileTransforms), f.defaultTransform, transformFactories)
 			if trErr != nil {
 				add(pe.Path+".signIn.profileTransforms", trErr)
 			}
@@ -220,7 +227,7 @@ func build(cfg *config.Config, o buildOptions) (*gateway, error) {
 				AdditionalScopes: pe.AdditionalScopes,
 			}
 			if len(pe.SignIn.Resolvers) > 0 {
-				chain, err := resolvers.NewChain(pe.SignIn.Resolvers, resolverFactories, deps)
+				chain, err := resolvers.NewChain(resolverSteps(pe.SignIn.Resolvers), resolverFactories, deps)
 				if err != nil {
 					add(pe.Path+".signIn.resolvers", err)
 					continue
@@ -261,4 +268,17 @@ func build(cfg *config.Config, o buildOptions) (*gateway, error) {
 	}
 	registerStores(ops, o.db)
 	return gw, nil
+}
+
+// resolverSteps hands configured signIn entries to the resolvers package in
+// its own type, so that resolvers does not depend on config.
+func resolverSteps(steps []config.Step) []resolvers.Step {
+	if steps == nil {
+		return nil
+	}
+	out := make([]resolvers.Step, len(steps))
+	for i, s := range steps {
+		out[i] = resolvers.Step{Name: s.Name, Options: s.Options, Path: s.Path}
+	}
+	return out
 }

@@ -745,26 +745,6 @@ func TestEmptyFile(t *testing.T) {
 	}
 }
 
-func TestSplitScopes(t *testing.T) {
-	tests := []struct {
-		in   string
-		want []string
-	}{
-		{"", nil},
-		{"  , | ", nil},
-		{"openid", []string{"openid"}},
-		{"a b", []string{"a", "b"}},
-		{"a,b|c\td\ne", []string{"a", "b", "c", "d", "e"}},
-		{"groups, groups  offline_access|groups", []string{"groups", "offline_access"}},
-		{"b a b c a", []string{"b", "a", "c"}},
-	}
-	for _, tt := range tests {
-		if got := SplitScopes(tt.in); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("SplitScopes(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestSupportedProviders(t *testing.T) {
 	if got := SupportedProviders(); !reflect.DeepEqual(got, []string{"oidc", "vcfsso", "vmwareCloudServices"}) {
 		t.Errorf("got %v", got)

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/providers"
 )
 
 // Defaults and limits, as in Backstage.
@@ -449,15 +451,15 @@ func (d *decoder) decodeProviderEnv(id, env string, v any, kind providerKind) *P
 	return pe
 }
 
-// scopes reads additionalScopes: a string split by SplitScopes, or a list
-// of strings (each also split, then deduplicated).
+// scopes reads additionalScopes: a string split by providers.SplitScopes,
+// or a list of strings (each also split, then deduplicated).
 func (d *decoder) scopes(v any, path string) []string {
 	if s, ok := v.(string); ok {
-		return SplitScopes(s)
+		return providers.SplitScopes(s)
 	}
 	var all []string
 	for _, s := range d.strList(v, path) {
-		all = append(all, SplitScopes(s)...)
+		all = append(all, providers.SplitScopes(s)...)
 	}
 	return dedupe(all)
 }

@@ -133,21 +133,6 @@ func decodeOIDC(d *decoder, m map[string]any, pe *ProviderEnv) {
 	pe.OIDC = o
 }
 
-// SplitScopes splits a scope string the way Backstage splits
-// additionalScopes: on whitespace, '|' and ','. Empty parts are dropped and
-// duplicates removed, keeping first-seen order. It never returns empty
-// strings; it returns nil for a string with no scopes.
-func SplitScopes(s string) []string {
-	parts := strings.FieldsFunc(s, func(r rune) bool {
-		return r == '|' || r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f' || r == '\u00a0' || r == '\u2028' || r == '\u2029' || r == '\ufeff' || (r > 0x7f && isUnicodeSpace(r))
-	})
-	return dedupe(parts)
-}
-
-func isUnicodeSpace(r rune) bool {
-	return strings.TrimSpace(string(r)) == ""
-}
-
 func dedupe(parts []string) []string {
 	var out []string
 	seen := map[string]bool{}

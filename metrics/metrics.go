@@ -9,7 +9,6 @@ package metrics
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"runtime"
 	"runtime/debug"
@@ -21,7 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
-	"github.com/gatehouse-auth/gatehouse/resolvers"
 )
 
 // Namespace prefixes every Gatehouse metric. Other packages registering
@@ -177,17 +175,19 @@ func Handler(g prometheus.Gatherer) http.Handler {
 	return promhttp.HandlerFor(g, promhttp.HandlerOpts{EnableOpenMetrics: true, ErrorHandling: promhttp.ContinueOnError})
 }
 
-// SignIn counts one sign-in outcome; err is nil on success.
-func (m *Metrics) SignIn(provider string, err error) {
+// SignIn counts one sign-in outcome. result is the caller's classification
+// of it (the server's: success, bad_request, not_allowed, …); metrics
+// records the label and does not look at errors itself.
+func (m *Metrics) SignIn(provider, result string) {
 	if m != nil {
-		m.signIns.WithLabelValues(provider, ResultOf(err)).Inc()
+		m.signIns.WithLabelValues(provider, result).Inc()
 	}
 }
 
-// Refresh counts one refresh outcome; err is nil on success.
-func (m *Metrics) Refresh(provider string, err error) {
+// Refresh counts one refresh outcome, classified by the caller as for SignIn.
+func (m *Metrics) Refresh(provider, result string) {
 	if m != nil {
-		m.refreshes.WithLabelValues(provider, ResultOf(err)).Inc()
+		m.refreshes.WithLabelValues(provider, result).Inc()
 	}
 }
 
@@ -231,86 +231,4 @@ func (m *Metrics) HTTPRequest(route, method string, code int, d time.Duration) {
 	}
 	m.httpRequests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
 	m.httpDuration.WithLabelValues(route, method).Observe(d.Seconds())
-}
-
-// Stages of a sign-in, which ResultOf needs to tell an IdP failure from a
-// resolver's refusal.
-const (
-	StageRequest   = "request"   // state, cookies, origin: before the IdP
-	StageIdP       = "idp"       // code exchange, refresh grant, userinfo, ID token checks
-	StageTransform = "transform" // profile transforms
-	StageResolve   = "resolve"   // the sign-in resolver chain
-	StageToken     = "token"     // Backstage token issuance
-)
-
-// stageError marks the stage an error happened in. It changes neither the
-// message nor the autherr name that the client sees.
-type stageError struct {
-	stage string
-	err   error
-}
-
-func (e *stageError) Error() string { return e.err.Error() }
-func (e *stageError) Unwrap() error { return e.err }
-
-// AtStage marks err as having happened in stage (Stage* constants). A nil
-// err stays nil; an already-marked err keeps its first stage.
-func AtStage(stage string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var se *stageError
-	if errors.As(err, &se) {
-		return err
-	}
-	return &stageError{stage: stage, err: err}
-}
-
-// ResultOf is the one mapping from an outcome to the "result" label:
-// success, bad_request, not_allowed, unauthenticated, idp_error,
-// transform_error, not_found, conflict, resolver_error, token_error, error.
-func ResultOf(err error) string {
-	if err == nil {
-		return "success"
-	}
-	name := autherr.NameOf(err)
-	stage := ""
-	var se *stageError
-	if errors.As(err, &se) {
-		stage = se.stage
-	}
-	switch stage {
-	case StageIdP:
-		if name == autherr.NameNotAllowed {
-			return "not_allowed"
-		}
-		return "idp_error"
-	case StageTransform:
-		return "transform_error"
-	case StageToken:
-		return "token_error"
-	case StageResolve:
-		switch {
-		case name == autherr.NameNotFound || resolvers.IsUnresolved(err):
-			return "not_found"
-		case name == autherr.NameNotAllowed:
-			return "not_allowed"
-		case name == autherr.NameConflict:
-			return "conflict"
-		}
-		return "resolver_error"
-	}
-	switch name {
-	case autherr.NameInput:
-		return "bad_request"
-	case autherr.NameNotAllowed:
-		return "not_allowed"
-	case autherr.NameAuthentication:
-		return "unauthenticated"
-	case autherr.NameNotFound:
-		return "not_found"
-	case autherr.NameServiceUnavailable:
-		return "unavailable"
-	}
-	return "error"
 }

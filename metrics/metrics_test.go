@@ -1,7 +1,6 @@
 package metrics_test
 
 import (
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -9,46 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/metrics"
 )
-
-func TestResultOf(t *testing.T) {
-	unresolved := autherr.Plain("Failed to sign-in, unable to resolve user identity. Please verify that your catalog contains the expected User entities that would match your configured sign-in resolver.")
-	for _, c := range []struct {
-		err  error
-		want string
-	}{
-		{nil, "success"},
-		{autherr.Input("Missing session cookie"), "bad_request"},
-		{autherr.NotAllowed("Invalid nonce"), "not_allowed"},
-		{autherr.Authentication("x"), "unauthenticated"},
-		{autherr.ServiceUnavailable("discovery failed"), "unavailable"},
-		{errors.New("boom"), "error"},
-		{metrics.AtStage(metrics.StageIdP, autherr.Authentication("invalid_grant")), "idp_error"},
-		{metrics.AtStage(metrics.StageIdP, autherr.NotAllowed("ID token organizationId mismatch")), "not_allowed"},
-		{metrics.AtStage(metrics.StageTransform, errors.New("x")), "transform_error"},
-		{metrics.AtStage(metrics.StageResolve, autherr.NotFound("x")), "not_found"},
-		{metrics.AtStage(metrics.StageResolve, unresolved), "not_found"},
-		{metrics.AtStage(metrics.StageResolve, autherr.NotAllowed("domain")), "not_allowed"},
-		{metrics.AtStage(metrics.StageResolve, autherr.Conflict("two users")), "conflict"},
-		{metrics.AtStage(metrics.StageResolve, errors.New("wasm trap")), "resolver_error"},
-		{metrics.AtStage(metrics.StageToken, errors.New("store down")), "token_error"},
-		// The first stage wins, and marking keeps the message and name.
-		{metrics.AtStage(metrics.StageToken, metrics.AtStage(metrics.StageIdP, errors.New("x"))), "idp_error"},
-	} {
-		if got := metrics.ResultOf(c.err); got != c.want {
-			t.Errorf("ResultOf(%v) = %s, want %s", c.err, got, c.want)
-		}
-	}
-	e := autherr.NotFound("no such user")
-	if m := metrics.AtStage(metrics.StageResolve, e); m.Error() != e.Error() || autherr.NameOf(m) != autherr.NameNotFound || !errors.Is(m, e) {
-		t.Errorf("AtStage changed the error: %v", m)
-	}
-	if metrics.AtStage(metrics.StageIdP, nil) != nil {
-		t.Error("AtStage(nil) is not nil")
-	}
-}
 
 func TestEndpointOf(t *testing.T) {
 	for path, want := range map[string]string{
@@ -119,13 +80,44 @@ func TestIdPTransportAndNilMetrics(t *testing.T) {
 
 	// A nil *Metrics records nothing and never panics.
 	var none *metrics.Metrics
-	none.SignIn("p", nil)
-	none.Refresh("p", errors.New("x"))
+	none.SignIn("p", "success")
+	none.Refresh("p", "error")
 	none.Step("p", metrics.StepResolve, time.Millisecond)
 	none.Resolver("r", metrics.KindBuiltin, time.Millisecond, nil)
 	none.KeyRotated()
 	none.HTTPRequest("", "GET", 200, time.Millisecond)
 	if none.IdPTransport("p", nil) != http.DefaultTransport {
 		t.Error("a nil Metrics wrapped the transport")
+	}
+}
+
+// SignIn and Refresh record the result label their caller classified.
+func TestOutcomeLabels(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(reg, metrics.Options{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SignIn("vcfsso", "not_found")
+	m.SignIn("vcfsso", "not_found")
+	m.Refresh("oidc", "idp_error")
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range fams {
+		for _, mt := range f.GetMetric() {
+			key := f.GetName()
+			for _, l := range mt.GetLabel() {
+				key += " " + l.GetName() + "=" + l.GetValue()
+			}
+			if mt.GetCounter() != nil {
+				got[key] = mt.GetCounter().GetValue()
+			}
+		}
+	}
+	if got["gatehouse_sign_ins_total provider=vcfsso result=not_found"] != 2 || got["gatehouse_refreshes_total provider=oidc result=idp_error"] != 1 {
+		t.Errorf("outcome counters = %v", got)
 	}
 }

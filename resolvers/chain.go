@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
-	"github.com/gatehouse-auth/gatehouse/config"
 )
 
 // errUnresolved is Backstage's message when every resolver answered NotFound.
@@ -30,12 +29,22 @@ type StepObserver func(name string, d time.Duration, err error)
 // chain serves requests; it is not synchronised with Resolve.
 func (c *Chain) Observe(o StepObserver) { c.observe = o }
 
-// IsUnresolved reports whether err is the chain's "unable to resolve user
-// identity" error (every resolver answered NotFound).
-func IsUnresolved(err error) bool {
-	var e *autherr.Error
-	return errors.As(err, &e) && e.Message == errUnresolved
-}
+// ErrUnresolved is matched, with errors.Is, by the error a Chain returns
+// when every resolver answered NotFound. That error is still, for
+// errors.As and autherr.NameOf, the *autherr.Error named "Error" whose
+// message is exactly Backstage's "Failed to sign-in, unable to resolve user
+// identity. …": the sentinel changes nothing Backstage sees.
+var ErrUnresolved = errors.New("no sign-in resolver matched the user")
+
+// unresolvedError is the Chain's "unable to resolve" answer. It wraps both
+// the Backstage-shaped error the client sees and ErrUnresolved, so callers
+// classify it with errors.Is instead of comparing message strings. It is a
+// fresh value per sign-in because callers may set HTTPStatus on the
+// *autherr.Error they get.
+type unresolvedError struct{ wire *autherr.Error }
+
+func (e *unresolvedError) Error() string   { return e.wire.Error() }
+func (e *unresolvedError) Unwrap() []error { return []error{e.wire, ErrUnresolved} }
 
 type chainStep struct {
 	name string
@@ -45,10 +54,10 @@ type chainStep struct {
 var _ SignInResolver = (*Chain)(nil)
 
 // NewChain opens each step with its factory. Every unknown name or bad
-// option is reported, as config.Problems naming the entry's key path.
-func NewChain(steps []config.Step, factories map[string]ResolverFactory, deps Deps) (*Chain, error) {
+// option is reported, as StepProblems naming the entry's key path.
+func NewChain(steps []Step, factories map[string]ResolverFactory, deps Deps) (*Chain, error) {
 	rs, err := openSteps(steps, factories, "Sign-in resolver '%s' is not available",
-		func(f ResolverFactory, s config.Step) (SignInResolver, error) { return f(s.Options, deps) })
+		func(f ResolverFactory, s Step) (SignInResolver, error) { return f(s.Options, deps) })
 	if err != nil {
 		return nil, err
 	}
@@ -60,20 +69,20 @@ func NewChain(steps []config.Step, factories map[string]ResolverFactory, deps De
 }
 
 // openSteps opens each configured step with its named factory. Every
-// unknown name and every factory error is collected as a config.Problem
+// unknown name and every factory error is collected as a StepProblem
 // at the step's key path, so start-up reports them all at once.
-func openSteps[F, T any](steps []config.Step, factories map[string]F, unknownFormat string, open func(F, config.Step) (T, error)) ([]T, error) {
-	var problems config.Problems
+func openSteps[F, T any](steps []Step, factories map[string]F, unknownFormat string, open func(F, Step) (T, error)) ([]T, error) {
+	var problems StepProblems
 	out := make([]T, 0, len(steps))
 	for _, s := range steps {
 		f, ok := factories[s.Name]
 		if !ok {
-			problems = append(problems, config.Problem{Path: s.Path, Message: fmt.Sprintf(unknownFormat, s.Name)})
+			problems = append(problems, StepProblem{Path: s.Path, Message: fmt.Sprintf(unknownFormat, s.Name)})
 			continue
 		}
 		v, err := open(f, s)
 		if err != nil {
-			problems = append(problems, config.Problem{Path: s.Path, Message: err.Error()})
+			problems = append(problems, StepProblem{Path: s.Path, Message: err.Error()})
 			continue
 		}
 		out = append(out, v)
@@ -109,5 +118,5 @@ func (c *Chain) Resolve(ctx context.Context, in SignInInput) (*SignInResult, err
 		out.Resolver = s.name
 		return out, nil
 	}
-	return nil, autherr.Plain(errUnresolved)
+	return nil, &unresolvedError{wire: autherr.Plain(errUnresolved)}
 }

@@ -2,13 +2,13 @@ package resolvers_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/catalog"
-	"github.com/gatehouse-auth/gatehouse/config"
 	"github.com/gatehouse-auth/gatehouse/providers"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
 	"github.com/gatehouse-auth/gatehouse/resolvers/resolvertest"
@@ -35,11 +35,11 @@ func (f *fixed) Resolve(context.Context, resolvers.SignInInput) (*resolvers.Sign
 func chainOf(t *testing.T, rs ...*fixed) *resolvers.Chain {
 	t.Helper()
 	factories := map[string]resolvers.ResolverFactory{}
-	var steps []config.Step
+	var steps []resolvers.Step
 	for i, r := range rs {
 		name := fmt.Sprintf("r%d", i)
 		factories[name] = func(map[string]any, resolvers.Deps) (resolvers.SignInResolver, error) { return r, nil }
-		steps = append(steps, config.Step{Name: name})
+		steps = append(steps, resolvers.Step{Name: name})
 	}
 	c, err := resolvers.NewChain(steps, factories, resolvers.Deps{})
 	if err != nil {
@@ -75,6 +75,16 @@ func TestChainOrder(t *testing.T) {
 	if autherr.NameOf(err) != autherr.NameError || !strings.HasPrefix(err.Error(), "Failed to sign-in, unable to resolve user identity. Please verify") {
 		t.Errorf("all NotFound: %s %v", autherr.NameOf(err), err)
 	}
+	// The unresolved answer is classified by the sentinel, yet on the wire
+	// stays exactly Backstage's plain Error with no cause.
+	var wire *autherr.Error
+	if !errors.Is(err, resolvers.ErrUnresolved) || !errors.As(err, &wire) || wire.Cause != nil ||
+		wire.Message != "Failed to sign-in, unable to resolve user identity. Please verify that your catalog contains the expected User entities that would match your configured sign-in resolver." {
+		t.Errorf("all NotFound is not ErrUnresolved with Backstage's message: %#v", err)
+	}
+	if _, err := chainOf(t, nf(), stop).Resolve(ctx, resolvers.SignInInput{}); errors.Is(err, resolvers.ErrUnresolved) {
+		t.Errorf("a refusal is classified as unresolved: %v", err)
+	}
 
 	bad := &fixed{res: &resolvers.SignInResult{UserEntityRef: "user:default/a", ExtraClaims: map[string]any{"sub": "x"}}}
 	if _, err := chainOf(t, bad).Resolve(ctx, resolvers.SignInInput{}); err == nil || !strings.Contains(err.Error(), `extra claim "sub" is reserved`) {
@@ -83,13 +93,13 @@ func TestChainOrder(t *testing.T) {
 }
 
 func TestChainConfigProblems(t *testing.T) {
-	steps := []config.Step{
+	steps := []resolvers.Step{
 		{Name: "emailMatchingUserEntityProfileEmail", Path: "auth.providers.vcfsso.development.signIn.resolvers[0]"},
 		{Name: "usernameMatchingUserEntityName", Path: "auth.providers.vcfsso.development.signIn.resolvers[1]"},
 		{Name: "emailLocalPartMatchingUserEntityName", Options: map[string]any{"allowedDomain": []any{"x"}}, Path: "auth.providers.vcfsso.development.signIn.resolvers[2]"},
 	}
 	_, err := resolvers.NewChain(steps, resolvers.BuiltinResolvers(), resolvers.Deps{})
-	ps, ok := err.(config.Problems)
+	ps, ok := err.(resolvers.StepProblems)
 	if !ok || len(ps) != 2 {
 		t.Fatalf("err = %v, want two problems", err)
 	}
@@ -130,7 +140,7 @@ func TestTransforms(t *testing.T) {
 			t.Errorf("%s: got %+v, %v; want %+v", c.name, got, err, c.want)
 		}
 	}
-	_, err := resolvers.NewTransforms([]config.Step{{Name: "nope", Path: "p.signIn.profileTransforms[0]"}}, "oidc", resolvers.BuiltinTransforms())
+	_, err := resolvers.NewTransforms([]resolvers.Step{{Name: "nope", Path: "p.signIn.profileTransforms[0]"}}, "oidc", resolvers.BuiltinTransforms())
 	if err == nil || err.Error() != "p.signIn.profileTransforms[0]: Profile transform 'nope' is not available" {
 		t.Errorf("unknown transform: %v", err)
 	}
@@ -149,7 +159,7 @@ func BenchmarkChainFileCatalog(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	chain, err := resolvers.NewChain([]config.Step{{Name: resolvers.EmailMatchingUserEntityProfileEmail}, {Name: resolvers.PreferredUsernameMatchingUserEntityName}},
+	chain, err := resolvers.NewChain([]resolvers.Step{{Name: resolvers.EmailMatchingUserEntityProfileEmail}, {Name: resolvers.PreferredUsernameMatchingUserEntityName}},
 		resolvers.BuiltinResolvers(), resolvers.Deps{Catalog: cat})
 	if err != nil {
 		b.Fatal(err)
@@ -199,5 +209,14 @@ func TestVMwareCloudTransform(t *testing.T) {
 		if err != nil || got != c.want {
 			t.Errorf("%s: got %+v, %v", c.name, got, err)
 		}
+	}
+}
+
+// StepProblems, as an error, lists every step one per line, each with its
+// key path when it has one (the wiring turns them into config problems).
+func TestStepProblemsError(t *testing.T) {
+	ps := resolvers.StepProblems{{Path: "p.signIn.resolvers[0]", Message: "bad"}, {Message: "no path"}}
+	if got, want := ps.Error(), "p.signIn.resolvers[0]: bad\nno path"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
 	}
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/catalog"
-	"github.com/gatehouse-auth/gatehouse/config"
 	"github.com/gatehouse-auth/gatehouse/identity"
 	"github.com/gatehouse-auth/gatehouse/providers"
 )
@@ -146,13 +145,13 @@ type Transforms struct {
 }
 
 // NewTransforms opens the configured transforms; none configured means the
-// provider's default one. Unknown names and bad options are config.Problems.
-func NewTransforms(steps []config.Step, defaultName string, factories map[string]TransformFactory) (*Transforms, error) {
+// provider's default one. Unknown names and bad options are StepProblems.
+func NewTransforms(steps []Step, defaultName string, factories map[string]TransformFactory) (*Transforms, error) {
 	if len(steps) == 0 {
-		steps = []config.Step{{Name: defaultName, Path: "(default transform)"}}
+		steps = []Step{{Name: defaultName, Path: "(default transform)"}}
 	}
 	ts, err := openSteps(steps, factories, "Profile transform '%s' is not available",
-		func(f TransformFactory, s config.Step) (ProfileTransform, error) { return f(s.Options) })
+		func(f TransformFactory, s Step) (ProfileTransform, error) { return f(s.Options) })
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
-	"github.com/gatehouse-auth/gatehouse/config"
 	"github.com/gatehouse-auth/gatehouse/identity"
 	"github.com/gatehouse-auth/gatehouse/metrics"
 	"github.com/gatehouse-auth/gatehouse/providers"
@@ -73,9 +72,9 @@ func (s *Server) start(c echo.Context, rt *envRuntime) error {
 
 	var granted []string
 	if rt.scopes.Persist {
-		granted = config.SplitScopes(rt.jar.get(r, rt.jar.grantedScopeName()))
+		granted = providers.SplitScopes(rt.jar.get(r, rt.jar.grantedScopeName()))
 	}
-	scope := joinScopes(config.SplitScopes(q.Get("scope")), granted, rt.scopes.Required, rt.AdditionalScopes)
+	scope := joinScopes(providers.SplitScopes(q.Get("scope")), granted, rt.scopes.Required, rt.AdditionalScopes)
 	st := oauthState{Nonce: nonce, Env: rt.env, Origin: origin, RedirectURL: q.Get("redirectUrl"), Flow: q.Get("flow")}
 	if rt.scopes.Persist {
 		st.Scope = scope
@@ -126,12 +125,13 @@ func (s *Server) frame(c echo.Context, rt *envRuntime) error {
 	if err == nil {
 		err = s.frameAuthenticate(c, rt, st, origin, target)
 	}
-	s.opts.Metrics.SignIn(rt.id, err)
+	result := resultOf(err)
+	s.opts.Metrics.SignIn(rt.id, result)
 	if err == nil {
 		return nil
 	}
 	s.log.LogAttrs(r.Context(), levelFor(err), "sign-in failed",
-		providerAttr(rt), stringAttr("result", metrics.ResultOf(err)), errorAttr(err))
+		providerAttr(rt), stringAttr("result", result), errorAttr(err))
 	if refusedRedirect {
 		return loggedError{err}
 	}
@@ -190,7 +190,7 @@ func (s *Server) frameAuthenticate(c echo.Context, rt *envRuntime, st oauthState
 	}
 	result, err := rt.Provider.Authenticate(r.Context(), providers.CallbackRequest{Params: params, Transaction: txn})
 	if err != nil {
-		return metrics.AtStage(metrics.StageIdP, err)
+		return atStage(stageIdP, err)
 	}
 	resp, err := s.signIn(c, rt, result)
 	if err != nil {
@@ -223,14 +223,14 @@ func (s *Server) signIn(c echo.Context, rt *envRuntime, result *providers.Result
 		return rt.Transforms.Apply(ctx, rt.id, result)
 	})
 	if err != nil {
-		return nil, metrics.AtStage(metrics.StageTransform, err)
+		return nil, atStage(stageTransform, err)
 	}
 	resp := &authResponse{
 		Profile: profile,
 		ProviderInfo: providerInfo{
 			IDToken:     result.Session.IDToken,
 			AccessToken: result.Session.AccessToken,
-			Scope:       strings.Join(config.SplitScopes(result.Session.Scope), " "),
+			Scope:       strings.Join(providers.SplitScopes(result.Session.Scope), " "),
 		},
 	}
 	if result.Session.ExpiresInSeconds > 0 {
@@ -244,13 +244,13 @@ func (s *Server) signIn(c echo.Context, rt *envRuntime, result *providers.Result
 		return rt.Resolver.Resolve(ctx, resolvers.SignInInput{ProviderID: rt.id, Profile: profile, Result: result})
 	})
 	if err != nil {
-		return nil, metrics.AtStage(metrics.StageResolve, err)
+		return nil, atStage(stageResolve, err)
 	}
 	tok, err := timed(s, rt.id, metrics.StepTokenSigning, func() (*identity.IssuedToken, error) {
 		return s.opts.Tokens.IssueToken(ctx, identityClaims(res))
 	})
 	if err != nil {
-		return nil, metrics.AtStage(metrics.StageToken, err)
+		return nil, atStage(stageToken, err)
 	}
 	// One line per outcome: "signed in" at the callback, "refreshed" for
 	// a session refresh.
@@ -276,10 +276,11 @@ func (s *Server) refresh(c echo.Context, rt *envRuntime) error {
 		return autherr.Authentication("Invalid X-Requested-With header")
 	}
 	resp, err := s.doRefresh(c, rt)
-	s.opts.Metrics.Refresh(rt.id, err)
+	result := resultOf(err)
+	s.opts.Metrics.Refresh(rt.id, result)
 	if err != nil {
 		s.log.LogAttrs(r.Context(), levelFor(err), "refresh failed", providerAttr(rt),
-			stringAttr("result", metrics.ResultOf(err)), errorAttr(err))
+			stringAttr("result", result), errorAttr(err))
 		return loggedError{autherr.Wrap(autherr.NameAuthentication, "Refresh failed", err)}
 	}
 	body, err := json.Marshal(resp)
@@ -305,12 +306,12 @@ func (s *Server) doRefresh(c echo.Context, rt *envRuntime) (*authResponse, error
 	}
 	var granted []string
 	if rt.scopes.Persist {
-		granted = config.SplitScopes(rt.jar.get(r, rt.jar.grantedScopeName()))
+		granted = providers.SplitScopes(rt.jar.get(r, rt.jar.grantedScopeName()))
 	}
-	scope := joinScopes(config.SplitScopes(r.URL.Query().Get("scope")), granted, rt.scopes.Required, rt.AdditionalScopes)
+	scope := joinScopes(providers.SplitScopes(r.URL.Query().Get("scope")), granted, rt.scopes.Required, rt.AdditionalScopes)
 	result, err := refresher.Refresh(r.Context(), providers.RefreshRequest{RefreshToken: refreshToken, Scope: scope})
 	if err != nil {
-		return nil, metrics.AtStage(metrics.StageIdP, err)
+		return nil, atStage(stageIdP, err)
 	}
 	// The IdP has answered: a rotated refresh token replaced the one in the
 	// cookie, which is now spent. Set the cookies before anything else can

@@ -7,9 +7,9 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
-	"github.com/gatehouse-auth/gatehouse/config"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
 )
 
@@ -19,42 +19,49 @@ type Set struct {
 	mods map[string]*Module
 }
 
-// OpenSet loads every declared module. Problems (unreadable file, pin
-// mismatch, bad exports or imports, a name taken by a built-in) are
-// config.Problems at gatehouse.modules.<name>, all reported at once; the
-// Set returned with them holds the modules that did load and must still
-// be closed. An empty declaration gives an empty Set that holds no runtime.
-func OpenSet(ctx context.Context, decl config.Modules, cfg Config) (*Set, error) {
+// Declared is one module a configuration declares (gatehouse.modules.<name>),
+// filled in by the wiring so that this package never imports config.
+type Declared struct {
+	ModuleConfig
+	// KeyPath is the declaration's key path, e.g. "gatehouse.modules.team",
+	// at which its problems are reported.
+	KeyPath string
+}
+
+// OpenSet loads every declared module, in name order; cfg.CacheDir is the
+// compilation cache (<gatehouse.dataDir>/wasm-cache from the wiring).
+// Problems (unreadable file, pin mismatch, bad exports or imports, a name
+// taken by a built-in) are resolvers.StepProblems at each declaration's
+// KeyPath (a bad cache directory at gatehouse.dataDir), all reported at
+// once; the Set returned with them holds the modules that did load and
+// must still be closed. No declaration gives an empty Set that holds no
+// runtime.
+func OpenSet(ctx context.Context, decls []Declared, cfg Config) (*Set, error) {
 	s := &Set{mods: map[string]*Module{}}
-	if len(decl.ByName) == 0 {
+	if len(decls) == 0 {
 		return s, nil
-	}
-	if cfg.CacheDir == "" {
-		cfg.CacheDir = decl.CacheDir
 	}
 	h, err := New(cfg)
 	if err != nil {
-		return s, config.Problems{{Path: "gatehouse.dataDir", Message: err.Error()}}
+		return s, resolvers.StepProblems{{Path: "gatehouse.dataDir", Message: err.Error()}}
 	}
 	s.host = h
+	decls = slices.SortedFunc(slices.Values(decls), func(a, b Declared) int { return strings.Compare(a.Name, b.Name) })
 	builtinR, builtinT := resolvers.BuiltinResolvers(), resolvers.BuiltinTransforms()
-	var problems config.Problems
-	for _, name := range slices.Sorted(maps.Keys(decl.ByName)) {
-		d := decl.ByName[name]
+	var problems resolvers.StepProblems
+	for _, d := range decls {
+		name := d.Name
 		if _, ok := builtinR[name]; ok {
-			problems = append(problems, config.Problem{Path: d.Path, Message: fmt.Sprintf("%q is the name of a built-in sign-in resolver; choose another module name", name)})
+			problems = append(problems, resolvers.StepProblem{Path: d.KeyPath, Message: fmt.Sprintf("%q is the name of a built-in sign-in resolver; choose another module name", name)})
 			continue
 		}
 		if _, ok := builtinT[name]; ok {
-			problems = append(problems, config.Problem{Path: d.Path, Message: fmt.Sprintf("%q is the name of a built-in profile transform; choose another module name", name)})
+			problems = append(problems, resolvers.StepProblem{Path: d.KeyPath, Message: fmt.Sprintf("%q is the name of a built-in profile transform; choose another module name", name)})
 			continue
 		}
-		m, err := h.Load(ctx, ModuleConfig{
-			Name: name, Path: d.File, SHA256: d.SHA256, Timeout: d.Timeout,
-			MemoryPages: d.MemoryPages, Config: d.Config, Kind: d.Kind,
-		})
+		m, err := h.Load(ctx, d.ModuleConfig)
 		if err != nil {
-			problems = append(problems, config.Problem{Path: d.Path, Message: err.Error()})
+			problems = append(problems, resolvers.StepProblem{Path: d.KeyPath, Message: err.Error()})
 			continue
 		}
 		s.mods[name] = m

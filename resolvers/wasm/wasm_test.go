@@ -15,7 +15,6 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/catalog"
-	"github.com/gatehouse-auth/gatehouse/config"
 	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 	"github.com/gatehouse-auth/gatehouse/providers"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
@@ -95,7 +94,7 @@ func TestChainMixed(t *testing.T) {
 	factories := resolvers.BuiltinResolvers()
 	factories["nobody"] = nf.ResolverFactory()
 	factories["tpl"] = tpl.ResolverFactory()
-	steps := []config.Step{{Name: "nobody", Path: "r[0]"}, {Name: "tpl", Path: "r[1]"}, {Name: resolvers.EmailMatchingUserEntityProfileEmail, Path: "r[2]"}}
+	steps := []resolvers.Step{{Name: "nobody", Path: "r[0]"}, {Name: "tpl", Path: "r[1]"}, {Name: resolvers.EmailMatchingUserEntityProfileEmail, Path: "r[2]"}}
 	chain, err := resolvers.NewChain(steps, factories, resolvers.Deps{Catalog: testCatalog(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +115,7 @@ func TestChainMixed(t *testing.T) {
 		t.Fatalf("all NotFound: got %v", err)
 	}
 	// Unknown module names are reported by the chain with the key path.
-	_, err = resolvers.NewChain([]config.Step{{Name: "nope", Path: "auth.providers.vcfsso.development.signIn.resolvers[0]"}}, factories, resolvers.Deps{})
+	_, err = resolvers.NewChain([]resolvers.Step{{Name: "nope", Path: "auth.providers.vcfsso.development.signIn.resolvers[0]"}}, factories, resolvers.Deps{})
 	if err == nil || !strings.Contains(err.Error(), "Sign-in resolver 'nope' is not available") || !strings.Contains(err.Error(), "resolvers[0]") {
 		t.Fatalf("unknown name: got %v", err)
 	}
@@ -148,7 +147,7 @@ func TestTransformExample(t *testing.T) {
 	// In a Transforms list after a built-in.
 	factories := resolvers.BuiltinTransforms()
 	factories["normalize-email"] = m.TransformFactory()
-	ts, err := resolvers.NewTransforms([]config.Step{{Name: "vcfsso"}, {Name: "normalize-email"}}, "vcfsso", factories)
+	ts, err := resolvers.NewTransforms([]resolvers.Step{{Name: "vcfsso"}, {Name: "normalize-email"}}, "vcfsso", factories)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,15 +437,14 @@ func TestSetWatch(t *testing.T) {
 	if err := os.WriteFile(path, a, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	decl := config.Modules{CacheDir: filepath.Join(dir, "cache"), ByName: map[string]*config.Module{
-		"m": {Name: "m", Path: "gatehouse.modules.m", File: path, MemoryPages: 16},
-	}}
-	set, err := wasm.OpenSet(context.Background(), decl, wasm.Config{})
+	cacheDir := filepath.Join(dir, "cache")
+	decl := []wasm.Declared{{KeyPath: "gatehouse.modules.m", ModuleConfig: wasm.ModuleConfig{Name: "m", Path: path, MemoryPages: 16}}}
+	set, err := wasm.OpenSet(context.Background(), decl, wasm.Config{CacheDir: cacheDir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer set.Close(context.Background())
-	if _, err := os.Stat(decl.CacheDir); err != nil {
+	if _, err := os.Stat(cacheDir); err != nil {
 		t.Fatalf("compilation cache dir: %v", err)
 	}
 	r, err := set.Resolvers(resolvers.BuiltinResolvers())["m"](nil, resolvers.Deps{})
@@ -488,14 +486,19 @@ func TestSetWatch(t *testing.T) {
 		t.Fatalf("after ReloadAll: %+v %v", res, err)
 	}
 
-	bad := config.Modules{ByName: map[string]*config.Module{
-		"emailMatchingUserEntityProfileEmail": {Name: "emailMatchingUserEntityProfileEmail", Path: "gatehouse.modules.emailMatchingUserEntityProfileEmail", File: path},
-		"gone":                                {Name: "gone", Path: "gatehouse.modules.gone", File: filepath.Join(dir, "gone.wasm")},
-	}}
+	bad := []wasm.Declared{
+		{KeyPath: "gatehouse.modules.gone", ModuleConfig: wasm.ModuleConfig{Name: "gone", Path: filepath.Join(dir, "gone.wasm")}},
+		{KeyPath: "gatehouse.modules.emailMatchingUserEntityProfileEmail", ModuleConfig: wasm.ModuleConfig{Name: "emailMatchingUserEntityProfileEmail", Path: path}},
+	}
 	partial, err := wasm.OpenSet(context.Background(), bad, wasm.Config{})
 	defer partial.Close(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "gatehouse.modules.gone: reading module") || !strings.Contains(err.Error(), "built-in sign-in resolver") {
 		t.Fatalf("got %v", err)
+	}
+	// Problems come in module-name order, whatever the declaration order,
+	// each at its declaration's key path.
+	if msg := err.Error(); strings.Index(msg, "gatehouse.modules.emailMatchingUserEntityProfileEmail: ") > strings.Index(msg, "gatehouse.modules.gone: ") {
+		t.Errorf("problems not in name order: %v", err)
 	}
 }
 
