@@ -273,7 +273,11 @@ func TestLoadErrors(t *testing.T) {
 func TestConcurrent(t *testing.T) {
 	h := newHost(t)
 	m := load(t, h, wasm.ModuleConfig{Name: "builtins", Path: wasmtest.Go(t, "./resolvers/wasm/testdata/builtins"),
-		Config: map[string]any{"resolver": resolvers.EmailLocalPartMatchingUserEntityName}, RecycleCalls: 40})
+		Config: map[string]any{"resolver": resolvers.EmailLocalPartMatchingUserEntityName}, RecycleCalls: 40,
+		// This test is about sharing and recycling instances, not speed:
+		// 64 callers on a 2-core machine under -race can wait seconds for
+		// one of GOMAXPROCS instances, so the per-call budget is generous.
+		Timeout: 10 * time.Second})
 	r, err := m.ResolverFactory()(map[string]any{"dangerouslyAllowSignInWithoutUserInCatalog": true}, resolvers.Deps{Catalog: testCatalog(t)})
 	if err != nil {
 		t.Fatal(err)
