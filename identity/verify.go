@@ -199,6 +199,11 @@ func LimitedUserToken(fullToken string) (string, error) {
 	if json.Unmarshal(hb, &h) != nil || json.Unmarshal(pb, &p) != nil || p.Uip == "" {
 		return "", autherr.Input("not a Backstage user token with a uip claim")
 	}
+	// uip becomes the limited token's signature part: anything but
+	// base64url (a '.' above all) would make a token of another shape.
+	if _, err := b64.DecodeString(p.Uip); err != nil {
+		return "", autherr.Input("not a Backstage user token: its uip claim is not a base64url signature")
+	}
 	var hdr, pl bytes.Buffer
 	hdr.WriteString(`{"typ":"` + TypeLimitedUser + `","alg":`)
 	writeJSON(&hdr, h.Alg)
