@@ -2,6 +2,7 @@ package dbstore
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +73,7 @@ func TestStartupRetriesUntilTheDeadline(t *testing.T) {
 			if err == nil {
 				t.Fatal("waitReady succeeded against a closed port")
 			}
-			if !equalDurations(clk.slept, tc.wantSleeps) {
+			if !slices.Equal(clk.slept, tc.wantSleeps) {
 				t.Errorf("waits between attempts = %v, want %v", clk.slept, tc.wantSleeps)
 			}
 			if end := clk.t.Sub(start); end < tc.timeout || end > tc.timeout+tc.overshoot {
@@ -83,16 +84,4 @@ func TestStartupRetriesUntilTheDeadline(t *testing.T) {
 			}
 		})
 	}
-}
-
-func equalDurations(a, b []time.Duration) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

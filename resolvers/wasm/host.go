@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -259,18 +260,6 @@ func sigString(params, results []api.ValueType) string {
 	return n(params) + " -> " + n(results)
 }
 
-func sameTypes(a, b []api.ValueType) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // compiled is one pool's view of a shared compiled module: its exports
 // as the module's kind allows them.
 type compiled struct {
@@ -370,7 +359,7 @@ func checkShape(c ModuleConfig, cm wazero.CompiledModule, out *compiled) error {
 		if !ok {
 			return false, nil
 		}
-		if !sameTypes(d.ParamTypes(), want.params) || !sameTypes(d.ResultTypes(), want.results) {
+		if !slices.Equal(d.ParamTypes(), want.params) || !slices.Equal(d.ResultTypes(), want.results) {
 			return false, fmt.Errorf("module %q: export %q has signature %s, want %s", c.Name, name,
 				sigString(d.ParamTypes(), d.ResultTypes()), sigString(want.params, want.results))
 		}
@@ -424,7 +413,7 @@ func checkShape(c ModuleConfig, cm wazero.CompiledModule, out *compiled) error {
 			if !ok {
 				return fmt.Errorf("module %q: imports %s.%s, which the host does not offer (offered: %s)", c.Name, mod, name, strings.Join(hostNames(), ", "))
 			}
-			if !sameTypes(d.ParamTypes(), want.params) || !sameTypes(d.ResultTypes(), want.results) {
+			if !slices.Equal(d.ParamTypes(), want.params) || !slices.Equal(d.ResultTypes(), want.results) {
 				return fmt.Errorf("module %q: imports %s.%s with signature %s, want %s", c.Name, mod, name,
 					sigString(d.ParamTypes(), d.ResultTypes()), sigString(want.params, want.results))
 			}
