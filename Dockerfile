@@ -24,7 +24,7 @@ ENV CGO_ENABLED=0
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN go build -trimpath -ldflags="-s -w" -o /out/usr/local/bin/gatehouse .
+RUN go build -trimpath -ldflags="-s -w" -o /out/usr/local/bin/gatehouse ./cmd/gatehouse
 RUN mkdir -p /out/usr/share/gatehouse/modules && for d in examples/wasm/*/; do [ -f $d/main.go ] || continue; GOOS=wasip1 GOARCH=wasm go build -trimpath -buildmode=c-shared -o /out/usr/share/gatehouse/modules/$(basename $d).wasm ./$d || exit 1; done
 COPY --from=asc /out/catalog-groups.wasm /out/usr/share/gatehouse/modules/catalog-groups.wasm
 RUN mkdir -p /out/etc/gatehouse /out/var/lib/gatehouse && cp -r examples/dev /out/etc/gatehouse/examples-dev

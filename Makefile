@@ -1,16 +1,21 @@
 # Gatehouse. `make run` serves the demo; `make test` is what CI runs.
 GO        ?= go
 BIN       := bin/gatehouse
+DEV_BIN   := bin/gatehouse-dev
 # Every package but Go files that npm installs under node_modules.
 PKGS      := $(shell $(GO) list ./... | grep -v /node_modules/)
 
 .PHONY: run build test vet fmt-check bench clean interop interop-deps fuzz
 
+# The demo: the dev IdP and Gatehouse on examples/dev (cmd/gatehouse-dev).
 run: build
-	./$(BIN) dev
+	./$(DEV_BIN)
 
+# The production binary (cmd/gatehouse, which links no OpenID provider)
+# and the demo's.
 build:
-	$(GO) build -o $(BIN) .
+	$(GO) build -o $(BIN) ./cmd/gatehouse
+	$(GO) build -o $(DEV_BIN) ./cmd/gatehouse-dev
 
 # gofmt, go vet, then every test with the race detector, through
 # internal/cmd/testsummary: failures in full, the ok/FAIL line of each
@@ -36,7 +41,7 @@ fmt-check:
 
 # Speed and memory, as a table: ns/op, B/op and allocs/op per benchmark.
 bench:
-	@$(GO) test -run '^$$' -bench . -benchmem -count=1 ./identity/ ./server/ ./resolvers/ ./resolvers/wasm/ ./catalog/ . \
+	@$(GO) test -run '^$$' -bench . -benchmem -count=1 ./identity/ ./server/ ./resolvers/ ./resolvers/wasm/ ./catalog/ ./test/e2e/ \
 		| tee bench.out | scripts/benchtable.sh
 
 # A real Backstage backend (backend-defaults + the catalog plugin on SQLite
@@ -53,7 +58,7 @@ $(INTEROP)/node_modules/.gatehouse-installed: $(INTEROP)/package.json $(INTEROP)
 interop-deps: $(INTEROP)/node_modules/.gatehouse-installed
 
 interop: interop-deps
-	GATEHOUSE_REQUIRE=node $(GO) test -race -count=1 -run 'Backstage' ./catalog/ .
+	GATEHOUSE_REQUIRE=node $(GO) test -race -count=1 -run 'Backstage' ./catalog/ ./test/e2e/
 
 clean:
 	rm -rf bin bench.out
@@ -79,7 +84,7 @@ $(ASC): wasm-sdk/assemblyscript/package.json
 	@touch $(ASC)
 
 # Operations (README "Operating Gatehouse"). test-browser drives the
-# `gatehouse dev` demo in headless Debian Chromium with playwright-core;
+# demo (bin/gatehouse-dev) in headless Debian Chromium with playwright-core;
 # screenshots and the server log land in test/browser/artifacts/.
 # docker-steps runs the Dockerfile's steps without Docker and proves the
 # image works (scripts/docker-steps.sh).

@@ -10,6 +10,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/providers/oidc"
+	"github.com/gatehouse-auth/gatehouse/providers/vcfsso"
+	"github.com/gatehouse-auth/gatehouse/providers/vmwarecloud"
 )
 
 // fakeEnv returns Options backed by m for both ${VAR} lookups and
@@ -126,16 +130,16 @@ auth:
 		t.Errorf("lists must replace, got %v", got)
 	}
 	dev := cfg.Auth.Providers["vcfsso"]["development"]
-	if dev == nil || dev.OIDC == nil {
+	if dev == nil || dev.Settings == nil {
 		t.Fatalf("missing vcfsso development: %+v", cfg.Auth.Providers)
 	}
-	if dev.OIDC.ClientID != "override-client" || dev.OIDC.MetadataURL != "https://sso.example.com/" || dev.OIDC.ClientSecret != "my-client-secret" {
-		t.Errorf("deep merge failed: %+v", dev.OIDC)
+	if oidcOf(dev).ClientID != "override-client" || oidcOf(dev).MetadataURL != "https://sso.example.com/" || oidcOf(dev).ClientSecret != "my-client-secret" {
+		t.Errorf("deep merge failed: %+v", oidcOf(dev))
 	}
-	if got := dev.OIDC.StartURLSearchParams; !reflect.DeepEqual(got, map[string]string{"acr.values": "2fa"}) {
+	if got := oidcOf(dev).StartURLSearchParams; !reflect.DeepEqual(got, map[string]string{"acr.values": "2fa"}) {
 		t.Errorf("dotted key lost: %v", got)
 	}
-	if prod := cfg.Auth.Providers["vcfsso"]["production"]; prod == nil || prod.OIDC.ClientID != "prod" || prod.Path != "auth.providers.vcfsso.production" || prod.Env != "production" || prod.ProviderID != "vcfsso" {
+	if prod := cfg.Auth.Providers["vcfsso"]["production"]; prod == nil || oidcOf(prod).ClientID != "prod" || prod.Path != "auth.providers.vcfsso.production" || prod.Env != "production" || prod.ProviderID != "vcfsso" {
 		t.Errorf("production env: %+v", prod)
 	}
 	if len(cfg.Files) != 2 || !strings.HasSuffix(cfg.Files[0], "app-config.a.yaml") || !strings.HasSuffix(cfg.Files[1], "app-config.b.yaml") {
@@ -151,8 +155,8 @@ func TestDefaults(t *testing.T) {
 	if cfg.Auth.Environment != "development" || cfg.Auth.BackstageTokenExpiration != time.Hour || !cfg.Auth.OmitIdentityTokenOwnershipClaim {
 		t.Errorf("auth defaults = %+v", cfg.Auth)
 	}
-	o := cfg.Auth.Providers["vcfsso"]["development"].OIDC
-	want := &OIDC{
+	o := oidcOf(cfg.Auth.Providers["vcfsso"]["development"])
+	want := oidc.Config{
 		MetadataURL: "https://sso.example.com/", ClientID: "my-client", ClientSecret: "my-client-secret",
 		TokenEndpointAuthMethod: "client_secret_basic", TokenSignedResponseAlg: "RS256", Timeout: 10 * time.Second,
 	}
@@ -189,12 +193,12 @@ func TestProviderSettings(t *testing.T) {
 	if !reflect.DeepEqual(o.AdditionalScopes, []string{"groups", "offline_access", "roles"}) {
 		t.Errorf("scopes = %v", o.AdditionalScopes)
 	}
-	if o.OIDC.TokenEndpointAuthMethod != "client_secret_post" || o.OIDC.TokenSignedResponseAlg != "ES256" || o.OIDC.Prompt != "auto" || o.OIDC.Timeout != 2500*time.Millisecond {
-		t.Errorf("oidc keys: %+v", o.OIDC)
+	if oidcOf(o).TokenEndpointAuthMethod != "client_secret_post" || oidcOf(o).TokenSignedResponseAlg != "ES256" || oidcOf(o).Prompt != "auto" || oidcOf(o).Timeout != 2500*time.Millisecond {
+		t.Errorf("oidc keys: %+v", oidcOf(o))
 	}
 	s := cfg.Auth.Providers["oidc"]["staging"]
-	if s.OIDC.Timeout != 30*time.Second || !reflect.DeepEqual(s.AdditionalScopes, []string{"groups", "a", "b"}) {
-		t.Errorf("staging: %+v %v", s.OIDC, s.AdditionalScopes)
+	if oidcOf(s).Timeout != 30*time.Second || !reflect.DeepEqual(s.AdditionalScopes, []string{"groups", "a", "b"}) {
+		t.Errorf("staging: %+v %v", oidcOf(s), s.AdditionalScopes)
 	}
 }
 
@@ -286,7 +290,7 @@ auth:
 	if !reflect.DeepEqual(cfg.Auth.ExperimentalExtraAllowedOrigins, []string{"https://json.example.com"}) {
 		t.Errorf("$include json#sel: %v", cfg.Auth.ExperimentalExtraAllowedOrigins)
 	}
-	o := cfg.Auth.Providers["vcfsso"]["development"].OIDC
+	o := oidcOf(cfg.Auth.Providers["vcfsso"]["development"])
 	if o.ClientID != "included" || o.ClientSecret != "file-secret" {
 		t.Errorf("$include yaml with nested $file relative to the included file: %+v", o)
 	}
@@ -361,8 +365,8 @@ func TestEnvOverrides(t *testing.T) {
 		t.Errorf("file value lost: %v", cfg.Auth.BackstageTokenExpiration)
 	}
 	pe := cfg.Auth.Providers["vcfsso"]["development"]
-	if pe.OIDC.ClientID != "quoted" || pe.OIDC.MetadataURL != "https://sso.example.com/" || pe.OIDC.TokenSignedResponseAlg != "PS256" {
-		t.Errorf("provider = %+v", pe.OIDC)
+	if oidcOf(pe).ClientID != "quoted" || oidcOf(pe).MetadataURL != "https://sso.example.com/" || oidcOf(pe).TokenSignedResponseAlg != "PS256" {
+		t.Errorf("provider = %+v", oidcOf(pe))
 	}
 	if !reflect.DeepEqual(pe.AdditionalScopes, []string{"x", "y"}) {
 		t.Errorf("scopes = %v", pe.AdditionalScopes)
@@ -810,9 +814,9 @@ auth:
             - resolver: emailMatchingUserEntityProfileEmail
 `)
 	pe := cfg.Auth.Providers["vmwareCloudServices"]["development"]
-	want := VMwareCloud{ClientID: "app-id", OrganizationID: "org-id", ConsoleEndpoint: "https://console.cloud.vmware.com", Timeout: 10 * time.Second}
-	if pe.VMwareCloud == nil || *pe.VMwareCloud != want || pe.SessionDuration != 24*time.Hour || len(pe.SignIn.Resolvers) != 1 {
-		t.Errorf("got %+v %+v", pe, pe.VMwareCloud)
+	want := vmwarecloud.Config{ClientID: "app-id", OrganizationID: "org-id", ConsoleEndpoint: "https://console.cloud.vmware.com", Timeout: 10 * time.Second}
+	if got, _ := pe.Settings.(vmwarecloud.Config); !reflect.DeepEqual(got, want) || pe.SessionDuration != 24*time.Hour || len(pe.SignIn.Resolvers) != 1 {
+		t.Errorf("got %+v %+v", pe, pe.Settings)
 	}
 	_, err := loadContents(t, env, head+`
 auth:
@@ -832,4 +836,15 @@ auth:
 	if !reflect.DeepEqual(got, wantPs) {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantPs, "\n"))
 	}
+}
+
+// oidcOf is the oidc settings of an oidc or vcfsso environment.
+func oidcOf(pe *ProviderEnv) oidc.Config {
+	switch c := pe.Settings.(type) {
+	case oidc.Config:
+		return c
+	case vcfsso.Config:
+		return c.Config
+	}
+	return oidc.Config{}
 }

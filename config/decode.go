@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/providers"
+	"github.com/gatehouse-auth/gatehouse/providers/builtin"
 )
 
 // Defaults and limits, as in Backstage.
@@ -18,7 +19,6 @@ const (
 	defaultBackstageTokenExpiration = time.Hour
 	minBackstageTokenExpiration     = 10 * time.Minute
 	maxBackstageTokenExpiration     = 24 * time.Hour
-	defaultOIDCTimeout              = 10 * time.Second
 )
 
 // Keys of the blocks Gatehouse owns (typos there are reported).
@@ -386,9 +386,9 @@ func (d *decoder) decodeAuth(raw map[string]any, cfg *Config) {
 	configured := false
 	for _, id := range sortedKeys(provs) {
 		path := joinPath("auth.providers", id)
-		kind, known := providerKinds[id]
+		kind, known := builtin.Registry[id]
 		if !known {
-			d.add(path, fmt.Sprintf("unknown provider %q; supported: %s", id, strings.Join(SupportedProviders(), ", ")))
+			d.add(path, fmt.Sprintf("unknown provider %q; supported: %s", id, joinKeys(SupportedProviders())))
 			continue
 		}
 		envs, ok := d.mapOf(provs[id], path)
@@ -407,48 +407,6 @@ func (d *decoder) decodeAuth(raw map[string]any, cfg *Config) {
 	if configured && strings.TrimSpace(a.SessionSecret) == "" {
 		d.add("auth.session.secret", "required when auth providers are configured (it keys the sealed login cookie)")
 	}
-}
-
-func (d *decoder) decodeProviderEnv(id, env string, v any, kind providerKind) *ProviderEnv {
-	path := joinPath(joinPath("auth.providers", id), env)
-	m, ok := d.mapOf(v, path)
-	if !ok && v != nil {
-		return nil
-	}
-	if m == nil {
-		m = map[string]any{}
-	}
-	pe := &ProviderEnv{ProviderID: id, Env: env, Path: path}
-	if _, ok := m["scope"]; ok {
-		name := kind.scopeName
-		if name == "" {
-			name = id
-		}
-		d.add(joinPath(path, "scope"), fmt.Sprintf("The %s provider no longer supports the \"scope\" configuration option. Please use the \"additionalScopes\" option instead.", name))
-	}
-	known := append(append([]string(nil), commonProviderKeys...), kind.keys...)
-	d.unknownKeys(m, path, known, "scope")
-	for _, k := range kind.required {
-		d.required(m, path, k, secretKeys[k])
-	}
-
-	pe.CallbackURL, _ = d.str(m["callbackUrl"], joinPath(path, "callbackUrl"), false)
-	if v := m["sessionDuration"]; v != nil {
-		p := joinPath(path, "sessionDuration")
-		if dur, ok := d.duration(v, p); ok {
-			if dur <= 0 {
-				d.add(p, "must be positive")
-			} else {
-				pe.SessionDuration = dur
-			}
-		}
-	}
-	pe.AdditionalScopes = d.scopes(m["additionalScopes"], joinPath(path, "additionalScopes"))
-	pe.SignIn = d.signIn(m["signIn"], joinPath(path, "signIn"))
-	if kind.decode != nil {
-		kind.decode(d, m, pe)
-	}
-	return pe
 }
 
 // scopes reads additionalScopes: a string split by providers.SplitScopes,

@@ -2,135 +2,113 @@ package config
 
 import (
 	"fmt"
-	"sort"
 	"strings"
-)
+	"time"
 
-// providerKind describes one provider id Gatehouse serves: the keys its
-// environment blocks may hold and how to read its own settings. Adding a
-// provider is adding one entry to providerKinds.
-type providerKind struct {
-	// keys are the provider-specific keys, besides commonProviderKeys.
-	keys []string
-	// required keys must be present and non-empty ("<path>.<key>: required").
-	required []string
-	// scopeName is the provider name in Backstage's "no longer supports the
-	// scope option" message; "" means the provider id.
-	scopeName string
-	// decode reads the provider-specific keys of one environment block into
-	// pe. May be nil.
-	decode func(d *decoder, m map[string]any, pe *ProviderEnv)
-}
+	"github.com/gatehouse-auth/gatehouse/providers"
+	"github.com/gatehouse-auth/gatehouse/providers/builtin"
+)
 
 // commonProviderKeys are read for every provider by Backstage's OAuth route
 // handlers and so are valid in every provider environment block.
 var commonProviderKeys = []string{"callbackUrl", "sessionDuration", "additionalScopes", "signIn"}
 
-// oidcKind is the upstream oidc provider; TeraSky's vcfsso reuses its
-// authenticator, so it reads the same keys (spec §7.2).
-var oidcKind = providerKind{
-	keys: []string{
-		"metadataUrl", "clientId", "clientSecret", "tokenEndpointAuthMethod",
-		"tokenSignedResponseAlg", "prompt", "timeout", "startUrlSearchParams",
-	},
-	required: []string{"metadataUrl", "clientId", "clientSecret"},
-	decode:   decodeOIDC,
-}
-
-// vmwareCloudKind is Backstage's VMware Cloud Services module (spec §7.3),
-// plus Gatehouse's opt-in ID-token signature check.
-var vmwareCloudKind = providerKind{
-	keys:      []string{"clientId", "organizationId", "consoleEndpoint", "timeout", "verifyIdTokenSignature", "jwksUrl"},
-	required:  []string{"clientId", "organizationId"},
-	scopeName: "vmware-cloud",
-	decode:    decodeVMwareCloud,
-}
-
-// providerKinds maps each provider id Gatehouse serves to its description.
-var providerKinds = map[string]providerKind{
-	"oidc":                oidcKind,
-	"vcfsso":              oidcKind,
-	"vmwareCloudServices": vmwareCloudKind,
-}
-
-// DefaultConsoleEndpoint is the VMware Cloud Services console.
-const DefaultConsoleEndpoint = "https://console.cloud.vmware.com"
-
-func decodeVMwareCloud(d *decoder, m map[string]any, pe *ProviderEnv) {
-	p := pe.Path
-	v := &VMwareCloud{ConsoleEndpoint: DefaultConsoleEndpoint, Timeout: defaultOIDCTimeout}
-	v.ClientID, _ = d.str(m["clientId"], joinPath(p, "clientId"), false)
-	v.OrganizationID, _ = d.str(m["organizationId"], joinPath(p, "organizationId"), false)
-	if s, ok := d.str(m["consoleEndpoint"], joinPath(p, "consoleEndpoint"), false); ok && s != "" {
-		v.ConsoleEndpoint = strings.TrimSuffix(s, "/")
-	}
-	if t, ok := m["timeout"]; ok && t != nil {
-		if t, ok := d.timeout(t, joinPath(p, "timeout")); ok {
-			v.Timeout = t
-		}
-	}
-	if b, ok := m["verifyIdTokenSignature"]; ok && b != nil {
-		v.VerifyIDTokenSignature, _ = d.boolean(b, joinPath(p, "verifyIdTokenSignature"))
-	}
-	v.JWKSURL, _ = d.str(m["jwksUrl"], joinPath(p, "jwksUrl"), false)
-	pe.VMwareCloud = v
-}
-
 // secretKeys are keys whose values never appear in problem messages.
 var secretKeys = map[string]bool{"clientSecret": true, "secret": true}
 
-// SupportedProviders returns the provider ids Gatehouse serves, sorted
-// ("oidc", "vcfsso"); auth.providers keys outside this list are problems.
-func SupportedProviders() []string {
-	ids := make([]string, 0, len(providerKinds))
-	for id := range providerKinds {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
-}
+// SupportedProviders returns the provider ids Gatehouse serves, sorted;
+// auth.providers keys outside this list are problems.
+func SupportedProviders() []string { return builtin.Registry.IDs() }
 
-// Token endpoint authentication methods accepted for oidc/vcfsso.
-const (
-	authMethodBasic = "client_secret_basic"
-	authMethodPost  = "client_secret_post"
-)
+func (d *decoder) decodeProviderEnv(id, env string, v any, kind providers.Kind) *ProviderEnv {
+	path := joinPath(joinPath("auth.providers", id), env)
+	m, ok := d.mapOf(v, path)
+	if !ok && v != nil {
+		return nil
+	}
+	if m == nil {
+		m = map[string]any{}
+	}
+	pe := &ProviderEnv{ProviderID: id, Env: env, Path: path}
+	if _, ok := m["scope"]; ok {
+		name := kind.ScopeName
+		if name == "" {
+			name = id
+		}
+		d.add(joinPath(path, "scope"), fmt.Sprintf("The %s provider no longer supports the \"scope\" configuration option. Please use the \"additionalScopes\" option instead.", name))
+	}
+	known := append(append([]string(nil), commonProviderKeys...), kind.Keys...)
+	d.unknownKeys(m, path, known, "scope")
+	for _, k := range kind.Required {
+		d.required(m, path, k, secretKeys[k])
+	}
 
-func decodeOIDC(d *decoder, m map[string]any, pe *ProviderEnv) {
-	p := pe.Path
-	o := &OIDC{
-		TokenEndpointAuthMethod: authMethodBasic,
-		TokenSignedResponseAlg:  "RS256",
-		Timeout:                 defaultOIDCTimeout,
-	}
-	o.MetadataURL, _ = d.str(m["metadataUrl"], joinPath(p, "metadataUrl"), false)
-	o.ClientID, _ = d.str(m["clientId"], joinPath(p, "clientId"), false)
-	o.ClientSecret, _ = d.str(m["clientSecret"], joinPath(p, "clientSecret"), true)
-	if s, ok := d.str(m["tokenEndpointAuthMethod"], joinPath(p, "tokenEndpointAuthMethod"), false); ok && s != "" {
-		if s != authMethodBasic && s != authMethodPost {
-			d.add(joinPath(p, "tokenEndpointAuthMethod"), fmt.Sprintf("must be %q or %q, got %s", authMethodBasic, authMethodPost, describe(s, false)))
-		} else {
-			o.TokenEndpointAuthMethod = s
-		}
-	}
-	if s, ok := d.str(m["tokenSignedResponseAlg"], joinPath(p, "tokenSignedResponseAlg"), false); ok && s != "" {
-		o.TokenSignedResponseAlg = s
-	}
-	o.Prompt, _ = d.str(m["prompt"], joinPath(p, "prompt"), false)
-	if v, ok := m["timeout"]; ok && v != nil {
-		if t, ok := d.timeout(v, joinPath(p, "timeout")); ok {
-			o.Timeout = t
-		}
-	}
-	if sp, ok := d.mapOf(m["startUrlSearchParams"], joinPath(p, "startUrlSearchParams")); ok && len(sp) > 0 {
-		o.StartURLSearchParams = make(map[string]string, len(sp))
-		for k, v := range sp {
-			if s, ok := d.str(v, joinPath(joinPath(p, "startUrlSearchParams"), k), false); ok {
-				o.StartURLSearchParams[k] = s
+	pe.CallbackURL, _ = d.str(m["callbackUrl"], joinPath(path, "callbackUrl"), false)
+	if v := m["sessionDuration"]; v != nil {
+		p := joinPath(path, "sessionDuration")
+		if dur, ok := d.duration(v, p); ok {
+			if dur <= 0 {
+				d.add(p, "must be positive")
+			} else {
+				pe.SessionDuration = dur
 			}
 		}
 	}
-	pe.OIDC = o
+	pe.AdditionalScopes = d.scopes(m["additionalScopes"], joinPath(path, "additionalScopes"))
+	pe.SignIn = d.signIn(m["signIn"], joinPath(path, "signIn"))
+	pe.Settings = kind.Decode(providerSettings{d: d, m: m, path: path})
+	return pe
+}
+
+// providerSettings hands one provider environment block to its provider
+// package's Decode, recording problems at the keys' paths.
+type providerSettings struct {
+	d    *decoder
+	m    map[string]any
+	path string
+}
+
+var _ providers.Settings = providerSettings{}
+
+func (s providerSettings) String(key string) string {
+	v, _ := s.d.str(s.m[key], joinPath(s.path, key), false)
+	return v
+}
+
+func (s providerSettings) Secret(key string) string {
+	v, _ := s.d.str(s.m[key], joinPath(s.path, key), true)
+	return v
+}
+
+func (s providerSettings) Bool(key string) (bool, bool) {
+	return s.d.boolean(s.m[key], joinPath(s.path, key))
+}
+
+func (s providerSettings) Timeout(key string) (time.Duration, bool) {
+	v, ok := s.m[key]
+	if !ok || v == nil {
+		return 0, false
+	}
+	return s.d.timeout(v, joinPath(s.path, key))
+}
+
+func (s providerSettings) StringMap(key string) map[string]string {
+	p := joinPath(s.path, key)
+	m, ok := s.d.mapOf(s.m[key], p)
+	if !ok || len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if str, ok := s.d.str(v, joinPath(p, k), false); ok {
+			out[k] = str
+		}
+	}
+	return out
+}
+
+func (s providerSettings) Problem(key, message string) {
+	s.d.add(joinPath(s.path, key), message)
 }
 
 func dedupe(parts []string) []string {
@@ -145,3 +123,6 @@ func dedupe(parts []string) []string {
 	}
 	return out
 }
+
+// joinKeys lists ids for a message.
+func joinKeys(ids []string) string { return strings.Join(ids, ", ") }

@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/providers"
+)
 
 // Config is the typed result of loading app-config files. Nothing downstream
 // reads raw keys; everything Gatehouse uses is a field here.
@@ -97,30 +101,10 @@ type ProviderEnv struct {
 	AdditionalScopes []string
 	SignIn           SignIn
 
-	// OIDC holds the settings of the oidc and vcfsso providers; nil for others.
-	OIDC *OIDC
-	// VMwareCloud holds the settings of vmwareCloudServices; nil for others.
-	VMwareCloud *VMwareCloud
-}
-
-// VMwareCloud is auth.providers.vmwareCloudServices.<env> (spec §7.3).
-type VMwareCloud struct {
-	// ClientID is clientId (required): a public client, no secret.
-	ClientID string
-	// OrganizationID is organizationId (required); the ID token's
-	// context_name must equal it.
-	OrganizationID string
-	// ConsoleEndpoint is consoleEndpoint, default
-	// https://console.cloud.vmware.com, without a trailing slash.
-	ConsoleEndpoint string
-	// Timeout bounds each call to the console, default 10s.
-	Timeout time.Duration
-	// VerifyIDTokenSignature is verifyIdTokenSignature (default false, as
-	// Backstage never checks it). JWKSURL (jwksUrl) turns it on too.
-	VerifyIDTokenSignature bool
-	// JWKSURL is jwksUrl; "" with VerifyIDTokenSignature means the
-	// console's <consoleEndpoint>/csp/gateway/am/api/auth/token-public-key?format=jwks.
-	JWKSURL string
+	// Settings are the provider's own settings, decoded by its package
+	// (providers/builtin lists them): oidc.Config, vcfsso.Config or
+	// vmwarecloud.Config.
+	Settings providers.Config
 }
 
 // SignIn is signIn.
@@ -141,24 +125,6 @@ type Step struct {
 	// Path is the key path of the entry, e.g.
 	// "auth.providers.vcfsso.development.signIn.resolvers[1]".
 	Path string
-}
-
-// OIDC is the block of the oidc and vcfsso providers (spec §7.2).
-type OIDC struct {
-	MetadataURL  string
-	ClientID     string
-	ClientSecret string
-	// TokenEndpointAuthMethod is client_secret_basic (default) or client_secret_post.
-	TokenEndpointAuthMethod string
-	// TokenSignedResponseAlg is the expected ID-token alg, default RS256.
-	TokenSignedResponseAlg string
-	// Prompt is prompt; "" means unset, which sends prompt=none as Backstage
-	// does; "auto" sends no prompt.
-	Prompt string
-	// Timeout is the HTTP timeout towards the IdP, default 10s.
-	Timeout time.Duration
-	// StartURLSearchParams are extra authorization-request parameters.
-	StartURLSearchParams map[string]string
 }
 
 // Catalog is the `catalog` block.

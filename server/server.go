@@ -140,7 +140,7 @@ func New(o Options) (*Server, error) {
 		for env, pe := range envs {
 			cb := pe.CallbackURL
 			if cb == "" {
-				cb = o.AuthBaseURL + "/" + id + "/handler/frame"
+				cb = providers.CallbackURL(o.AuthBaseURL, id)
 			}
 			jar, err := newCookieJar(id, cb, pe.SessionDuration, o.Now)
 			if err != nil || jar == nil {

@@ -1,10 +1,10 @@
-// The `gatehouse dev` demo in a real browser: Debian's Chromium, driven by
+// The demo (cmd/gatehouse-dev) in a real browser: Debian's Chromium, driven by
 // playwright-core, through the popup flow (both providers), a reload that
 // gets the session back through /refresh, sign-out, and the redirect flow.
 //
-//   make test-browser        (builds bin/gatehouse, installs playwright-core)
+//   make test-browser        (builds bin/gatehouse-dev, installs playwright-core)
 //
-// GATEHOUSE_BIN and CHROMIUM override the binary and the browser.
+// GATEHOUSE_DEV_BIN and CHROMIUM override the binary and the browser.
 'use strict';
 
 const { test, before, after } = require('node:test');
@@ -16,7 +16,7 @@ const path = require('node:path');
 const { chromium } = require('playwright-core');
 
 const repo = path.resolve(__dirname, '..', '..');
-const bin = process.env.GATEHOUSE_BIN || path.join(repo, 'bin', 'gatehouse');
+const bin = process.env.GATEHOUSE_DEV_BIN || path.join(repo, 'bin', 'gatehouse-dev');
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const artifacts = path.join(__dirname, 'artifacts');
 
@@ -40,7 +40,7 @@ async function waitFor(url, ms) {
       if (res.ok) return;
     } catch (e) { /* not up yet */ }
     if (Date.now() > deadline) throw new Error(`${url} did not answer within ${ms} ms; server log:\n${serverLog}`);
-    if (server.exitCode !== null) throw new Error(`gatehouse dev exited with ${server.exitCode}:\n${serverLog}`);
+    if (server.exitCode !== null) throw new Error(`gatehouse-dev exited with ${server.exitCode}:\n${serverLog}`);
     await new Promise(r => setTimeout(r, 100));
   }
 }
@@ -51,7 +51,7 @@ before(async () => {
   const [port, idpPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
   appURL = `http://localhost:${port}`;
   const idp = `http://127.0.0.1:${idpPort}`;
-  server = spawn(bin, ['dev', '--idp-addr', `127.0.0.1:${idpPort}`], {
+  server = spawn(bin, ['--idp-addr', `127.0.0.1:${idpPort}`], {
     cwd: repo,
     env: {
       ...process.env,
