@@ -192,7 +192,7 @@ func (s *Server) frameAuthenticate(c echo.Context, rt *envRuntime, st oauthState
 	if err != nil {
 		return atStage(stageIdP, err)
 	}
-	resp, err := s.signIn(c, rt, result)
+	resp, err := s.signIn(c, rt, result, outcomeSignedIn)
 	if err != nil {
 		return err
 	}
@@ -216,8 +216,15 @@ func (s *Server) frameAuthenticate(c echo.Context, rt *envRuntime, st oauthState
 	return nil
 }
 
-// signIn runs transforms, the resolver chain and token issuance.
-func (s *Server) signIn(c echo.Context, rt *envRuntime, result *providers.Result) (*authResponse, error) {
+// The log lines of a successful sign-in: one per outcome.
+const (
+	outcomeSignedIn  = "signed in" // at the callback
+	outcomeRefreshed = "refreshed" // a session refresh
+)
+
+// signIn runs transforms, the resolver chain and token issuance, and logs
+// outcome when they succeed.
+func (s *Server) signIn(c echo.Context, rt *envRuntime, result *providers.Result, outcome string) (*authResponse, error) {
 	ctx := c.Request().Context()
 	profile, err := timed(s, rt.id, metrics.StepTransforms, func() (providers.Profile, error) {
 		return rt.Transforms.Apply(ctx, rt.id, result)
@@ -252,13 +259,7 @@ func (s *Server) signIn(c echo.Context, rt *envRuntime, result *providers.Result
 	if err != nil {
 		return nil, atStage(stageToken, err)
 	}
-	// One line per outcome: "signed in" at the callback, "refreshed" for
-	// a session refresh.
-	msg := "signed in"
-	if strings.HasSuffix(c.Path(), "/refresh") {
-		msg = "refreshed"
-	}
-	s.log.LogAttrs(ctx, levelInfo, msg, providerAttr(rt),
+	s.log.LogAttrs(ctx, levelInfo, outcome, providerAttr(rt),
 		stringAttr("resolver", res.Resolver), stringAttr("entityRef", res.UserEntityRef))
 	resp.BackstageIdentity = &backstageIdentity{
 		Token:            tok.Token,
@@ -325,7 +326,7 @@ func (s *Server) doRefresh(c echo.Context, rt *envRuntime) (*authResponse, error
 	if rt.RefreshTokenRotated(result, refreshToken) {
 		rt.jar.setRefreshToken(h, r, result.Session.RefreshToken, origin)
 	}
-	resp, err := s.signIn(c, rt, result)
+	resp, err := s.signIn(c, rt, result, outcomeRefreshed)
 	if err != nil {
 		return nil, err
 	}
