@@ -302,7 +302,7 @@ func TestCallbackRejections(t *testing.T) {
 	}
 
 	// The env is read from the state before the frame handler runs, so a
-	// broken state gets the JSON envelope, as in Backstage (spec §1.1).
+	// broken state gets the JSON envelope, as Backstage answers it.
 	for _, c := range []struct{ name, state, message string }{
 		{"garbled state", "zz" + hexState("nonce=x&env=development"), "OAuth state is invalid, missing env"},
 		{"state without nonce", hexState("env=development"), "OAuth state is invalid, missing nonce"},

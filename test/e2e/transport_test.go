@@ -90,7 +90,8 @@ func TestHTTPSSignIn(t *testing.T) {
 	}
 	for _, c := range cookies {
 		// The app (localhost) is another host than the callback
-		// (127.0.0.1) and the site is https: SameSite=None (spec §2.2).
+		// (127.0.0.1) and the callback is https: SameSite=None, as Backstage
+		// sets it for a cross-site app (server/cookies.go).
 		if !strings.Contains(c, "; HttpOnly; Secure; SameSite=None") {
 			t.Errorf("cookie not Secure over https: %s", c)
 		}
