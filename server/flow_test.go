@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -17,12 +16,12 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/devidp"
+	"github.com/gatehouse-auth/gatehouse/internal/testlog"
 	"github.com/gatehouse-auth/gatehouse/providers/oidc"
 	"github.com/gatehouse-auth/gatehouse/requestid"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
@@ -41,19 +40,6 @@ const (
 // flowExtraOrigins are auth.experimentalExtraAllowedOrigins of the tests.
 var flowExtraOrigins = []string{"http://allowed.example", "https://*.allowed.example"}
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
 // resolverFunc is a sign-in resolver given as a function.
 type resolverFunc func(ctx context.Context, in resolvers.SignInInput) (*resolvers.SignInResult, error)
 
@@ -69,7 +55,7 @@ var resolveAlice = resolverFunc(func(context.Context, resolvers.SignInInput) (*r
 type flowHarness struct {
 	t    *testing.T
 	base string
-	logs *lockedBuffer
+	logs *testlog.Buffer
 }
 
 func newFlowHarness(t *testing.T, resolver Resolver) *flowHarness {
@@ -88,7 +74,7 @@ func newFlowHarness(t *testing.T, resolver Resolver) *flowHarness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { idp.Close() })
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	logger := slog.New(requestid.NewHandler(slog.NewTextHandler(logs, nil)))
 	prov, err := oidc.New(oidc.Config{ProviderID: "vcfsso", MetadataURL: idp.Issuer() + "/", ClientID: flowClientID,
 		ClientSecret: flowClientSecret, CallbackURL: callback, Prompt: "auto", Logger: logger})

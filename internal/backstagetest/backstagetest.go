@@ -22,13 +22,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/catalog"
 	"github.com/gatehouse-auth/gatehouse/internal/testenv"
+	"github.com/gatehouse-auth/gatehouse/internal/testlog"
 )
 
 // StartTimeout bounds the backend's start and its first catalog processing.
@@ -55,11 +55,11 @@ type Backend struct {
 	// StaticToken is accepted as an externalAccess static token (subject
 	// "gatehouse-test").
 	StaticToken string
-	logs        *syncBuffer
+	logs        *testlog.Buffer
 }
 
 // Logs returns what the backend printed so far.
-func (b *Backend) Logs() string { return b.logs.String() }
+func (b *Backend) Logs() string { return strings.TrimSpace(b.logs.String()) }
 
 // Dir returns test/interop of this module, found by walking up from the
 // working directory to go.mod.
@@ -178,7 +178,7 @@ backend:
 		t.Fatal(err)
 	}
 
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	cmd := exec.Command("node", filepath.Join(dir, "backend.js"), "--config", cfgPath)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -331,21 +331,4 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return strings.TrimSpace(s.b.String())
 }

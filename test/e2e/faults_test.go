@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/catalog"
 	"github.com/gatehouse-auth/gatehouse/dbstore"
 	"github.com/gatehouse-auth/gatehouse/dbstore/pgtest"
+	"github.com/gatehouse-auth/gatehouse/internal/testlog"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
 	"github.com/gatehouse-auth/gatehouse/server"
 )
@@ -126,7 +127,7 @@ func TestDatabaseLostAndBack(t *testing.T) {
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	callback := base + "/api/auth/vcfsso/handler/frame"
 	idp := startVCFIdP(t, callback)
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	f := replicaConfig(t, t.TempDir(), u.String(), idp.Issuer()+"/", callback, base, port, "")
 	startServe(t, f, base, logs)
 	h := &harness{t: t, base: base, logs: logs}
@@ -183,7 +184,7 @@ func TestServeDatabaseUnreachable(t *testing.T) {
 	f := replicaConfig(t, dir, "postgres://gh:pw-s3cr3t@127.0.0.1:1/gatehouse_db?connect_timeout=1", "http://127.0.0.1:1/", "http://127.0.0.1:1/cb", "http://127.0.0.1:1", port, "")
 	b, _ := os.ReadFile(f)
 	_ = os.WriteFile(f, []byte(strings.Replace(string(b), "startupTimeout: {seconds: 20}", "startupTimeout: {seconds: 1}", 1)), 0o600)
-	var stderr syncBuffer
+	var stderr testlog.Buffer
 	start := time.Now()
 	code := run(context.Background(), []string{"serve", "--config", f}, io.Discard, &stderr)
 	out := stderr.String()
@@ -205,7 +206,7 @@ func TestMigrateCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, want := range []string{"applied 0001_init", "(0 migration(s) applied now)"} {
-		var out, errb syncBuffer
+		var out, errb testlog.Buffer
 		if code := run(context.Background(), []string{"migrate", "--config", f}, &out, &errb); code != 0 || !strings.Contains(out.String(), want) {
 			t.Errorf("run %d: exit %d, stdout %q, stderr %q", i, code, out.String(), errb.String())
 		}

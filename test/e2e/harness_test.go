@@ -5,7 +5,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -34,6 +33,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/devidp"
 	"github.com/gatehouse-auth/gatehouse/internal/gateway"
+	"github.com/gatehouse-auth/gatehouse/internal/testlog"
 )
 
 // appOrigin plays the Backstage app; it is never served, only posted to.
@@ -108,7 +108,7 @@ type harness struct {
 	srv   *httptest.Server
 	base  string // http://127.0.0.1:port
 	clock *testClock
-	logs  *syncBuffer
+	logs  *testlog.Buffer
 	// ln is the unserved listener of a noServer harness.
 	ln net.Listener
 	// secrets are the codes and tokens Gatehouse exchanged with the IdP
@@ -139,19 +139,6 @@ type harnessOptions struct {
 	// gatehouse serve passes it (faults_test.go cuts it away).
 	db *dbstore.DB
 }
-
-// syncBuffer collects logs from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // startVCFIdP starts the dev IdP with the test users and the vcfsso test
 // client allowed to return to callback; it closes with the test.
@@ -275,7 +262,7 @@ catalog:
 		t.Fatal(err)
 	}
 	clock := &testClock{}
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	secrets := &secretRecorder{}
 	gw, err := gateway.Build(cfg, gateway.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Now: clock.Now, HTTPClient: secrets.client(o.httpClient), DB: o.db, MetricsListener: o.metricsListener, Listener: noServerListener(o, ln)})
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/dbstore/pgtest"
 	"github.com/gatehouse-auth/gatehouse/identity"
+	"github.com/gatehouse-auth/gatehouse/internal/testlog"
 )
 
 // freePort returns a loopback port nothing listens on right now.
@@ -121,7 +122,7 @@ func TestTwoReplicas(t *testing.T) {
 	callback := r2 + "/api/auth/vcfsso/handler/frame"
 	idp := startVCFIdP(t, callback)
 	dir := t.TempDir()
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	// Both start at once: the migrations take turns on the advisory lock.
 	var wg sync.WaitGroup
 	for _, r := range []struct {
@@ -218,7 +219,7 @@ func subOf(answer map[string]any) any {
 }
 
 // assertLogsClean checks the servers' logs hold no secret and no token.
-func assertLogsClean(t *testing.T, logs *syncBuffer) {
+func assertLogsClean(t *testing.T, logs *testlog.Buffer) {
 	s := logs.String()
 	for _, secret := range []string{testClientSecret, testSessionKey, "-test-password", "eyJ"} {
 		if strings.Contains(s, secret) {
