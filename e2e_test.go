@@ -29,8 +29,8 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/gatehouse-auth/gatehouse/config"
-	"github.com/gatehouse-auth/gatehouse/dbstore"
 	"github.com/gatehouse-auth/gatehouse/identity"
+	"github.com/gatehouse-auth/gatehouse/identity/sqlstore"
 	"github.com/gatehouse-auth/gatehouse/internal/devidp"
 )
 
@@ -133,7 +133,7 @@ type harnessOptions struct {
 	https bool
 	// db is the opened database for the key and user info stores, as
 	// serve() passes it (faults_test.go cuts it away).
-	db *dbstore.DB
+	db *sqlstore.DB
 }
 
 // syncBuffer collects logs from concurrent handlers.

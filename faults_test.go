@@ -19,8 +19,8 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/catalog"
-	"github.com/gatehouse-auth/gatehouse/dbstore"
-	"github.com/gatehouse-auth/gatehouse/dbstore/pgtest"
+	"github.com/gatehouse-auth/gatehouse/identity/sqlstore"
+	"github.com/gatehouse-auth/gatehouse/identity/sqlstore/pgtest"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
 	"github.com/gatehouse-auth/gatehouse/server"
 )
@@ -252,7 +252,7 @@ func TestRefreshFaultKeepsRotatedToken(t *testing.T) {
 	q := u.Query()
 	q.Set("connect_timeout", "2")
 	u.RawQuery = q.Encode()
-	db, err := dbstore.Open(t.Context(), dbstore.Config{Client: dbstore.ClientPostgres, Connection: u.String()})
+	db, err := sqlstore.Open(t.Context(), sqlstore.Config{Client: sqlstore.ClientPostgres, Connection: u.String()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,8 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/catalog"
 	"github.com/gatehouse-auth/gatehouse/config"
-	"github.com/gatehouse-auth/gatehouse/dbstore"
 	"github.com/gatehouse-auth/gatehouse/identity"
+	"github.com/gatehouse-auth/gatehouse/identity/sqlstore"
 	"github.com/gatehouse-auth/gatehouse/providers"
 	"github.com/gatehouse-auth/gatehouse/providers/oidc"
 	"github.com/gatehouse-auth/gatehouse/providers/vcfsso"
@@ -52,7 +52,7 @@ type buildOptions struct {
 	// db, when set, is the opened database (stores.go): the key store (for
 	// auth.keyStore.provider database) and user info store, checked by
 	// /readyz and closed on shutdown.
-	db *dbstore.DB
+	db *sqlstore.DB
 	// httpClient, when set, makes every IdP call (benchmarks time it).
 	httpClient *http.Client
 	// registry, when set, receives the metrics (tests use a fresh one);
