@@ -1,4 +1,4 @@
-// Package identity issues Backstage user tokens (spec §5): ES256 JWTs whose
+// Package identity issues Backstage user tokens: ES256 JWTs whose
 // header, claims and `uip` proof are byte-for-byte what Backstage's auth
 // backend signs, so that any Backstage backend verifies them through the
 // JWKS served here. It also answers /v1/userinfo.
@@ -34,7 +34,8 @@ const (
 	Audience        = "backstage"
 )
 
-// Token lifetime bounds of auth.backstageTokenExpiration (spec §5.1).
+// Token lifetime bounds of auth.backstageTokenExpiration, as Backstage
+// clamps it (ClampExpiration).
 const (
 	DefaultExpiration = time.Hour
 	MinExpiration     = 10 * time.Minute

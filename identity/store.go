@@ -9,8 +9,10 @@ import (
 	"github.com/gatehouse-auth/gatehouse/autherr"
 )
 
-// PublicKey is a signing key's public half as a KeyStore keeps it: the
-// private half never leaves the process that made it (spec §5.2).
+// PublicKey is a signing key's public half as a KeyStore keeps it. The
+// private half never leaves the process that made it (signingKey in
+// identity.go holds it in memory only): replicas share public halves so
+// that each verifies tokens the others signed.
 type PublicKey struct {
 	// KID is the key id, the JWS "kid" header of tokens it signed.
 	KID string

@@ -101,7 +101,7 @@ type VerifiedToken struct {
 }
 
 // VerifyUserToken checks a full or limited Backstage user token the way
-// Backstage backends do (§5.3): typ, a published key, signature, and the
+// Backstage backends do: typ, a published key, signature, and the
 // iat, exp and sub claims. It returns an autherr Authentication on failure.
 func (i *Issuer) VerifyUserToken(ctx context.Context, token string) (*VerifiedToken, error) {
 	now := i.opts.Now()

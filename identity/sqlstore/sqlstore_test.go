@@ -39,10 +39,9 @@ func openMigrated(t *testing.T, cfg sqlstore.Config) *sqlstore.DB {
 	return db
 }
 
+// TestKeyStoreConformance runs the SQL stores through the suite; the memory
+// stores run through it in package identity's tests, once.
 func TestKeyStoreConformance(t *testing.T) {
-	t.Run("memory", func(t *testing.T) {
-		storetest.RunKeyStore(t, func(*testing.T) identity.KeyStore { return identity.NewMemoryKeyStore() })
-	})
 	for name, open := range backends {
 		t.Run(name, func(t *testing.T) {
 			storetest.RunKeyStore(t, func(t *testing.T) identity.KeyStore { return open(t) })
@@ -51,9 +50,6 @@ func TestKeyStoreConformance(t *testing.T) {
 }
 
 func TestUserInfoStoreConformance(t *testing.T) {
-	t.Run("memory", func(t *testing.T) {
-		storetest.RunUserInfoStore(t, func(*testing.T) identity.UserInfoStore { return identity.NewMemoryUserInfoStore() })
-	})
 	for name, open := range backends {
 		t.Run(name, func(t *testing.T) {
 			storetest.RunUserInfoStore(t, func(t *testing.T) identity.UserInfoStore { return open(t) })

@@ -1,4 +1,4 @@
--- Public halves of every replica's signing keys (spec §5.2). created_at is
+-- Public halves of every replica's signing keys (identity.PublicKey). created_at is
 -- Unix microseconds: SQLite has no timestamp type.
 CREATE TABLE IF NOT EXISTS signing_keys (
     kid        TEXT PRIMARY KEY,
@@ -7,7 +7,7 @@ CREATE TABLE IF NOT EXISTS signing_keys (
 );
 CREATE INDEX IF NOT EXISTS signing_keys_created_at ON signing_keys (created_at);
 
--- Claims of the last token issued to each user, for /v1/userinfo (§1.7).
+-- Claims of the last token issued to each user, for /v1/userinfo (identity.UserInfoStore).
 CREATE TABLE IF NOT EXISTS user_info (
     user_entity_ref TEXT PRIMARY KEY,
     user_info       TEXT NOT NULL,
