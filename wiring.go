@@ -163,7 +163,7 @@ func build(cfg *config.Config, o buildOptions) (*gateway, error) {
 	if err != nil {
 		add("auth.keyStore", err)
 	}
-	if o.keys == nil {
+	if o.keys == nil && len(staticKeys) == 0 {
 		o.keys = identity.NewMemoryKeyStore()
 	}
 	if o.userInfo == nil {

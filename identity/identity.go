@@ -87,11 +87,13 @@ type Options struct {
 	Expiration time.Duration
 	// OmitOwnershipClaim leaves `ent` out of tokens (Backstage's default).
 	OmitOwnershipClaim bool
-	// Keys holds the public keys; nil means a MemoryKeyStore.
+	// Keys holds the public keys of rotated signing keys; nil means a
+	// MemoryKeyStore. It must be nil when StaticKeys are set.
 	Keys KeyStore
 	// StaticKeys, when set, replace rotation (auth.keyStore.provider:
 	// static): the first key signs every token and all are published with
-	// use "sig"; Keys is then not used.
+	// use "sig". They are the only published keys, so setting Keys as well
+	// is an error rather than a store that would be ignored.
 	StaticKeys []StaticKey
 	// UserInfo holds /v1/userinfo claims; nil means a MemoryUserInfoStore.
 	UserInfo UserInfoStore
@@ -111,6 +113,8 @@ type Issuer struct {
 	opts Options
 	exp  time.Duration
 	log  *slog.Logger
+	// source is what the JWKS lists: opts.Keys, or the static keys.
+	source KeySource
 
 	rotateMu sync.Mutex
 	cur      atomic.Pointer[signingKey]
@@ -149,7 +153,10 @@ func NewIssuer(opts Options) (*Issuer, error) {
 	if opts.Issuer == "" {
 		return nil, fmt.Errorf("identity: the token issuer (backend.baseUrl + /api/auth) is required")
 	}
-	if opts.Keys == nil {
+	if len(opts.StaticKeys) > 0 && opts.Keys != nil {
+		return nil, fmt.Errorf("identity: static signing keys are the only published keys; a key store (Keys) cannot be used with them")
+	}
+	if opts.Keys == nil && len(opts.StaticKeys) == 0 {
 		opts.Keys = NewMemoryKeyStore()
 	}
 	if opts.UserInfo == nil {
@@ -164,7 +171,7 @@ func NewIssuer(opts Options) (*Issuer, error) {
 	if opts.JWKSCacheTTL <= 0 {
 		opts.JWKSCacheTTL = time.Second
 	}
-	i := &Issuer{opts: opts, exp: ClampExpiration(opts.Expiration), log: opts.Logger, verified: verifiedCache{m: map[string]verifiedEntry{}}}
+	i := &Issuer{opts: opts, exp: ClampExpiration(opts.Expiration), log: opts.Logger, source: opts.Keys, verified: verifiedCache{m: map[string]verifiedEntry{}}}
 	if len(opts.StaticKeys) > 0 {
 		if err := i.useStaticKeys(opts.StaticKeys); err != nil {
 			return nil, err

@@ -114,4 +114,13 @@ func TestStaticKeyErrors(t *testing.T) {
 	if _, err := NewIssuer(Options{Issuer: "x", StaticKeys: []StaticKey{k}}); err == nil || !strings.Contains(err.Error(), "needs privateKeyFile") {
 		t.Errorf("first key without private half: %v", err)
 	}
+	// Static keys are the only published keys: a key store beside them
+	// would be ignored, so it is refused.
+	signer, err := LoadStaticKey("signer", "ES256", pub, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewIssuer(Options{Issuer: "x", StaticKeys: []StaticKey{signer}, Keys: NewMemoryKeyStore()}); err == nil || !strings.Contains(err.Error(), "cannot be used with them") {
+		t.Errorf("static keys with a key store: %v", err)
+	}
 }

@@ -46,7 +46,7 @@ func (i *Issuer) keySet(ctx context.Context, force bool) (*keySet, error) {
 	if prev != nil && !force && now.Sub(prev.fetched) < i.opts.JWKSCacheTTL {
 		return prev, nil
 	}
-	stored, err := i.opts.Keys.ListKeys(ctx)
+	stored, err := i.source.ListKeys(ctx)
 	if err != nil {
 		if prev != nil {
 			i.log.Warn("cannot read signing keys; serving the last key set read", "error", err)
@@ -81,7 +81,9 @@ func (i *Issuer) keySet(ctx context.Context, force bool) (*keySet, error) {
 	}
 	body.WriteString(`]}`)
 	ks.body = body.Bytes()
-	if len(expired) > 0 {
+	// Only rotated keys expire: static ones are dated now on every read,
+	// so opts.Keys is set whenever expired is not empty.
+	if len(expired) > 0 && i.opts.Keys != nil {
 		if err := i.opts.Keys.RemoveKeys(ctx, expired); err != nil {
 			i.log.Warn("cannot delete expired signing keys", "error", err)
 		}
