@@ -22,7 +22,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/identity/sqlstore"
 	"github.com/gatehouse-auth/gatehouse/identity/sqlstore/pgtest"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
-	"github.com/gatehouse-auth/gatehouse/server"
 )
 
 // tcpProxy forwards a loopback port to PostgreSQL; cut drops every
@@ -228,7 +227,7 @@ func (c faultyCatalog) FindUser(ctx context.Context, q catalog.Query) (*catalog.
 // faultyResolver fails while fail is set: a resolver (e.g. a WASM module)
 // returning an error.
 type faultyResolver struct {
-	server.Resolver
+	resolvers.SignInResolver
 	fail *atomic.Bool
 }
 
@@ -236,7 +235,7 @@ func (r faultyResolver) Resolve(ctx context.Context, in resolvers.SignInInput) (
 	if r.fail.Load() {
 		return nil, errors.New("resolver failed (test fault)")
 	}
-	return r.Resolver.Resolve(ctx, in)
+	return r.SignInResolver.Resolve(ctx, in)
 }
 
 // TestRefreshFaultKeepsRotatedToken: the dev IdP's CSP rotates refresh
@@ -272,7 +271,7 @@ func TestRefreshFaultKeepsRotatedToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pe.Resolver = faultyResolver{Resolver: chain, fail: &resolverDown}
+	pe.Resolver = faultyResolver{SignInResolver: chain, fail: &resolverDown}
 	srv := &http.Server{Handler: rootHandler(h.gw, nil)}
 	go func() { _ = srv.Serve(h.ln) }()
 	t.Cleanup(func() { srv.Close() })
