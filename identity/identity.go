@@ -215,28 +215,58 @@ func (i *Issuer) IssueToken(ctx context.Context, c Claims) (*IssuedToken, error)
 	}
 	iat := i.opts.Now().Unix()
 	exp := iat + int64(i.exp/time.Second)
-
-	// uip: the signature of the limited-user token that any holder can
-	// rebuild from the header and {"sub","iat","exp"}; the bytes signed
-	// must be exactly what Backstage's verifier reconstructs.
-	var lp bytes.Buffer
-	lp.WriteString(`{"sub":`)
-	writeJSON(&lp, c.Sub)
-	fmt.Fprintf(&lp, `,"iat":%d,"exp":%d}`, iat, exp)
-	uip, err := key.sign(key.limitedHdr + "." + b64.EncodeToString(lp.Bytes()))
+	uip, err := limitedUserProof(key, c.Sub, iat, exp)
 	if err != nil {
 		return nil, err
 	}
+	extraKeys := extraClaimNames(c.Extra)
+	payload, err := i.userPayload(c, extraKeys, ent, iat, exp, uip)
+	if err != nil {
+		return nil, err
+	}
+	token, err := signUserToken(key, payload, extraKeys)
+	if err != nil {
+		return nil, err
+	}
+	if err := i.recordUserInfo(ctx, c, extraKeys, ent); err != nil {
+		return nil, err
+	}
+	return &IssuedToken{
+		Token:     token,
+		Identity:  Identity{Type: "user", UserEntityRef: c.Sub, OwnershipEntityRefs: ent},
+		ExpiresAt: time.Unix(exp, 0),
+	}, nil
+}
 
-	var p bytes.Buffer
-	p.WriteByte('{')
-	extraKeys := make([]string, 0, len(c.Extra))
-	for k := range c.Extra {
+// limitedUserProof is the `uip` claim: the signature of the limited-user
+// token that any holder can rebuild from the header and
+// {"sub","iat","exp"} (LimitedUserToken). The bytes signed must be exactly
+// what Backstage's verifier reconstructs.
+func limitedUserProof(key *signingKey, sub string, iat, exp int64) (string, error) {
+	var lp bytes.Buffer
+	lp.WriteString(`{"sub":`)
+	writeJSON(&lp, sub)
+	fmt.Fprintf(&lp, `,"iat":%d,"exp":%d}`, iat, exp)
+	return key.sign(key.limitedHdr + "." + b64.EncodeToString(lp.Bytes()))
+}
+
+// extraClaimNames are the names of extra's claims that are not reserved,
+// sorted: the order they take in the token.
+func extraClaimNames(extra map[string]any) []string {
+	names := make([]string, 0, len(extra))
+	for k := range extra {
 		if !IsReservedClaim(k) {
-			extraKeys = append(extraKeys, k)
+			names = append(names, k)
 		}
 	}
-	slices.Sort(extraKeys)
+	slices.Sort(names)
+	return names
+}
+
+// userPayload is the user token's JSON payload, keys in Backstage's order.
+func (i *Issuer) userPayload(c Claims, extraKeys, ent []string, iat, exp int64, uip string) ([]byte, error) {
+	var p bytes.Buffer
+	p.WriteByte('{')
 	for _, k := range extraKeys {
 		writeJSON(&p, k)
 		p.WriteByte(':')
@@ -254,17 +284,27 @@ func (i *Issuer) IssueToken(ctx context.Context, c Claims) (*IssuedToken, error)
 		writeJSON(&p, ent)
 	}
 	fmt.Fprintf(&p, `,"aud":%q,"iat":%d,"exp":%d,"uip":%q}`, Audience, iat, exp, uip)
+	return p.Bytes(), nil
+}
 
-	signingInput := key.header + "." + b64.EncodeToString(p.Bytes())
+// signUserToken signs payload into a compact JWS and refuses one longer
+// than Backstage accepts, naming the claims that made it so.
+func signUserToken(key *signingKey, payload []byte, extraKeys []string) (string, error) {
+	signingInput := key.header + "." + b64.EncodeToString(payload)
 	sig, err := key.sign(signingInput)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	token := signingInput + "." + sig
 	if len(token) > maxTokenLength {
-		return nil, autherr.Plain("Failed to issue a new user token. The resulting token is excessively large, with either too many ownership claims or too large custom claims. You likely have a bug either in the sign-in resolver or catalog data. The following claims were requested: '%s'", strings.Join(append([]string{"sub", "ent"}, extraKeys...), ", "))
+		return "", autherr.Plain("Failed to issue a new user token. The resulting token is excessively large, with either too many ownership claims or too large custom claims. You likely have a bug either in the sign-in resolver or catalog data. The following claims were requested: '%s'", strings.Join(append([]string{"sub", "ent"}, extraKeys...), ", "))
 	}
+	return token, nil
+}
 
+// recordUserInfo stores what /v1/userinfo answers for c.Sub: the extra
+// claims, sub and ent, whether or not the token carries ent.
+func (i *Issuer) recordUserInfo(ctx context.Context, c Claims, extraKeys, ent []string) error {
 	info := make(map[string]any, len(extraKeys)+2)
 	for _, k := range extraKeys {
 		info[k] = c.Extra[k]
@@ -272,13 +312,9 @@ func (i *Issuer) IssueToken(ctx context.Context, c Claims) (*IssuedToken, error)
 	info["sub"] = c.Sub
 	info["ent"] = ent
 	if err := i.opts.UserInfo.PutUserInfo(ctx, c.Sub, info); err != nil {
-		return nil, autherr.Wrap(autherr.NameServiceUnavailable, "Failed to store user info", err)
+		return autherr.Wrap(autherr.NameServiceUnavailable, "Failed to store user info", err)
 	}
-	return &IssuedToken{
-		Token:     token,
-		Identity:  Identity{Type: "user", UserEntityRef: c.Sub, OwnershipEntityRefs: ent},
-		ExpiresAt: time.Unix(exp, 0),
-	}, nil
+	return nil
 }
 
 // writeJSON encodes v as JavaScript's JSON.stringify would for the values
