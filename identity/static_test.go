@@ -136,18 +136,9 @@ func TestStaticKeyErrors(t *testing.T) {
 // TestParsePrivateKeyPEM: PKCS#8, SEC 1 and PKCS#1 blocks of EC and RSA
 // keys parse to the same key; other blocks and types are refused by name.
 func TestParsePrivateKeyPEM(t *testing.T) {
-	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rk, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, ed, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ec := must[*ecdsa.PrivateKey](t)(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+	rk := must[*rsa.PrivateKey](t)(rsa.GenerateKey(rand.Reader, 2048))
+	ed := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
 	block := func(typ string, der []byte, err error) []byte {
 		t.Helper()
 		if err != nil {
@@ -185,20 +176,23 @@ func TestParsePrivateKeyPEM(t *testing.T) {
 	}
 }
 
+// must ends t when a key generation fails, so that the tables below start
+// with their keys.
+func must[K any](t *testing.T) func(K, error) K {
+	return func(k K, err error) K {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+}
+
 // TestStaticKeyCheck: a key's algorithm must fit its type and size.
 func TestStaticKeyCheck(t *testing.T) {
-	ec384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	small, err := rsa.GenerateKey(rand.Reader, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edPub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ec384 := must[*ecdsa.PrivateKey](t)(ecdsa.GenerateKey(elliptic.P384(), rand.Reader))
+	small := must[*rsa.PrivateKey](t)(rsa.GenerateKey(rand.Reader, 1024))
+	edPub := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)).Public()
 	for name, c := range map[string]struct {
 		k    StaticKey
 		want string
