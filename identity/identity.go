@@ -1,4 +1,4 @@
-// Package identity issues Backstage user tokens (spec §5): ES256 JWTs whose
+// Package identity issues Backstage user tokens: ES256 JWTs whose
 // header, claims and `uip` proof are byte-for-byte what Backstage's auth
 // backend signs, so that any Backstage backend verifies them through the
 // JWKS served here. It also answers /v1/userinfo.
@@ -34,7 +34,8 @@ const (
 	Audience        = "backstage"
 )
 
-// Token lifetime bounds of auth.backstageTokenExpiration (spec §5.1).
+// Token lifetime bounds of auth.backstageTokenExpiration, as Backstage
+// clamps it (ClampExpiration).
 const (
 	DefaultExpiration = time.Hour
 	MinExpiration     = 10 * time.Minute
@@ -86,11 +87,13 @@ type Options struct {
 	Expiration time.Duration
 	// OmitOwnershipClaim leaves `ent` out of tokens (Backstage's default).
 	OmitOwnershipClaim bool
-	// Keys holds the public keys; nil means a MemoryKeyStore.
+	// Keys holds the public keys of rotated signing keys; nil means a
+	// MemoryKeyStore. It must be nil when StaticKeys are set.
 	Keys KeyStore
 	// StaticKeys, when set, replace rotation (auth.keyStore.provider:
 	// static): the first key signs every token and all are published with
-	// use "sig"; Keys is then not used.
+	// use "sig". They are the only published keys, so setting Keys as well
+	// is an error rather than a store that would be ignored.
 	StaticKeys []StaticKey
 	// UserInfo holds /v1/userinfo claims; nil means a MemoryUserInfoStore.
 	UserInfo UserInfoStore
@@ -110,6 +113,8 @@ type Issuer struct {
 	opts Options
 	exp  time.Duration
 	log  *slog.Logger
+	// source is what the JWKS lists: opts.Keys, or the static keys.
+	source KeySource
 
 	rotateMu sync.Mutex
 	cur      atomic.Pointer[signingKey]
@@ -148,7 +153,10 @@ func NewIssuer(opts Options) (*Issuer, error) {
 	if opts.Issuer == "" {
 		return nil, fmt.Errorf("identity: the token issuer (backend.baseUrl + /api/auth) is required")
 	}
-	if opts.Keys == nil {
+	if len(opts.StaticKeys) > 0 && opts.Keys != nil {
+		return nil, fmt.Errorf("identity: static signing keys are the only published keys; a key store (Keys) cannot be used with them")
+	}
+	if opts.Keys == nil && len(opts.StaticKeys) == 0 {
 		opts.Keys = NewMemoryKeyStore()
 	}
 	if opts.UserInfo == nil {
@@ -163,7 +171,7 @@ func NewIssuer(opts Options) (*Issuer, error) {
 	if opts.JWKSCacheTTL <= 0 {
 		opts.JWKSCacheTTL = time.Second
 	}
-	i := &Issuer{opts: opts, exp: ClampExpiration(opts.Expiration), log: opts.Logger, verified: verifiedCache{m: map[string]verifiedEntry{}}}
+	i := &Issuer{opts: opts, exp: ClampExpiration(opts.Expiration), log: opts.Logger, source: opts.Keys, verified: verifiedCache{m: map[string]verifiedEntry{}}}
 	if len(opts.StaticKeys) > 0 {
 		if err := i.useStaticKeys(opts.StaticKeys); err != nil {
 			return nil, err
@@ -207,28 +215,58 @@ func (i *Issuer) IssueToken(ctx context.Context, c Claims) (*IssuedToken, error)
 	}
 	iat := i.opts.Now().Unix()
 	exp := iat + int64(i.exp/time.Second)
-
-	// uip: the signature of the limited-user token that any holder can
-	// rebuild from the header and {"sub","iat","exp"}; the bytes signed
-	// must be exactly what Backstage's verifier reconstructs.
-	var lp bytes.Buffer
-	lp.WriteString(`{"sub":`)
-	writeJSON(&lp, c.Sub)
-	fmt.Fprintf(&lp, `,"iat":%d,"exp":%d}`, iat, exp)
-	uip, err := key.sign(key.limitedHdr + "." + b64.EncodeToString(lp.Bytes()))
+	uip, err := limitedUserProof(key, c.Sub, iat, exp)
 	if err != nil {
 		return nil, err
 	}
+	extraKeys := extraClaimNames(c.Extra)
+	payload, err := i.userPayload(c, extraKeys, ent, iat, exp, uip)
+	if err != nil {
+		return nil, err
+	}
+	token, err := signUserToken(key, payload, extraKeys)
+	if err != nil {
+		return nil, err
+	}
+	if err := i.recordUserInfo(ctx, c, extraKeys, ent); err != nil {
+		return nil, err
+	}
+	return &IssuedToken{
+		Token:     token,
+		Identity:  Identity{Type: "user", UserEntityRef: c.Sub, OwnershipEntityRefs: ent},
+		ExpiresAt: time.Unix(exp, 0),
+	}, nil
+}
 
-	var p bytes.Buffer
-	p.WriteByte('{')
-	extraKeys := make([]string, 0, len(c.Extra))
-	for k := range c.Extra {
+// limitedUserProof is the `uip` claim: the signature of the limited-user
+// token that any holder can rebuild from the header and
+// {"sub","iat","exp"} (LimitedUserToken). The bytes signed must be exactly
+// what Backstage's verifier reconstructs.
+func limitedUserProof(key *signingKey, sub string, iat, exp int64) (string, error) {
+	var lp bytes.Buffer
+	lp.WriteString(`{"sub":`)
+	writeJSON(&lp, sub)
+	fmt.Fprintf(&lp, `,"iat":%d,"exp":%d}`, iat, exp)
+	return key.sign(key.limitedHdr + "." + b64.EncodeToString(lp.Bytes()))
+}
+
+// extraClaimNames are the names of extra's claims that are not reserved,
+// sorted: the order they take in the token.
+func extraClaimNames(extra map[string]any) []string {
+	names := make([]string, 0, len(extra))
+	for k := range extra {
 		if !IsReservedClaim(k) {
-			extraKeys = append(extraKeys, k)
+			names = append(names, k)
 		}
 	}
-	slices.Sort(extraKeys)
+	slices.Sort(names)
+	return names
+}
+
+// userPayload is the user token's JSON payload, keys in Backstage's order.
+func (i *Issuer) userPayload(c Claims, extraKeys, ent []string, iat, exp int64, uip string) ([]byte, error) {
+	var p bytes.Buffer
+	p.WriteByte('{')
 	for _, k := range extraKeys {
 		writeJSON(&p, k)
 		p.WriteByte(':')
@@ -246,17 +284,27 @@ func (i *Issuer) IssueToken(ctx context.Context, c Claims) (*IssuedToken, error)
 		writeJSON(&p, ent)
 	}
 	fmt.Fprintf(&p, `,"aud":%q,"iat":%d,"exp":%d,"uip":%q}`, Audience, iat, exp, uip)
+	return p.Bytes(), nil
+}
 
-	signingInput := key.header + "." + b64.EncodeToString(p.Bytes())
+// signUserToken signs payload into a compact JWS and refuses one longer
+// than Backstage accepts, naming the claims that made it so.
+func signUserToken(key *signingKey, payload []byte, extraKeys []string) (string, error) {
+	signingInput := key.header + "." + b64.EncodeToString(payload)
 	sig, err := key.sign(signingInput)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	token := signingInput + "." + sig
 	if len(token) > maxTokenLength {
-		return nil, autherr.Plain("Failed to issue a new user token. The resulting token is excessively large, with either too many ownership claims or too large custom claims. You likely have a bug either in the sign-in resolver or catalog data. The following claims were requested: '%s'", strings.Join(append([]string{"sub", "ent"}, extraKeys...), ", "))
+		return "", autherr.Plain("Failed to issue a new user token. The resulting token is excessively large, with either too many ownership claims or too large custom claims. You likely have a bug either in the sign-in resolver or catalog data. The following claims were requested: '%s'", strings.Join(append([]string{"sub", "ent"}, extraKeys...), ", "))
 	}
+	return token, nil
+}
 
+// recordUserInfo stores what /v1/userinfo answers for c.Sub: the extra
+// claims, sub and ent, whether or not the token carries ent.
+func (i *Issuer) recordUserInfo(ctx context.Context, c Claims, extraKeys, ent []string) error {
 	info := make(map[string]any, len(extraKeys)+2)
 	for _, k := range extraKeys {
 		info[k] = c.Extra[k]
@@ -264,13 +312,9 @@ func (i *Issuer) IssueToken(ctx context.Context, c Claims) (*IssuedToken, error)
 	info["sub"] = c.Sub
 	info["ent"] = ent
 	if err := i.opts.UserInfo.PutUserInfo(ctx, c.Sub, info); err != nil {
-		return nil, autherr.Wrap(autherr.NameServiceUnavailable, "Failed to store user info", err)
+		return autherr.Wrap(autherr.NameServiceUnavailable, "Failed to store user info", err)
 	}
-	return &IssuedToken{
-		Token:     token,
-		Identity:  Identity{Type: "user", UserEntityRef: c.Sub, OwnershipEntityRefs: ent},
-		ExpiresAt: time.Unix(exp, 0),
-	}, nil
+	return nil
 }
 
 // writeJSON encodes v as JavaScript's JSON.stringify would for the values

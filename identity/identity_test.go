@@ -330,3 +330,29 @@ func BenchmarkUserInfo(b *testing.B) {
 		}
 	}
 }
+
+// TestIssueTokenRefuses: a token longer than Backstage accepts, or extra
+// claims JSON cannot encode, issue nothing and record nothing.
+func TestIssueTokenRefuses(t *testing.T) {
+	ctx := context.Background()
+	info := identity.NewMemoryUserInfoStore()
+	iss, err := identity.NewIssuer(identity.Options{Issuer: "http://localhost:7007/api/auth", UserInfo: info})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if iss.Expiration() != identity.DefaultExpiration {
+		t.Errorf("Expiration = %v, want the default", iss.Expiration())
+	}
+	sub := "user:default/big"
+	_, err = iss.IssueToken(ctx, identity.Claims{Sub: sub, Extra: map[string]any{"blob": strings.Repeat("x", 40000)}})
+	if err == nil || !strings.Contains(err.Error(), "excessively large") || !strings.Contains(err.Error(), "'sub, ent, blob'") {
+		t.Errorf("oversized token: %v", err)
+	}
+	_, err = iss.IssueToken(ctx, identity.Claims{Sub: sub, Extra: map[string]any{"ch": make(chan int)}})
+	if !autherr.Is(err, autherr.NameInput) || !strings.Contains(err.Error(), `extra claim "ch"`) {
+		t.Errorf("unencodable claim: %v", err)
+	}
+	if got, err := info.GetUserInfo(ctx, sub); !autherr.IsNotFound(err) {
+		t.Errorf("user info after refusals = %v, %v; want none", got, err)
+	}
+}

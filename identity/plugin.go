@@ -37,7 +37,7 @@ type PluginKeysOptions struct {
 	Now func() time.Time
 }
 
-// PluginKeys mints Backstage plugin tokens (spec §5.3): ES256 JWTs with
+// PluginKeys mints Backstage plugin tokens: ES256 JWTs with
 // header typ "vnd.backstage.plugin" and claims sub (this plugin), aud (the
 // target plugin), iat and exp, signed with a key held only in memory. A
 // Backstage backend verifies them against

@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-
-	"github.com/gatehouse-auth/gatehouse/autherr"
 )
 
 // StaticKey is one key of auth.keyStore.static.keys: an operator-managed
@@ -145,7 +143,7 @@ func StaticJWK(k StaticKey) ([]byte, error) {
 
 // useStaticKeys makes the first key the signer for ever and publishes all.
 func (i *Issuer) useStaticKeys(keys []StaticKey) error {
-	st := &staticKeyStore{now: i.opts.Now}
+	src := &staticKeySource{now: i.opts.Now}
 	seen := map[string]bool{}
 	for n, k := range keys {
 		if err := k.check(); err != nil {
@@ -159,7 +157,7 @@ func (i *Issuer) useStaticKeys(keys []StaticKey) error {
 		if err != nil {
 			return fmt.Errorf("identity: static key %q: %w", k.KID, err)
 		}
-		st.keys = append(st.keys, PublicKey{KID: k.KID, JWK: jwk})
+		src.keys = append(src.keys, PublicKey{KID: k.KID, JWK: jwk})
 		if n == 0 {
 			if k.Private == nil {
 				return fmt.Errorf("identity: the first static key %q signs tokens, so it needs privateKeyFile", k.KID)
@@ -169,24 +167,21 @@ func (i *Issuer) useStaticKeys(keys []StaticKey) error {
 			i.cur.Store(sk)
 		}
 	}
-	i.opts.Keys = st
+	i.source = src
 	return nil
 }
 
-// staticKeyStore publishes the configured keys. They never age: ListKeys
-// dates them now, so the JWKS window never drops them.
-type staticKeyStore struct {
+// staticKeySource publishes the configured keys. They never age: ListKeys
+// dates them now, so the JWKS window never drops them, and nothing is ever
+// added or removed, so it is a KeySource and not a KeyStore.
+type staticKeySource struct {
 	now  func() time.Time
 	keys []PublicKey
 }
 
-var _ KeyStore = (*staticKeyStore)(nil)
+var _ KeySource = (*staticKeySource)(nil)
 
-func (s *staticKeyStore) AddKey(context.Context, PublicKey) error {
-	return autherr.NotAllowed("static signing keys are configured; keys are not added at run time")
-}
-
-func (s *staticKeyStore) ListKeys(context.Context) ([]PublicKey, error) {
+func (s *staticKeySource) ListKeys(context.Context) ([]PublicKey, error) {
 	now := s.now()
 	out := make([]PublicKey, len(s.keys))
 	for n, k := range s.keys {
@@ -195,8 +190,6 @@ func (s *staticKeyStore) ListKeys(context.Context) ([]PublicKey, error) {
 	}
 	return out, nil
 }
-
-func (s *staticKeyStore) RemoveKeys(context.Context, []string) error { return nil }
 
 // GenerateKeyPair makes a key pair for alg (ES256: EC P-256; RS256: RSA
 // 3072) and returns it as PKCS#8 and SPKI PEM, the files a static key

@@ -2,7 +2,15 @@ package identity
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,5 +121,89 @@ func TestStaticKeyErrors(t *testing.T) {
 	}
 	if _, err := NewIssuer(Options{Issuer: "x", StaticKeys: []StaticKey{k}}); err == nil || !strings.Contains(err.Error(), "needs privateKeyFile") {
 		t.Errorf("first key without private half: %v", err)
+	}
+	// Static keys are the only published keys: a key store beside them
+	// would be ignored, so it is refused.
+	signer, err := LoadStaticKey("signer", "ES256", pub, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewIssuer(Options{Issuer: "x", StaticKeys: []StaticKey{signer}, Keys: NewMemoryKeyStore()}); err == nil || !strings.Contains(err.Error(), "cannot be used with them") {
+		t.Errorf("static keys with a key store: %v", err)
+	}
+}
+
+// TestParsePrivateKeyPEM: PKCS#8, SEC 1 and PKCS#1 blocks of EC and RSA
+// keys parse to the same key; other blocks and types are refused by name.
+func TestParsePrivateKeyPEM(t *testing.T) {
+	ec := must[*ecdsa.PrivateKey](t)(ecdsa.GenerateKey(elliptic.P256(), rand.Reader))
+	rk := must[*rsa.PrivateKey](t)(rsa.GenerateKey(rand.Reader, 2048))
+	ed := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	block := func(typ string, der []byte, err error) []byte {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+	}
+	sec1, err := x509.MarshalECPrivateKey(ec)
+	ecP8, err8 := x509.MarshalPKCS8PrivateKey(ec)
+	edP8, errEd := x509.MarshalPKCS8PrivateKey(ed)
+	for name, c := range map[string]struct {
+		pem  []byte
+		want crypto.PublicKey // nil: refused with an error containing err
+		err  string
+	}{
+		"PKCS#8 EC":   {pem: block("PRIVATE KEY", ecP8, err8), want: ec.Public()},
+		"SEC 1":       {pem: block("EC PRIVATE KEY", sec1, err), want: ec.Public()},
+		"PKCS#1":      {pem: block("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(rk), nil), want: rk.Public()},
+		"Ed25519":     {pem: block("PRIVATE KEY", edP8, errEd), err: "unsupported private key type"},
+		"public key":  {pem: block("PUBLIC KEY", []byte{1}, nil), err: `PEM block "PUBLIC KEY" is not a private key`},
+		"corrupt":     {pem: block("EC PRIVATE KEY", []byte{1, 2, 3}, nil), err: "not a valid EC PRIVATE KEY"},
+		"not PEM":     {pem: []byte("hello"), err: "no PEM block found"},
+		"empty input": {pem: nil, err: "no PEM block found"},
+	} {
+		got, err := ParsePrivateKeyPEM(c.pem)
+		switch {
+		case c.want != nil && (err != nil || !publicEqual(got.Public(), c.want)):
+			t.Errorf("%s: %v, %v; want the key", name, got, err)
+		case c.want == nil && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%s: %v; want an error with %q", name, err, c.err)
+		}
+	}
+	if _, _, err := GenerateKeyPair("HS256"); err == nil || !strings.Contains(err.Error(), `"HS256" is not supported`) {
+		t.Errorf("GenerateKeyPair(HS256): %v", err)
+	}
+}
+
+// must ends t when a key generation fails, so that the tables below start
+// with their keys.
+func must[K any](t *testing.T) func(K, error) K {
+	return func(k K, err error) K {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+}
+
+// TestStaticKeyCheck: a key's algorithm must fit its type and size.
+func TestStaticKeyCheck(t *testing.T) {
+	ec384 := must[*ecdsa.PrivateKey](t)(ecdsa.GenerateKey(elliptic.P384(), rand.Reader))
+	small := must[*rsa.PrivateKey](t)(rsa.GenerateKey(rand.Reader, 1024))
+	edPub := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)).Public()
+	for name, c := range map[string]struct {
+		k    StaticKey
+		want string
+	}{
+		"P-384":     {StaticKey{KID: "k", Algorithm: "ES256", Public: ec384.Public()}, "does not fit a P-384 EC key"},
+		"RSA as ES": {StaticKey{KID: "k", Algorithm: "ES256", Public: small.Public()}, "does not fit an RSA key"},
+		"small RSA": {StaticKey{KID: "k", Algorithm: "RS256", Public: small.Public()}, "has 1024 bits"},
+		"Ed25519":   {StaticKey{KID: "k", Algorithm: "EdDSA", Public: edPub}, "unsupported key type"},
+	} {
+		if err := c.k.check(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
 	}
 }

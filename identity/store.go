@@ -9,8 +9,10 @@ import (
 	"github.com/gatehouse-auth/gatehouse/autherr"
 )
 
-// PublicKey is a signing key's public half as a KeyStore keeps it: the
-// private half never leaves the process that made it (spec §5.2).
+// PublicKey is a signing key's public half as a KeyStore keeps it. The
+// private half never leaves the process that made it (signingKey in
+// identity.go holds it in memory only): replicas share public halves so
+// that each verifies tokens the others signed.
 type PublicKey struct {
 	// KID is the key id, the JWS "kid" header of tokens it signed.
 	KID string
@@ -21,15 +23,30 @@ type PublicKey struct {
 	CreatedAt time.Time
 }
 
-// KeyStore keeps the public signing keys of every replica that shares it.
+// KeySource lists the public keys an Issuer publishes in its JWKS and
+// verifies tokens with. Configured static keys are only a KeySource: they
+// are read, never written. Implementations must be safe for concurrent use.
+type KeySource interface {
+	// ListKeys returns every key, oldest first.
+	ListKeys(ctx context.Context) ([]PublicKey, error)
+}
+
+// KeyWriter is the capability a rotating Issuer needs besides reading: it
+// publishes each new key and deletes keys older than the JWKS window.
 // Implementations must be safe for concurrent use.
-type KeyStore interface {
+type KeyWriter interface {
 	// AddKey stores k. Adding a KID that exists is a Conflict error.
 	AddKey(ctx context.Context, k PublicKey) error
-	// ListKeys returns every stored key, oldest first.
-	ListKeys(ctx context.Context) ([]PublicKey, error)
 	// RemoveKeys deletes the keys with the given ids; unknown ids are ignored.
 	RemoveKeys(ctx context.Context, kids []string) error
+}
+
+// KeyStore keeps the public signing keys of every replica that shares it:
+// what Options.Keys takes for key rotation. Implementations must be safe
+// for concurrent use.
+type KeyStore interface {
+	KeySource
+	KeyWriter
 }
 
 // UserInfoStore keeps the claims of the last token issued to each user, so

@@ -46,7 +46,7 @@ func (i *Issuer) keySet(ctx context.Context, force bool) (*keySet, error) {
 	if prev != nil && !force && now.Sub(prev.fetched) < i.opts.JWKSCacheTTL {
 		return prev, nil
 	}
-	stored, err := i.opts.Keys.ListKeys(ctx)
+	stored, err := i.source.ListKeys(ctx)
 	if err != nil {
 		if prev != nil {
 			i.log.Warn("cannot read signing keys; serving the last key set read", "error", err)
@@ -81,7 +81,9 @@ func (i *Issuer) keySet(ctx context.Context, force bool) (*keySet, error) {
 	}
 	body.WriteString(`]}`)
 	ks.body = body.Bytes()
-	if len(expired) > 0 {
+	// Only rotated keys expire: static ones are dated now on every read,
+	// so opts.Keys is set whenever expired is not empty.
+	if len(expired) > 0 && i.opts.Keys != nil {
 		if err := i.opts.Keys.RemoveKeys(ctx, expired); err != nil {
 			i.log.Warn("cannot delete expired signing keys", "error", err)
 		}
@@ -101,7 +103,7 @@ type VerifiedToken struct {
 }
 
 // VerifyUserToken checks a full or limited Backstage user token the way
-// Backstage backends do (§5.3): typ, a published key, signature, and the
+// Backstage backends do: typ, a published key, signature, and the
 // iat, exp and sub claims. It returns an autherr Authentication on failure.
 func (i *Issuer) VerifyUserToken(ctx context.Context, token string) (*VerifiedToken, error) {
 	now := i.opts.Now()
@@ -176,27 +178,23 @@ func (i *Issuer) UserInfo(ctx context.Context, token string) (map[string]any, er
 
 // LimitedUserToken rebuilds the limited-user token a full user token proves
 // (its `uip` claim), as Backstage's UserTokenHandler does for cookie auth.
+// The full token's signature is not checked: the limited token carries its
+// own (uip), which verifies only if the full token was genuine. It returns
+// an autherr Input error for anything but a compact JWS of an accepted
+// algorithm whose payload has sub, iat, exp and a base64url uip.
 func LimitedUserToken(fullToken string) (string, error) {
-	parts := strings.Split(fullToken, ".")
-	if len(parts) != 3 {
-		return "", autherr.Input("not a JWT")
+	jws, err := jose.ParseSignedCompact(fullToken, acceptedAlgs)
+	if err != nil {
+		return "", autherr.Input("not a JWT: %s", strings.TrimPrefix(err.Error(), "go-jose/go-jose: "))
 	}
-	hb, err1 := b64.DecodeString(parts[0])
-	pb, err2 := b64.DecodeString(parts[1])
-	if err1 != nil || err2 != nil {
-		return "", autherr.Input("not a JWT: bad base64url")
-	}
-	var h struct {
-		Alg string `json:"alg"`
-		Kid string `json:"kid"`
-	}
+	h := jws.Signatures[0].Header
 	var p struct {
 		Sub string `json:"sub"`
 		Iat int64  `json:"iat"`
 		Exp int64  `json:"exp"`
 		Uip string `json:"uip"`
 	}
-	if json.Unmarshal(hb, &h) != nil || json.Unmarshal(pb, &p) != nil || p.Uip == "" {
+	if json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &p) != nil || p.Uip == "" {
 		return "", autherr.Input("not a Backstage user token with a uip claim")
 	}
 	// uip becomes the limited token's signature part: anything but
@@ -206,9 +204,9 @@ func LimitedUserToken(fullToken string) (string, error) {
 	}
 	var hdr, pl bytes.Buffer
 	hdr.WriteString(`{"typ":"` + TypeLimitedUser + `","alg":`)
-	writeJSON(&hdr, h.Alg)
+	writeJSON(&hdr, h.Algorithm)
 	hdr.WriteString(`,"kid":`)
-	writeJSON(&hdr, h.Kid)
+	writeJSON(&hdr, h.KeyID)
 	hdr.WriteByte('}')
 	pl.WriteString(`{"sub":`)
 	writeJSON(&pl, p.Sub)

@@ -45,7 +45,7 @@ type fakeHarness struct {
 
 // newFakeHarness serves provider id "fake", env "development", with prov
 // (a *providertest.Provider or a Basic wrapping p).
-func newFakeHarness(t *testing.T, p *providertest.Provider, prov providers.Provider, tr Transforms, res Resolver) *fakeHarness {
+func newFakeHarness(t *testing.T, p *providertest.Provider, prov providers.Provider, tr Transforms, res resolvers.SignInResolver) *fakeHarness {
 	t.Helper()
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
@@ -133,7 +133,7 @@ func (h *fakeHarness) cookie(name string) string {
 
 var xhr = map[string]string{"X-Requested-With": "XMLHttpRequest"}
 
-func newFake(t *testing.T, res Resolver) *fakeHarness {
+func newFake(t *testing.T, res resolvers.SignInResolver) *fakeHarness {
 	p := providertest.New()
 	return newFakeHarness(t, p, p, emailProfile, res)
 }
@@ -234,7 +234,7 @@ func TestFakeFrameFailures(t *testing.T) {
 	})
 	for _, c := range []struct {
 		name    string
-		res     Resolver
+		res     resolvers.SignInResolver
 		tr      Transforms
 		authErr error
 		want    string

@@ -58,7 +58,7 @@ type flowHarness struct {
 	logs *testlog.Buffer
 }
 
-func newFlowHarness(t *testing.T, resolver Resolver) *flowHarness {
+func newFlowHarness(t *testing.T, resolver resolvers.SignInResolver) *flowHarness {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -30,11 +30,6 @@ type Transforms interface {
 	Apply(ctx context.Context, providerID string, result *providers.Result) (providers.Profile, error)
 }
 
-// Resolver finds the Backstage user for a profile (a resolvers.Chain).
-type Resolver interface {
-	Resolve(ctx context.Context, in resolvers.SignInInput) (*resolvers.SignInResult, error)
-}
-
 // TokenIssuer issues Backstage tokens and answers JWKS and userinfo.
 type TokenIssuer interface {
 	IssueToken(ctx context.Context, c identity.Claims) (*identity.IssuedToken, error)
@@ -48,7 +43,7 @@ type ProviderEnv struct {
 	Transforms Transforms
 	// Resolver is nil when signIn.resolvers is empty: the provider then
 	// answers without backstageIdentity, as Backstage does.
-	Resolver Resolver
+	Resolver resolvers.SignInResolver
 	// CallbackURL is the redirect_uri; "" means <authBase>/<id>/handler/frame.
 	CallbackURL string
 	// SessionDuration is the refresh cookie's Max-Age; 0 means 1000 days.

@@ -1,6 +1,9 @@
 // Package storetest is the conformance suite every identity.KeyStore and
 // identity.UserInfoStore must pass, in the style of Dex's storage tests:
-// one suite, run against memory, SQLite and PostgreSQL alike.
+// one suite, run once per implementation. Package identity's tests run it
+// against the memory stores; identity/sqlstore's against SQLite (in memory
+// and on file) and PostgreSQL (the server GATEHOUSE_TEST_POSTGRES_URL
+// names; skipped without it unless GATEHOUSE_REQUIRE names postgres).
 package storetest
 
 import (

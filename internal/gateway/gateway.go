@@ -22,8 +22,8 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/catalog"
 	"github.com/gatehouse-auth/gatehouse/config"
-	"github.com/gatehouse-auth/gatehouse/dbstore"
 	"github.com/gatehouse-auth/gatehouse/identity"
+	"github.com/gatehouse-auth/gatehouse/identity/sqlstore"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
 	"github.com/gatehouse-auth/gatehouse/resolvers/wasm"
 	"github.com/gatehouse-auth/gatehouse/server"
@@ -64,7 +64,7 @@ type Options struct {
 	// DB, when set, is the opened database (OpenDatabase): the key store
 	// (for auth.keyStore.provider database) and user info store, checked by
 	// /readyz and closed on shutdown.
-	DB *dbstore.DB
+	DB *sqlstore.DB
 	// HTTPClient, when set, makes every IdP call (tests and benchmarks).
 	HTTPClient *http.Client
 	// Registry, when set, receives the metrics (tests use a fresh one);
@@ -170,7 +170,7 @@ func Build(cfg *config.Config, o Options) (*Gateway, error) {
 // openIssuer opens the issuer of Backstage user tokens on the stores
 // useStores picked, memory ones where it picked none.
 func openIssuer(cfg *config.Config, o Options, ops *opsState, staticKeys []identity.StaticKey) (*identity.Issuer, error) {
-	if o.Keys == nil {
+	if o.Keys == nil && len(staticKeys) == 0 {
 		o.Keys = identity.NewMemoryKeyStore()
 	}
 	if o.UserInfo == nil {

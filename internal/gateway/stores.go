@@ -6,8 +6,8 @@ import (
 	"log/slog"
 
 	"github.com/gatehouse-auth/gatehouse/config"
-	"github.com/gatehouse-auth/gatehouse/dbstore"
 	"github.com/gatehouse-auth/gatehouse/identity"
+	"github.com/gatehouse-auth/gatehouse/identity/sqlstore"
 )
 
 // OpenDatabase opens backend.database (SQLite under the data dir when it
@@ -15,9 +15,9 @@ import (
 // backend.database.startupTimeout, and applies the schema migrations
 // unless migrate is false. Errors name the host and database, never the
 // password.
-func OpenDatabase(ctx context.Context, cfg *config.Config, logger *slog.Logger, migrate bool) (*dbstore.DB, error) {
+func OpenDatabase(ctx context.Context, cfg *config.Config, logger *slog.Logger, migrate bool) (*sqlstore.DB, error) {
 	c := cfg.Backend.Database
-	db, err := dbstore.Open(ctx, dbstore.Config{Client: c.Client, Connection: c.Connection, StartupTimeout: c.StartupTimeout, Logger: logger})
+	db, err := sqlstore.Open(ctx, sqlstore.Config{Client: c.Client, Connection: c.Connection, StartupTimeout: c.StartupTimeout, Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.Path, err)
 	}
@@ -68,7 +68,7 @@ func useStores(cfg *config.Config, o *Options) ([]identity.StaticKey, error) {
 }
 
 // registerStores makes /readyz check the database and shutdown close it.
-func registerStores(ops *opsState, db *dbstore.DB) {
+func registerStores(ops *opsState, db *sqlstore.DB) {
 	if db == nil {
 		return
 	}

@@ -19,11 +19,10 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/catalog"
-	"github.com/gatehouse-auth/gatehouse/dbstore"
-	"github.com/gatehouse-auth/gatehouse/dbstore/pgtest"
+	"github.com/gatehouse-auth/gatehouse/identity/sqlstore"
+	"github.com/gatehouse-auth/gatehouse/identity/sqlstore/pgtest"
 	"github.com/gatehouse-auth/gatehouse/internal/testlog"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
-	"github.com/gatehouse-auth/gatehouse/server"
 )
 
 // tcpProxy forwards a loopback port to PostgreSQL; cut drops every
@@ -229,7 +228,7 @@ func (c faultyCatalog) FindUser(ctx context.Context, q catalog.Query) (*catalog.
 // faultyResolver fails while fail is set: a resolver (e.g. a WASM module)
 // returning an error.
 type faultyResolver struct {
-	server.Resolver
+	resolvers.SignInResolver
 	fail *atomic.Bool
 }
 
@@ -237,7 +236,7 @@ func (r faultyResolver) Resolve(ctx context.Context, in resolvers.SignInInput) (
 	if r.fail.Load() {
 		return nil, errors.New("resolver failed (test fault)")
 	}
-	return r.Resolver.Resolve(ctx, in)
+	return r.SignInResolver.Resolve(ctx, in)
 }
 
 // TestRefreshFaultKeepsRotatedToken: the dev IdP's CSP rotates refresh
@@ -253,7 +252,7 @@ func TestRefreshFaultKeepsRotatedToken(t *testing.T) {
 	q := u.Query()
 	q.Set("connect_timeout", "2")
 	u.RawQuery = q.Encode()
-	db, err := dbstore.Open(t.Context(), dbstore.Config{Client: dbstore.ClientPostgres, Connection: u.String()})
+	db, err := sqlstore.Open(t.Context(), sqlstore.Config{Client: sqlstore.ClientPostgres, Connection: u.String()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +276,7 @@ func TestRefreshFaultKeepsRotatedToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pe.Resolver = faultyResolver{Resolver: chain, fail: &resolverDown}
+	pe.Resolver = faultyResolver{SignInResolver: chain, fail: &resolverDown}
 	srv := &http.Server{Handler: h.gw.Handler(nil)}
 	go func() { _ = srv.Serve(h.ln) }()
 	t.Cleanup(func() { srv.Close() })

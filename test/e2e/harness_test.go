@@ -29,8 +29,8 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/gatehouse-auth/gatehouse/config"
-	"github.com/gatehouse-auth/gatehouse/dbstore"
 	"github.com/gatehouse-auth/gatehouse/identity"
+	"github.com/gatehouse-auth/gatehouse/identity/sqlstore"
 	"github.com/gatehouse-auth/gatehouse/internal/devidp"
 	"github.com/gatehouse-auth/gatehouse/internal/gateway"
 	"github.com/gatehouse-auth/gatehouse/internal/testlog"
@@ -137,7 +137,7 @@ type harnessOptions struct {
 	https bool
 	// db is the opened database for the key and user info stores, as
 	// gatehouse serve passes it (faults_test.go cuts it away).
-	db *dbstore.DB
+	db *sqlstore.DB
 }
 
 // startVCFIdP starts the dev IdP with the test users and the vcfsso test

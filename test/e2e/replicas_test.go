@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-auth/gatehouse/dbstore/pgtest"
 	"github.com/gatehouse-auth/gatehouse/identity"
+	"github.com/gatehouse-auth/gatehouse/identity/sqlstore/pgtest"
 	"github.com/gatehouse-auth/gatehouse/internal/testlog"
 )
 

@@ -1,15 +1,14 @@
--- Public halves of every replica's signing keys (spec §5.2). created_at is
--- Unix microseconds: SQLite has no timestamp type.
+-- Public halves of every replica's signing keys (identity.PublicKey).
 CREATE TABLE IF NOT EXISTS signing_keys (
     kid        TEXT PRIMARY KEY,
     jwk        TEXT NOT NULL,
-    created_at INTEGER NOT NULL
+    created_at TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX IF NOT EXISTS signing_keys_created_at ON signing_keys (created_at);
 
--- Claims of the last token issued to each user, for /v1/userinfo (§1.7).
+-- Claims of the last token issued to each user, for /v1/userinfo (identity.UserInfoStore).
 CREATE TABLE IF NOT EXISTS user_info (
     user_entity_ref TEXT PRIMARY KEY,
     user_info       TEXT NOT NULL,
-    updated_at      INTEGER NOT NULL
+    updated_at      TIMESTAMPTZ NOT NULL
 );

@@ -1,4 +1,4 @@
-package dbstore_test
+package sqlstore_test
 
 import (
 	"context"

@@ -1,8 +1,8 @@
-// Package dbstore keeps signing keys and user info in a SQL database shared
+// Package sqlstore keeps signing keys and user info in a SQL database shared
 // by every replica: PostgreSQL (through pgx) for many replicas, or SQLite
 // (modernc.org/sqlite, pure Go) embedded in one process. One *DB is both an
 // identity.KeyStore and an identity.UserInfoStore.
-package dbstore
+package sqlstore
 
 import (
 	"context"

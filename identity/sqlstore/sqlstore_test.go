@@ -1,4 +1,4 @@
-package dbstore_test
+package sqlstore_test
 
 import (
 	"context"
@@ -7,28 +7,28 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gatehouse-auth/gatehouse/dbstore"
-	"github.com/gatehouse-auth/gatehouse/dbstore/pgtest"
 	"github.com/gatehouse-auth/gatehouse/identity"
+	"github.com/gatehouse-auth/gatehouse/identity/sqlstore"
+	"github.com/gatehouse-auth/gatehouse/identity/sqlstore/pgtest"
 	"github.com/gatehouse-auth/gatehouse/identity/storetest"
 )
 
 // backends opens a migrated, empty DB of each kind the suite runs on.
-var backends = map[string]func(t *testing.T) *dbstore.DB{
-	"sqlite-memory": func(t *testing.T) *dbstore.DB {
-		return openMigrated(t, dbstore.Config{Client: dbstore.ClientSQLite, Connection: dbstore.MemoryDSN})
+var backends = map[string]func(t *testing.T) *sqlstore.DB{
+	"sqlite-memory": func(t *testing.T) *sqlstore.DB {
+		return openMigrated(t, sqlstore.Config{Client: sqlstore.ClientSQLite, Connection: sqlstore.MemoryDSN})
 	},
-	"sqlite-file": func(t *testing.T) *dbstore.DB {
-		return openMigrated(t, dbstore.Config{Client: dbstore.ClientSQLite, Connection: filepath.Join(t.TempDir(), "data", "gatehouse.sqlite")})
+	"sqlite-file": func(t *testing.T) *sqlstore.DB {
+		return openMigrated(t, sqlstore.Config{Client: sqlstore.ClientSQLite, Connection: filepath.Join(t.TempDir(), "data", "gatehouse.sqlite")})
 	},
-	"postgres": func(t *testing.T) *dbstore.DB {
-		return openMigrated(t, dbstore.Config{Client: dbstore.ClientPostgres, Connection: pgtest.URL(t)})
+	"postgres": func(t *testing.T) *sqlstore.DB {
+		return openMigrated(t, sqlstore.Config{Client: sqlstore.ClientPostgres, Connection: pgtest.URL(t)})
 	},
 }
 
-func openMigrated(t *testing.T, cfg dbstore.Config) *dbstore.DB {
+func openMigrated(t *testing.T, cfg sqlstore.Config) *sqlstore.DB {
 	t.Helper()
-	db, err := dbstore.Open(context.Background(), cfg)
+	db, err := sqlstore.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,10 +39,9 @@ func openMigrated(t *testing.T, cfg dbstore.Config) *dbstore.DB {
 	return db
 }
 
+// TestKeyStoreConformance runs the SQL stores through the suite; the memory
+// stores run through it in package identity's tests, once.
 func TestKeyStoreConformance(t *testing.T) {
-	t.Run("memory", func(t *testing.T) {
-		storetest.RunKeyStore(t, func(*testing.T) identity.KeyStore { return identity.NewMemoryKeyStore() })
-	})
 	for name, open := range backends {
 		t.Run(name, func(t *testing.T) {
 			storetest.RunKeyStore(t, func(t *testing.T) identity.KeyStore { return open(t) })
@@ -51,9 +50,6 @@ func TestKeyStoreConformance(t *testing.T) {
 }
 
 func TestUserInfoStoreConformance(t *testing.T) {
-	t.Run("memory", func(t *testing.T) {
-		storetest.RunUserInfoStore(t, func(*testing.T) identity.UserInfoStore { return identity.NewMemoryUserInfoStore() })
-	})
 	for name, open := range backends {
 		t.Run(name, func(t *testing.T) {
 			storetest.RunUserInfoStore(t, func(t *testing.T) identity.UserInfoStore { return open(t) })
@@ -65,12 +61,12 @@ func TestUserInfoStoreConformance(t *testing.T) {
 // one database at once: exactly one applies each migration, and running
 // again applies nothing.
 func TestMigrateIdempotentAndConcurrent(t *testing.T) {
-	for name, cfg := range map[string]func(t *testing.T) dbstore.Config{
-		"sqlite-file": func(t *testing.T) dbstore.Config {
-			return dbstore.Config{Client: dbstore.ClientSQLite, Connection: filepath.Join(t.TempDir(), "g.sqlite")}
+	for name, cfg := range map[string]func(t *testing.T) sqlstore.Config{
+		"sqlite-file": func(t *testing.T) sqlstore.Config {
+			return sqlstore.Config{Client: sqlstore.ClientSQLite, Connection: filepath.Join(t.TempDir(), "g.sqlite")}
 		},
-		"postgres": func(t *testing.T) dbstore.Config {
-			return dbstore.Config{Client: dbstore.ClientPostgres, Connection: pgtest.URL(t)}
+		"postgres": func(t *testing.T) sqlstore.Config {
+			return sqlstore.Config{Client: sqlstore.ClientPostgres, Connection: pgtest.URL(t)}
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -83,7 +79,7 @@ func TestMigrateIdempotentAndConcurrent(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					db, err := dbstore.Open(context.Background(), c)
+					db, err := sqlstore.Open(context.Background(), c)
 					if err != nil {
 						t.Error(err)
 						return
@@ -118,17 +114,17 @@ func TestMigrateIdempotentAndConcurrent(t *testing.T) {
 
 func TestOpenErrors(t *testing.T) {
 	ctx := context.Background()
-	_, err := dbstore.Open(ctx, dbstore.Config{Client: "mysql2", Connection: "x"})
+	_, err := sqlstore.Open(ctx, sqlstore.Config{Client: "mysql2", Connection: "x"})
 	if err == nil || !strings.Contains(err.Error(), `"mysql2" is not supported`) {
 		t.Errorf("unknown client: %v", err)
 	}
 	// Nothing listens on port 1: the error names host and database, and
 	// never the password.
-	_, err = dbstore.Open(ctx, dbstore.Config{Client: dbstore.ClientPostgres, Connection: "postgres://gh:s3cret-pw@127.0.0.1:1/gatehouse_db?connect_timeout=1"})
+	_, err = sqlstore.Open(ctx, sqlstore.Config{Client: sqlstore.ClientPostgres, Connection: "postgres://gh:s3cret-pw@127.0.0.1:1/gatehouse_db?connect_timeout=1"})
 	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") || !strings.Contains(err.Error(), "gatehouse_db") || strings.Contains(err.Error(), "s3cret-pw") {
 		t.Errorf("unreachable PostgreSQL: %v", err)
 	}
-	_, err = dbstore.Open(ctx, dbstore.Config{Client: dbstore.ClientPostgres, Connection: "postgres://gh:s3cret-pw@[bad/x"})
+	_, err = sqlstore.Open(ctx, sqlstore.Config{Client: sqlstore.ClientPostgres, Connection: "postgres://gh:s3cret-pw@[bad/x"})
 	if err == nil || strings.Contains(err.Error(), "s3cret-pw") {
 		t.Errorf("bad URL: %v", err)
 	}
@@ -145,7 +141,7 @@ func TestOpenSQLiteFileConcurrently(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				db, err := dbstore.Open(context.Background(), dbstore.Config{Client: dbstore.ClientSQLite, Connection: path})
+				db, err := sqlstore.Open(context.Background(), sqlstore.Config{Client: sqlstore.ClientSQLite, Connection: path})
 				if err != nil {
 					t.Errorf("round %d: %v", round, err)
 					return
