@@ -8,13 +8,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/plainvalue"
 )
 
 // The messages FindUser returns, as Backstage's CatalogAuthResolverContext
@@ -181,7 +181,7 @@ func NewFileCatalog(entities []Entity) (*FileCatalog, error) {
 	ins := make([]input, 0, len(entities))
 	for i := range entities {
 		e := copyEntity(&entities[i])
-		e.Spec = normalizeMap(e.Spec)
+		e.Spec = plainvalue.CopyMap(e.Spec)
 		ins = append(ins, input{entity: *e, where: fmt.Sprintf("entity %d", i+1)})
 	}
 	return build(ins)
@@ -309,12 +309,12 @@ func (l *loader) loadFile(path string) error {
 				Annotations: raw.Metadata.Annotations,
 				Labels:      raw.Metadata.Labels,
 			},
-			Spec: normalizeMap(raw.Spec),
+			Spec: plainvalue.CopyMap(raw.Spec),
 		}
 		for _, r := range raw.Relations {
 			e.Relations = append(e.Relations, Relation{Type: r.Type, TargetRef: r.TargetRef})
 		}
-		l.inputs = append(l.inputs, input{entity: e, doc: normalizeMap(full), where: where})
+		l.inputs = append(l.inputs, input{entity: e, doc: plainvalue.CopyMap(full), where: where})
 	}
 }
 
@@ -575,10 +575,10 @@ func (c *FileCatalog) indexSearchFields(ins []input) {
 func entityDoc(e *Entity) map[string]any {
 	md := map[string]any{"name": e.Metadata.Name, "namespace": e.Metadata.Namespace}
 	if e.Metadata.Annotations != nil {
-		md["annotations"] = normalize(e.Metadata.Annotations)
+		md["annotations"] = plainvalue.Copy(e.Metadata.Annotations)
 	}
 	if e.Metadata.Labels != nil {
-		md["labels"] = normalize(e.Metadata.Labels)
+		md["labels"] = plainvalue.Copy(e.Metadata.Labels)
 	}
 	doc := map[string]any{"apiVersion": e.APIVersion, "kind": e.Kind, "metadata": md}
 	if e.Spec != nil {
@@ -646,70 +646,12 @@ func searchFields(doc map[string]any, e *Entity) map[string][]string {
 	return out
 }
 
-// normalizeMap returns a deep copy of m with every nested value normalized.
-func normalizeMap(m map[string]any) map[string]any {
-	if m == nil {
-		return nil
-	}
-	n, _ := normalize(m).(map[string]any)
-	return n
-}
-
-// normalize deep-copies v into plain JSON-like values: map[string]any for
-// maps, []any for slices and arrays, dereferenced pointers, and scalars as
-// they are.
-func normalize(v any) any {
-	switch v := v.(type) {
-	case nil:
-		return nil
-	case string, bool, int, int64, float64, uint64:
-		return v
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, x := range v {
-			out[k] = normalize(x)
-		}
-		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, x := range v {
-			out[i] = normalize(x)
-		}
-		return out
-	}
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Map:
-		out := make(map[string]any, rv.Len())
-		it := rv.MapRange()
-		for it.Next() {
-			out[fmt.Sprint(it.Key().Interface())] = normalize(it.Value().Interface())
-		}
-		return out
-	case reflect.Slice, reflect.Array:
-		if rv.Kind() == reflect.Slice && rv.IsNil() {
-			return nil
-		}
-		out := make([]any, rv.Len())
-		for i := range out {
-			out[i] = normalize(rv.Index(i).Interface())
-		}
-		return out
-	case reflect.Pointer, reflect.Interface:
-		if rv.IsNil() {
-			return nil
-		}
-		return normalize(rv.Elem().Interface())
-	}
-	return v
-}
-
 // copyEntity returns a deep copy of e.
 func copyEntity(e *Entity) *Entity {
 	c := *e
 	c.Metadata.Annotations = copyStrings(e.Metadata.Annotations)
 	c.Metadata.Labels = copyStrings(e.Metadata.Labels)
-	c.Spec = normalizeMap(e.Spec)
+	c.Spec = plainvalue.CopyMap(e.Spec)
 	if e.Relations != nil {
 		c.Relations = append([]Relation(nil), e.Relations...)
 	}

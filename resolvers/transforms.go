@@ -170,9 +170,11 @@ func (t *Transforms) Apply(ctx context.Context, providerID string, result *provi
 	return p, nil
 }
 
-// normalize validates and lower-cases a resolver's refs: the user ref
-// first, ownership refs deduplicated, reserved claims refused.
-func normalize(res *SignInResult) (*SignInResult, error) {
+// canonicalSignInResult validates a resolver's result and returns it in
+// canonical form: refs parsed and lower-cased, the user ref first among the
+// ownership refs, those deduplicated, reserved extra claims refused. res is
+// not modified.
+func canonicalSignInResult(res *SignInResult) (*SignInResult, error) {
 	u, err := catalog.ParseEntityRef(res.UserEntityRef, "user", "default")
 	if err != nil {
 		return nil, err
