@@ -73,7 +73,8 @@ type BackstageConfig struct {
 }
 
 // BackstageCatalog asks a Backstage catalog backend for users, exactly as
-// Backstage's auth backend does (spec §6.1): entity refs by
+// Backstage's auth backend does (auth-node's CatalogAuthResolverContext,
+// findCatalogUser): entity refs by
 // GET /entities/by-name/<kind>/<ns>/<name>, filters and annotations by
 // GET /entities?filter=... with kind=user added. Identical concurrent
 // lookups share one request, and answers are cached for CacheTTL. A catalog
