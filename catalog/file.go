@@ -250,6 +250,9 @@ type rawEntity struct {
 	} `yaml:"relations"`
 }
 
+// loadFile reads every document of the file at path, once per absolute
+// path: User and Group entities become inputs, Locations are followed,
+// empty documents and other kinds are skipped.
 func (l *loader) loadFile(path string) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -276,46 +279,52 @@ func (l *loader) loadFile(path string) error {
 		if len(node.Content) == 0 || (node.Content[0].Kind == yaml.ScalarNode && node.Content[0].Tag == "!!null") {
 			continue // empty document
 		}
-		root := node.Content[0]
-		if root.Kind != yaml.MappingNode {
-			return fmt.Errorf("%s: line %d: an entity must be a mapping", where, root.Line)
+		if err := l.loadDocument(node.Content[0], path, where); err != nil {
+			return err
 		}
-		var raw rawEntity
-		if err := root.Decode(&raw); err != nil {
-			return fmt.Errorf("%s: %w", where, err)
-		}
-		var full map[string]any
-		if err := root.Decode(&full); err != nil {
-			return fmt.Errorf("%s: %w", where, err)
-		}
-		switch strings.ToLower(raw.Kind) {
-		case "":
-			return fmt.Errorf("%s: kind required", where)
-		case "location":
-			if err := l.followLocation(path, where, raw.Spec); err != nil {
-				return err
-			}
-			continue
-		case "user", "group":
-		default:
-			continue
-		}
-		e := Entity{
-			APIVersion: raw.APIVersion,
-			Kind:       raw.Kind,
-			Metadata: Metadata{
-				Name:        raw.Metadata.Name,
-				Namespace:   raw.Metadata.Namespace,
-				Annotations: raw.Metadata.Annotations,
-				Labels:      raw.Metadata.Labels,
-			},
-			Spec: plainvalue.CopyMap(raw.Spec),
-		}
-		for _, r := range raw.Relations {
-			e.Relations = append(e.Relations, Relation{Type: r.Type, TargetRef: r.TargetRef})
-		}
-		l.inputs = append(l.inputs, input{entity: e, doc: plainvalue.CopyMap(full), where: where})
 	}
+}
+
+// loadDocument decodes one non-empty document of the file at path: a User
+// or Group becomes an input (keeping the whole document for search fields),
+// a Location is followed, other kinds are ignored.
+func (l *loader) loadDocument(root *yaml.Node, path, where string) error {
+	if root.Kind != yaml.MappingNode {
+		return fmt.Errorf("%s: line %d: an entity must be a mapping", where, root.Line)
+	}
+	var raw rawEntity
+	if err := root.Decode(&raw); err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	var full map[string]any
+	if err := root.Decode(&full); err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	switch strings.ToLower(raw.Kind) {
+	case "":
+		return fmt.Errorf("%s: kind required", where)
+	case "location":
+		return l.followLocation(path, where, raw.Spec)
+	case "user", "group":
+	default:
+		return nil
+	}
+	e := Entity{
+		APIVersion: raw.APIVersion,
+		Kind:       raw.Kind,
+		Metadata: Metadata{
+			Name:        raw.Metadata.Name,
+			Namespace:   raw.Metadata.Namespace,
+			Annotations: raw.Metadata.Annotations,
+			Labels:      raw.Metadata.Labels,
+		},
+		Spec: plainvalue.CopyMap(raw.Spec),
+	}
+	for _, r := range raw.Relations {
+		e.Relations = append(e.Relations, Relation{Type: r.Type, TargetRef: r.TargetRef})
+	}
+	l.inputs = append(l.inputs, input{entity: e, doc: plainvalue.CopyMap(full), where: where})
+	return nil
 }
 
 // followLocation loads the file targets of a Location entity.

@@ -316,7 +316,14 @@ func (t *transformer) include(kind string, arg any, path, dir string, depth int)
 		}
 		return string(data)
 	}
-	// $include
+	return t.includeFile(s, path, dir, depth)
+}
+
+// includeFile resolves {$include: s}: the file s names (before any
+// "#dot.path"), parsed by its extension (.json, .yaml/.yml, else text),
+// narrowed to the dot path, and transformed in turn relative to its own
+// directory. Any failure is a problem at path and gives nil.
+func (t *transformer) includeFile(s, path, dir string, depth int) any {
 	if depth >= maxIncludeDepth {
 		t.fail(path, "$include %q: includes nested more than %d deep (a cycle?)", s, maxIncludeDepth)
 		return nil
