@@ -73,7 +73,8 @@ type BackstageConfig struct {
 }
 
 // BackstageCatalog asks a Backstage catalog backend for users, exactly as
-// Backstage's auth backend does (spec §6.1): entity refs by
+// Backstage's auth backend does (auth-node's CatalogAuthResolverContext,
+// findCatalogUser): entity refs by
 // GET /entities/by-name/<kind>/<ns>/<name>, filters and annotations by
 // GET /entities?filter=... with kind=user added. Identical concurrent
 // lookups share one request, and answers are cached for CacheTTL. A catalog
@@ -321,18 +322,46 @@ func (c *BackstageCatalog) store(key string, body []byte, err error) {
 // fetch GETs path and returns the single matched entity's JSON, or an
 // autherr error.
 func (c *BackstageCatalog) fetch(ctx context.Context, path string) ([]byte, error) {
-	unavailable := func(format string, args ...any) error {
-		return autherr.ServiceUnavailable("Catalog at %s "+format, append([]any{c.base}, args...)...)
+	status, body, err := c.get(ctx, path)
+	if err != nil {
+		return nil, err
 	}
+	byName := strings.HasPrefix(path, "/entities/by-name/")
+	switch {
+	case status == http.StatusOK:
+	case status == http.StatusNotFound && byName:
+		return nil, autherr.NotFound(MsgNotFound)
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return nil, c.unavailable("refused Gatehouse's service credentials (HTTP %d); check backend.auth.externalAccess or discovery for auth", status)
+	default:
+		return nil, c.unavailable("answered HTTP %d%s", status, errorMessage(body))
+	}
+	if byName {
+		return c.requireEntity(body)
+	}
+	return c.singleMatch(body)
+}
+
+// unavailable is the ServiceUnavailable error for a catalog that could not
+// answer; the message starts with "Catalog at <base URL>".
+func (c *BackstageCatalog) unavailable(format string, args ...any) error {
+	return autherr.ServiceUnavailable("Catalog at %s "+format, append([]any{c.base}, args...)...)
+}
+
+// get sends the GET request for path, with the service token when
+// credentials are configured, and returns the answer's status and body (at
+// most maxResponseBytes). Failing to ask or to read the whole answer is an
+// unavailable error.
+func (c *BackstageCatalog) get(ctx context.Context, path string) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
 	if err != nil {
-		return nil, unavailable("could not be asked: %v", err)
+		return 0, nil, c.unavailable("could not be asked: %v", err)
 	}
 	req.Header.Set("Accept", "application/json")
 	if c.cfg.Credentials != nil {
 		tok, err := c.cfg.Credentials.ServiceToken(ctx, c.cfg.PluginID)
 		if err != nil {
-			return nil, unavailable("could not be asked: no service token: %v", err)
+			return 0, nil, c.unavailable("could not be asked: no service token: %v", err)
 		}
 		if tok != "" {
 			req.Header.Set("Authorization", "Bearer "+tok)
@@ -341,40 +370,40 @@ func (c *BackstageCatalog) fetch(ctx context.Context, path string) ([]byte, erro
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, unavailable("did not answer within %s", c.cfg.Timeout)
+			return 0, nil, c.unavailable("did not answer within %s", c.cfg.Timeout)
 		}
 		// The url.Error repeats the request URL (with the user's email for
 		// filter lookups); name only what went wrong.
-		return nil, unavailable("is unavailable: %v", neterr.WithoutURL(err))
+		return 0, nil, c.unavailable("is unavailable: %v", neterr.WithoutURL(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, unavailable("did not answer within %s", c.cfg.Timeout)
+			return 0, nil, c.unavailable("did not answer within %s", c.cfg.Timeout)
 		}
-		return nil, unavailable("broke off its answer: %v", err)
+		return 0, nil, c.unavailable("broke off its answer: %v", err)
 	}
 	if len(body) > maxResponseBytes {
-		return nil, unavailable("answered with more than %d bytes", maxResponseBytes)
+		return 0, nil, c.unavailable("answered with more than %d bytes", maxResponseBytes)
 	}
-	byName := strings.HasPrefix(path, "/entities/by-name/")
-	switch {
-	case resp.StatusCode == http.StatusOK:
-	case resp.StatusCode == http.StatusNotFound && byName:
-		return nil, autherr.NotFound(MsgNotFound)
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return nil, unavailable("refused Gatehouse's service credentials (HTTP %d); check backend.auth.externalAccess or discovery for auth", resp.StatusCode)
-	default:
-		return nil, unavailable("answered HTTP %d%s", resp.StatusCode, errorMessage(body))
+	return resp.StatusCode, body, nil
+}
+
+// requireEntity returns raw if it is an entity with a kind and a name, and
+// an unavailable error otherwise.
+func (c *BackstageCatalog) requireEntity(raw []byte) ([]byte, error) {
+	var e Entity
+	if err := json.Unmarshal(raw, &e); err != nil || e.Kind == "" || e.Metadata.Name == "" {
+		return nil, c.unavailable("answered with something other than an entity")
 	}
-	if byName {
-		var e Entity
-		if err := json.Unmarshal(body, &e); err != nil || e.Kind == "" || e.Metadata.Name == "" {
-			return nil, unavailable("answered with something other than an entity")
-		}
-		return body, nil
-	}
+	return raw, nil
+}
+
+// singleMatch returns the one entity of a list answer (a JSON array, or
+// {"items": [...]}), ignoring nulls: none is NotFound, more than one is
+// Conflict.
+func (c *BackstageCatalog) singleMatch(body []byte) ([]byte, error) {
 	var list []json.RawMessage
 	if err := json.Unmarshal(body, &list); err != nil {
 		// Newer catalogs may wrap lists as {"items": [...]}.
@@ -382,7 +411,7 @@ func (c *BackstageCatalog) fetch(ctx context.Context, path string) ([]byte, erro
 			Items []json.RawMessage `json:"items"`
 		}
 		if err2 := json.Unmarshal(body, &wrapped); err2 != nil || wrapped.Items == nil {
-			return nil, unavailable("answered with something other than a list of entities")
+			return nil, c.unavailable("answered with something other than a list of entities")
 		}
 		list = wrapped.Items
 	}
@@ -396,11 +425,7 @@ func (c *BackstageCatalog) fetch(ctx context.Context, path string) ([]byte, erro
 	case 0:
 		return nil, autherr.NotFound(MsgNotFound)
 	case 1:
-		var e Entity
-		if err := json.Unmarshal(found[0], &e); err != nil || e.Kind == "" || e.Metadata.Name == "" {
-			return nil, unavailable("answered with something other than an entity")
-		}
-		return found[0], nil
+		return c.requireEntity(found[0])
 	}
 	return nil, autherr.Conflict(MsgConflict)
 }

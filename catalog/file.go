@@ -8,13 +8,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/plainvalue"
 )
 
 // The messages FindUser returns, as Backstage's CatalogAuthResolverContext
@@ -181,7 +181,7 @@ func NewFileCatalog(entities []Entity) (*FileCatalog, error) {
 	ins := make([]input, 0, len(entities))
 	for i := range entities {
 		e := copyEntity(&entities[i])
-		e.Spec = normalizeMap(e.Spec)
+		e.Spec = plainvalue.CopyMap(e.Spec)
 		ins = append(ins, input{entity: *e, where: fmt.Sprintf("entity %d", i+1)})
 	}
 	return build(ins)
@@ -250,6 +250,9 @@ type rawEntity struct {
 	} `yaml:"relations"`
 }
 
+// loadFile reads every document of the file at path, once per absolute
+// path: User and Group entities become inputs, Locations are followed,
+// empty documents and other kinds are skipped.
 func (l *loader) loadFile(path string) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -276,46 +279,52 @@ func (l *loader) loadFile(path string) error {
 		if len(node.Content) == 0 || (node.Content[0].Kind == yaml.ScalarNode && node.Content[0].Tag == "!!null") {
 			continue // empty document
 		}
-		root := node.Content[0]
-		if root.Kind != yaml.MappingNode {
-			return fmt.Errorf("%s: line %d: an entity must be a mapping", where, root.Line)
+		if err := l.loadDocument(node.Content[0], path, where); err != nil {
+			return err
 		}
-		var raw rawEntity
-		if err := root.Decode(&raw); err != nil {
-			return fmt.Errorf("%s: %w", where, err)
-		}
-		var full map[string]any
-		if err := root.Decode(&full); err != nil {
-			return fmt.Errorf("%s: %w", where, err)
-		}
-		switch strings.ToLower(raw.Kind) {
-		case "":
-			return fmt.Errorf("%s: kind required", where)
-		case "location":
-			if err := l.followLocation(path, where, raw.Spec); err != nil {
-				return err
-			}
-			continue
-		case "user", "group":
-		default:
-			continue
-		}
-		e := Entity{
-			APIVersion: raw.APIVersion,
-			Kind:       raw.Kind,
-			Metadata: Metadata{
-				Name:        raw.Metadata.Name,
-				Namespace:   raw.Metadata.Namespace,
-				Annotations: raw.Metadata.Annotations,
-				Labels:      raw.Metadata.Labels,
-			},
-			Spec: normalizeMap(raw.Spec),
-		}
-		for _, r := range raw.Relations {
-			e.Relations = append(e.Relations, Relation{Type: r.Type, TargetRef: r.TargetRef})
-		}
-		l.inputs = append(l.inputs, input{entity: e, doc: normalizeMap(full), where: where})
 	}
+}
+
+// loadDocument decodes one non-empty document of the file at path: a User
+// or Group becomes an input (keeping the whole document for search fields),
+// a Location is followed, other kinds are ignored.
+func (l *loader) loadDocument(root *yaml.Node, path, where string) error {
+	if root.Kind != yaml.MappingNode {
+		return fmt.Errorf("%s: line %d: an entity must be a mapping", where, root.Line)
+	}
+	var raw rawEntity
+	if err := root.Decode(&raw); err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	var full map[string]any
+	if err := root.Decode(&full); err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	switch strings.ToLower(raw.Kind) {
+	case "":
+		return fmt.Errorf("%s: kind required", where)
+	case "location":
+		return l.followLocation(path, where, raw.Spec)
+	case "user", "group":
+	default:
+		return nil
+	}
+	e := Entity{
+		APIVersion: raw.APIVersion,
+		Kind:       raw.Kind,
+		Metadata: Metadata{
+			Name:        raw.Metadata.Name,
+			Namespace:   raw.Metadata.Namespace,
+			Annotations: raw.Metadata.Annotations,
+			Labels:      raw.Metadata.Labels,
+		},
+		Spec: plainvalue.CopyMap(raw.Spec),
+	}
+	for _, r := range raw.Relations {
+		e.Relations = append(e.Relations, Relation{Type: r.Type, TargetRef: r.TargetRef})
+	}
+	l.inputs = append(l.inputs, input{entity: e, doc: plainvalue.CopyMap(full), where: where})
+	return nil
 }
 
 // followLocation loads the file targets of a Location entity.
@@ -394,119 +403,168 @@ func build(ins []input) (*FileCatalog, error) {
 		byEmail: make(map[string][]*record, len(ins)),
 		byName:  make(map[string][]*record, len(ins)),
 	}
+	if err := c.addRecords(ins); err != nil {
+		return nil, err
+	}
+	if err := c.relate(); err != nil {
+		return nil, err
+	}
+	c.indexSearchFields(ins)
+	return c, nil
+}
+
+// addRecords validates each input, defaults its namespace and records it
+// under its ref; a ref seen before is an error naming both places.
+func (c *FileCatalog) addRecords(ins []input) error {
 	for i := range ins {
 		in := &ins[i]
 		e := in.entity
-		if e.Kind == "" {
-			return nil, fmt.Errorf("%s: kind required", in.where)
-		}
-		if e.Metadata.Name == "" {
-			return nil, fmt.Errorf("%s: metadata.name required", in.where)
-		}
-		if !validName(e.Metadata.Name) {
-			return nil, fmt.Errorf("%s: invalid metadata.name %q", in.where, e.Metadata.Name)
-		}
-		if e.Metadata.Namespace == "" {
-			e.Metadata.Namespace = DefaultNamespace
-		} else if !validName(e.Metadata.Namespace) {
-			return nil, fmt.Errorf("%s: invalid metadata.namespace %q", in.where, e.Metadata.Namespace)
-		}
-		if strings.ContainsAny(e.Kind, ":/ ") {
-			return nil, fmt.Errorf("%s: invalid kind %q", in.where, e.Kind)
+		if err := checkEntity(&e, in.where); err != nil {
+			return err
 		}
 		ref := RefOf(&e)
 		if prev, dup := c.byRef[ref]; dup {
-			return nil, fmt.Errorf("%s: duplicate entity %s (first defined in %s)", in.where, ref, prev.where)
+			return fmt.Errorf("%s: duplicate entity %s (first defined in %s)", in.where, ref, prev.where)
 		}
 		r := &record{idx: i, where: in.where, ref: ref, entity: e}
 		c.byRef[ref] = r
 		c.records = append(c.records, r)
 	}
+	return nil
+}
 
-	// Relations, as Backstage's BuiltinKindsEntityProcessor emits them:
-	// first each entity's own relations from its spec, then the reverse
-	// relations onto their targets, in entity order.
-	type emit struct {
-		target   string
-		own, rev string
+// checkEntity rejects an entity without kind or name, or whose kind, name
+// or namespace would make its ref ambiguous, and sets an empty namespace to
+// DefaultNamespace.
+func checkEntity(e *Entity, where string) error {
+	if e.Kind == "" {
+		return fmt.Errorf("%s: kind required", where)
 	}
+	if e.Metadata.Name == "" {
+		return fmt.Errorf("%s: metadata.name required", where)
+	}
+	if !validName(e.Metadata.Name) {
+		return fmt.Errorf("%s: invalid metadata.name %q", where, e.Metadata.Name)
+	}
+	if e.Metadata.Namespace == "" {
+		e.Metadata.Namespace = DefaultNamespace
+	} else if !validName(e.Metadata.Namespace) {
+		return fmt.Errorf("%s: invalid metadata.namespace %q", where, e.Metadata.Namespace)
+	}
+	if strings.ContainsAny(e.Kind, ":/ ") {
+		return fmt.Errorf("%s: invalid kind %q", where, e.Kind)
+	}
+	return nil
+}
+
+// specRelation is one relation a User's or Group's spec declares: its own
+// type on the declaring entity and the reverse type on the target.
+type specRelation struct {
+	target   string
+	own, rev string
+}
+
+// relate sets every record's relations, as Backstage's
+// BuiltinKindsEntityProcessor emits them: first each entity's own relations
+// from its spec, then the reverse relations onto their targets, in entity
+// order, then the relations the entity already had; duplicates dropped.
+func (c *FileCatalog) relate() error {
 	own := make([][]Relation, len(c.records))
-	var reverse [][]emit
+	reverse := make([][]specRelation, 0, len(c.records))
 	for i, r := range c.records {
-		var ems []emit
-		add := func(key, defKind, ownType, revType string) error {
-			list, err := stringList(r.entity.Spec, key)
-			if err != nil {
-				return err
-			}
-			for j, s := range list {
-				t, err := ParseEntityRef(s, defKind, r.entity.Metadata.Namespace)
-				if err != nil {
-					return fmt.Errorf("spec.%s[%d]: %w", key, j, err)
-				}
-				ems = append(ems, emit{target: t.String(), own: ownType, rev: revType})
-			}
-			return nil
-		}
-		var err error
-		switch strings.ToLower(r.entity.Kind) {
-		case "user":
-			err = add("memberOf", "Group", "memberOf", "hasMember")
-		case "group":
-			err = add("members", "User", "hasMember", "memberOf")
-			if err == nil {
-				if p, ok := r.entity.Spec["parent"]; ok && p != nil {
-					if _, isStr := p.(string); !isStr {
-						err = errors.New("spec.parent must be a string")
-					} else {
-						err = add("parent", "Group", "childOf", "parentOf")
-					}
-				}
-			}
-			if err == nil {
-				err = add("children", "Group", "parentOf", "childOf")
-			}
-		}
+		rels, err := specRelations(&r.entity)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", r.where, r.ref, err)
+			return fmt.Errorf("%s: %s: %w", r.where, r.ref, err)
 		}
-		for _, em := range ems {
-			own[i] = append(own[i], Relation{Type: em.own, TargetRef: em.target})
+		for _, sr := range rels {
+			own[i] = append(own[i], Relation{Type: sr.own, TargetRef: sr.target})
 		}
-		reverse = append(reverse, ems)
+		reverse = append(reverse, rels)
 	}
-	for i, ems := range reverse {
-		for _, em := range ems {
-			if t, ok := c.byRef[em.target]; ok {
-				own[t.idx] = append(own[t.idx], Relation{Type: em.rev, TargetRef: c.records[i].ref})
+	for i, rels := range reverse {
+		for _, sr := range rels {
+			if t, ok := c.byRef[sr.target]; ok {
+				own[t.idx] = append(own[t.idx], Relation{Type: sr.rev, TargetRef: c.records[i].ref})
 			}
 		}
 	}
 	for i, r := range c.records {
-		rels := append(own[i], r.entity.Relations...)
-		seen := make(map[Relation]bool, len(rels))
-		out := make([]Relation, 0, len(rels))
-		for _, rel := range rels {
-			if !seen[rel] {
-				seen[rel] = true
-				out = append(out, rel)
-			}
-		}
-		// The catalog's stitcher reads relations ordered by type, then
-		// target ref (performStitching), so ownership refs come out in
-		// that order on a real Backstage catalog too.
-		sort.SliceStable(out, func(a, b int) bool {
-			if out[a].Type != out[b].Type {
-				return out[a].Type < out[b].Type
-			}
-			return out[a].TargetRef < out[b].TargetRef
-		})
-		if len(out) == 0 {
-			out = nil
-		}
-		r.entity.Relations = out
+		r.entity.Relations = sortedUnique(append(own[i], r.entity.Relations...))
 	}
+	return nil
+}
 
+// specRelations reads the relations a User's spec.memberOf or a Group's
+// spec.members, spec.parent and spec.children declare, in that order; refs
+// without kind or namespace take the field's kind and the entity's
+// namespace.
+func specRelations(e *Entity) ([]specRelation, error) {
+	var out []specRelation
+	add := func(key, defKind, ownType, revType string) error {
+		list, err := stringList(e.Spec, key)
+		if err != nil {
+			return err
+		}
+		for j, s := range list {
+			t, err := ParseEntityRef(s, defKind, e.Metadata.Namespace)
+			if err != nil {
+				return fmt.Errorf("spec.%s[%d]: %w", key, j, err)
+			}
+			out = append(out, specRelation{target: t.String(), own: ownType, rev: revType})
+		}
+		return nil
+	}
+	var err error
+	switch strings.ToLower(e.Kind) {
+	case "user":
+		err = add("memberOf", "Group", "memberOf", "hasMember")
+	case "group":
+		err = add("members", "User", "hasMember", "memberOf")
+		if err == nil {
+			if p, ok := e.Spec["parent"]; ok && p != nil {
+				if _, isStr := p.(string); !isStr {
+					err = errors.New("spec.parent must be a string")
+				} else {
+					err = add("parent", "Group", "childOf", "parentOf")
+				}
+			}
+		}
+		if err == nil {
+			err = add("children", "Group", "parentOf", "childOf")
+		}
+	}
+	return out, err
+}
+
+// sortedUnique drops repeated relations and orders the rest by type, then
+// target ref, as the catalog's stitcher reads them (performStitching), so
+// ownership refs come out in that order on a real Backstage catalog too.
+// No relations give nil.
+func sortedUnique(rels []Relation) []Relation {
+	seen := make(map[Relation]bool, len(rels))
+	out := make([]Relation, 0, len(rels))
+	for _, rel := range rels {
+		if !seen[rel] {
+			seen[rel] = true
+			out = append(out, rel)
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool {
+		if out[a].Type != out[b].Type {
+			return out[a].Type < out[b].Type
+		}
+		return out[a].TargetRef < out[b].TargetRef
+	})
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// indexSearchFields computes each record's search fields, from the document
+// it was read from or else from the entity, and indexes the records by
+// spec.profile.email and metadata.name.
+func (c *FileCatalog) indexSearchFields(ins []input) {
 	for i, r := range c.records {
 		doc := ins[i].doc
 		if doc == nil {
@@ -520,17 +578,16 @@ func build(ins []input) (*FileCatalog, error) {
 			c.byName[v] = append(c.byName[v], r)
 		}
 	}
-	return c, nil
 }
 
 // entityDoc renders an entity as the generic document it was read from.
 func entityDoc(e *Entity) map[string]any {
 	md := map[string]any{"name": e.Metadata.Name, "namespace": e.Metadata.Namespace}
 	if e.Metadata.Annotations != nil {
-		md["annotations"] = normalize(e.Metadata.Annotations)
+		md["annotations"] = plainvalue.Copy(e.Metadata.Annotations)
 	}
 	if e.Metadata.Labels != nil {
-		md["labels"] = normalize(e.Metadata.Labels)
+		md["labels"] = plainvalue.Copy(e.Metadata.Labels)
 	}
 	doc := map[string]any{"apiVersion": e.APIVersion, "kind": e.Kind, "metadata": md}
 	if e.Spec != nil {
@@ -598,70 +655,12 @@ func searchFields(doc map[string]any, e *Entity) map[string][]string {
 	return out
 }
 
-// normalizeMap returns a deep copy of m with every nested value normalized.
-func normalizeMap(m map[string]any) map[string]any {
-	if m == nil {
-		return nil
-	}
-	n, _ := normalize(m).(map[string]any)
-	return n
-}
-
-// normalize deep-copies v into plain JSON-like values: map[string]any for
-// maps, []any for slices and arrays, dereferenced pointers, and scalars as
-// they are.
-func normalize(v any) any {
-	switch v := v.(type) {
-	case nil:
-		return nil
-	case string, bool, int, int64, float64, uint64:
-		return v
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, x := range v {
-			out[k] = normalize(x)
-		}
-		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, x := range v {
-			out[i] = normalize(x)
-		}
-		return out
-	}
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Map:
-		out := make(map[string]any, rv.Len())
-		it := rv.MapRange()
-		for it.Next() {
-			out[fmt.Sprint(it.Key().Interface())] = normalize(it.Value().Interface())
-		}
-		return out
-	case reflect.Slice, reflect.Array:
-		if rv.Kind() == reflect.Slice && rv.IsNil() {
-			return nil
-		}
-		out := make([]any, rv.Len())
-		for i := range out {
-			out[i] = normalize(rv.Index(i).Interface())
-		}
-		return out
-	case reflect.Pointer, reflect.Interface:
-		if rv.IsNil() {
-			return nil
-		}
-		return normalize(rv.Elem().Interface())
-	}
-	return v
-}
-
 // copyEntity returns a deep copy of e.
 func copyEntity(e *Entity) *Entity {
 	c := *e
 	c.Metadata.Annotations = copyStrings(e.Metadata.Annotations)
 	c.Metadata.Labels = copyStrings(e.Metadata.Labels)
-	c.Spec = normalizeMap(e.Spec)
+	c.Spec = plainvalue.CopyMap(e.Spec)
 	if e.Relations != nil {
 		c.Relations = append([]Relation(nil), e.Relations...)
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/confmap"
 	"github.com/knadh/koanf/v2"
+
+	"github.com/gatehouse-auth/gatehouse/internal/plainvalue"
 )
 
 // Options tunes where Load takes its environment from. The zero value uses
@@ -184,7 +186,7 @@ func parseYAML(name string, data []byte) (map[string]any, Problems) {
 		if tree == nil {
 			tree = map[string]any{}
 		}
-		return normalizeMap(tree), nil
+		return plainvalue.CopyMap(tree), nil
 	}
 	msg := err.Error()
 	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
@@ -209,8 +211,8 @@ func parseYAML(name string, data []byte) (map[string]any, Problems) {
 }
 
 func fileErr(err error) string {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Op + ": " + pe.Err.Error()
+	if pathErr, ok := err.(*os.PathError); ok {
+		return pathErr.Op + ": " + pathErr.Err.Error()
 	}
 	return err.Error()
 }
@@ -314,7 +316,14 @@ func (t *transformer) include(kind string, arg any, path, dir string, depth int)
 		}
 		return string(data)
 	}
-	// $include
+	return t.includeFile(s, path, dir, depth)
+}
+
+// includeFile resolves {$include: s}: the file s names (before any
+// "#dot.path"), parsed by its extension (.json, .yaml/.yml, else text),
+// narrowed to the dot path, and transformed in turn relative to its own
+// directory. Any failure is a problem at path and gives nil.
+func (t *transformer) includeFile(s, path, dir string, depth int) any {
 	if depth >= maxIncludeDepth {
 		t.fail(path, "$include %q: includes nested more than %d deep (a cycle?)", s, maxIncludeDepth)
 		return nil
@@ -341,7 +350,7 @@ func (t *transformer) include(kind string, arg any, path, dir string, depth int)
 	default:
 		val = string(data)
 	}
-	val = normalize(val)
+	val = plainvalue.Copy(val)
 	if sel != "" {
 		for _, part := range strings.Split(sel, ".") {
 			m, ok := val.(map[string]any)
@@ -458,34 +467,12 @@ func envOverrides(environ []string) (map[string]any, Problems) {
 			ps = append(ps, Problem{Path: v.name, Message: fmt.Sprintf("cannot set %s: other APP_CONFIG_ variables set keys below it", strings.Join(parts, "."))})
 			continue
 		}
-		cur[last] = normalize(val)
+		cur[last] = plainvalue.Copy(val)
 	}
 	return tree, ps
 }
 
-// normalize turns map[any]any (from YAML) into map[string]any, recursively.
-func normalize(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		return normalizeMap(x)
-	case map[any]any:
-		return normalizeMap(stringKeys(x))
-	case []any:
-		for i, e := range x {
-			x[i] = normalize(e)
-		}
-		return x
-	}
-	return v
-}
-
-func normalizeMap(m map[string]any) map[string]any {
-	for k, v := range m {
-		m[k] = normalize(v)
-	}
-	return m
-}
-
+// stringKeys renders the keys of a YAML map[any]any with fmt.Sprint.
 func stringKeys(m map[any]any) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {

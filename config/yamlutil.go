@@ -1,6 +1,6 @@
 package config
 
-import yamlv3 "gopkg.in/yaml.v3"
+import yamlv3 "go.yaml.in/yaml/v3"
 
 // yamlUnmarshalAny parses a YAML document of any shape (used for $include
 // and for diagnosing top-level documents that are not maps).

@@ -111,7 +111,7 @@ func (c *Chain) Resolve(ctx context.Context, in SignInInput) (*SignInResult, err
 		if res == nil || res.UserEntityRef == "" {
 			return nil, autherr.Plain("sign-in resolver '%s' returned no user entity ref", s.name)
 		}
-		out, err := normalize(res)
+		out, err := canonicalSignInResult(res)
 		if err != nil {
 			return nil, autherr.Wrap(autherr.NameError, fmt.Sprintf("sign-in resolver '%s' returned an invalid result", s.name), err)
 		}

@@ -42,10 +42,11 @@ func (f checkedTransformFunc) Transform(_ context.Context, in TransformInput) (p
 // vmwareClaims are the ID-token claims the VMware Cloud transform requires.
 var vmwareClaims = []string{"email", "given_name", "family_name", "context_name"}
 
-// vmwareCloudTransform is the VMware Cloud Services module's transform
-// (spec §8), with its messages: the ID token must carry the four string
-// claims, and context_name must be the configured organization, which is
-// the module's only organization check.
+// vmwareCloudTransform is the transform of Backstage's VMware Cloud
+// Services auth module (auth-backend-module-vmware-cloud-provider), with its
+// messages: the ID token must carry the four string claims, and
+// context_name must be the configured organization, which is the module's
+// only organization check.
 func vmwareCloudTransform(res *providers.Result) (providers.Profile, error) {
 	if res.Session.IDToken == "" {
 		return providers.Profile{}, autherr.Plain("Failed to parse id token and get profile info, missing token from session")
@@ -89,7 +90,8 @@ func noOptions(t ProfileTransform) TransformFactory {
 	}
 }
 
-// oidcTransform is Backstage's default oidc transform (spec §9.3): email
+// oidcTransform is the default profile transform of Backstage's oidc auth
+// module (auth-backend-module-oidc-provider): email
 // only when email_verified is true.
 func oidcTransform(res *providers.Result) providers.Profile {
 	ui := res.UserInfo
@@ -102,7 +104,7 @@ func oidcTransform(res *providers.Result) providers.Profile {
 	return p
 }
 
-// vcfssoTransform is the vcfsso module's transform (spec §9.5): email =
+// vcfssoTransform is the vcfsso module's transform: email =
 // acct ?? email, displayName = name ?? acct ?? user_name. It reads userinfo
 // and falls back to the ID-token claims, because VCF deployments differ in
 // which one carries them.
@@ -170,9 +172,11 @@ func (t *Transforms) Apply(ctx context.Context, providerID string, result *provi
 	return p, nil
 }
 
-// normalize validates and lower-cases a resolver's refs: the user ref
-// first, ownership refs deduplicated, reserved claims refused.
-func normalize(res *SignInResult) (*SignInResult, error) {
+// canonicalSignInResult validates a resolver's result and returns it in
+// canonical form: refs parsed and lower-cased, the user ref first among the
+// ownership refs, those deduplicated, reserved extra claims refused. res is
+// not modified.
+func canonicalSignInResult(res *SignInResult) (*SignInResult, error) {
 	u, err := catalog.ParseEntityRef(res.UserEntityRef, "user", "default")
 	if err != nil {
 		return nil, err

@@ -20,7 +20,9 @@ const (
 )
 
 // cookieJar writes and reads one provider's cookies exactly as Backstage's
-// OAuthCookieManager with the default cookie configurer does (spec §2.2).
+// OAuthCookieManager (auth-node) with the default cookie configurer does:
+// same names, path, domain, SameSite and chunking, so a Backstage backend
+// and Gatehouse read each other's cookies.
 type cookieJar struct {
 	provider     string
 	path         string // e.g. /api/auth/vcfsso

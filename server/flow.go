@@ -20,7 +20,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse/resolvers"
 )
 
-// authResponse is the body of /refresh and the popup's response (spec §1.3).
+// authResponse is the body of /refresh and the popup's response, shaped as
+// auth-node's ClientAuthResponse.
 type authResponse struct {
 	Profile           providers.Profile  `json:"profile"`
 	ProviderInfo      providerInfo       `json:"providerInfo"`
@@ -40,7 +41,8 @@ type backstageIdentity struct {
 	ExpiresInSeconds int64  `json:"expiresInSeconds"`
 }
 
-// start is GET /:provider/start (spec §1.2).
+// start is GET /:provider/start, as auth-node's createOAuthRouteHandlers
+// answers it.
 func (s *Server) start(c echo.Context, rt *envRuntime) error {
 	r := c.Request()
 	q := r.URL.Query()
@@ -95,8 +97,9 @@ func (s *Server) start(c echo.Context, rt *envRuntime) error {
 	return nil
 }
 
-// frame is GET|POST /:provider/handler/frame (spec §1.3). A failure is
-// delivered to the app: as a postMessage error to the state's origin once
+// frame is GET|POST /:provider/handler/frame, as auth-node's
+// createOAuthRouteHandlers answers it. A failure is delivered to the app:
+// as a postMessage error to the state's origin once
 // that is allowed, or as ?error= on the redirect URL in the redirect flow
 // once that is allowed. A redirect URL that is not allowed gets the JSON
 // envelope and no redirect; an origin that is not allowed gets a page that
@@ -269,7 +272,8 @@ func (s *Server) signIn(c echo.Context, rt *envRuntime, result *providers.Result
 	return resp, nil
 }
 
-// refresh is GET|POST /:provider/refresh (spec §1.4). Any failure after the
+// refresh is GET|POST /:provider/refresh, as auth-node's
+// createOAuthRouteHandlers answers it. Any failure after the
 // header check is an AuthenticationError "Refresh failed" with its cause.
 func (s *Server) refresh(c echo.Context, rt *envRuntime) error {
 	r := c.Request()
@@ -341,7 +345,8 @@ func (rt *envRuntime) RefreshTokenRotated(result *providers.Result, old string) 
 	return result.Session.RefreshToken != "" && result.Session.RefreshToken != old
 }
 
-// logout is POST /:provider/logout (spec §1.5).
+// logout is POST /:provider/logout, as auth-node's createOAuthRouteHandlers
+// answers it.
 func (s *Server) logout(c echo.Context, rt *envRuntime) error {
 	r := c.Request()
 	if r.Header.Get("X-Requested-With") != "XMLHttpRequest" {

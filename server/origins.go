@@ -9,7 +9,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/autherr"
 )
 
-// originFilter is Backstage's createOriginFilter (spec §3.3): the app
+// originFilter is Backstage's createOriginFilter (auth-node): the app
 // origin, or any auth.experimentalExtraAllowedOrigins glob, matched as
 // minimatch does with {nocase: true, noglobstar: true}.
 type originFilter struct {

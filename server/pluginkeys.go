@@ -13,7 +13,8 @@ type JWKSSource interface {
 }
 
 // pluginJWKS is GET /.backstage/auth/v1/jwks.json: the keys Backstage
-// backends verify Gatehouse's plugin tokens with (spec §5.3). Every
+// backends verify Gatehouse's plugin tokens with (auth-node's plugin token
+// handler fetches it from the issuing plugin's base URL). Every
 // Backstage plugin serves this route; a receiver that gets a 404 here
 // rejects the token, so it answers an empty set when Gatehouse mints none.
 func (s *Server) pluginJWKS(c echo.Context) error {

@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// The popup page of spec §3.1, byte for byte as auth-node's
+// The page that ends a popup sign-in, byte for byte as auth-node's
 // sendWebMessageResponse writes it. The CSP header carries the sha256 of
 // exactly the script text served, so the two can never drift apart.
 const (

@@ -68,7 +68,7 @@ type Options struct {
 	Tokens    TokenIssuer
 	Logger    *slog.Logger
 	// Edge is CORS, the security headers and the request limits
-	// (server/edge.go); the zero value is Backstage's defaults without CORS.
+	// (server/middleware.go); the zero value is Backstage's defaults without CORS.
 	Edge EdgeOptions
 	// Metrics records sign-in outcomes, step latencies and HTTP metrics
 	// (server/metrics.go); nil records nothing.
@@ -132,19 +132,19 @@ func New(o Options) (*Server, error) {
 	}
 	for id, envs := range o.Providers {
 		pr := &providerRoutes{id: id, envs: map[string]*envRuntime{}}
-		for env, pe := range envs {
-			cb := pe.CallbackURL
+		for env, provEnv := range envs {
+			cb := provEnv.CallbackURL
 			if cb == "" {
 				cb = providers.CallbackURL(o.AuthBaseURL, id)
 			}
-			jar, err := newCookieJar(id, cb, pe.SessionDuration, o.Now)
+			jar, err := newCookieJar(id, cb, provEnv.SessionDuration, o.Now)
 			if err != nil || jar == nil {
 				return nil, fmt.Errorf("auth.providers.%s.%s.callbackUrl: not a valid URL", id, env)
 			}
 			if o.Edge.MaxCookieChunks > 0 {
 				jar.maxChunks = o.Edge.MaxCookieChunks
 			}
-			pr.envs[env] = &envRuntime{ProviderEnv: pe, id: id, env: env, jar: jar, scopes: pe.Provider.Scopes()}
+			pr.envs[env] = &envRuntime{ProviderEnv: provEnv, id: id, env: env, jar: jar, scopes: provEnv.Provider.Scopes()}
 		}
 		s.providers[id] = pr
 	}

@@ -22,7 +22,8 @@ const transactionMaxAge = 10 * time.Minute
 // sealer seals the per-login secrets (OIDC nonce, PKCE verifier) into the
 // <provider>-transaction cookie with AES-256-GCM. This replaces Backstage's
 // express-session: any replica that shares auth.session.secret can finish a
-// login another replica started, with no session store (spec §10 pain 5).
+// login another replica started, with no session store and no sticky
+// sessions.
 type sealer struct {
 	aead cipher.AEAD
 	now  func() time.Time

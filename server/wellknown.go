@@ -11,7 +11,8 @@ import (
 )
 
 // discoveryDocument is auth-backend 0.30's /.well-known/openid-configuration
-// with dynamic client registration off (spec §1.6), keys in its order.
+// with dynamic client registration off (no registration_endpoint), keys in
+// its order.
 func discoveryDocument(base string) []byte {
 	doc := struct {
 		Issuer                string   `json:"issuer"`
@@ -62,7 +63,8 @@ func (s *Server) jwks(c echo.Context) error {
 
 var bearerRE = regexp.MustCompile(`(?i)^Bearer[ ]+(\S+)$`)
 
-// userinfo is GET /v1/userinfo (spec §1.7).
+// userinfo is GET /v1/userinfo, as auth-backend answers it: {"claims": ...}
+// of the Backstage token in the Authorization header.
 func (s *Server) userinfo(c echo.Context) error {
 	r := c.Request()
 	m := bearerRE.FindStringSubmatch(r.Header.Get("Authorization"))

@@ -9,7 +9,7 @@ package main
 import (
 	"strings"
 
-	authplug "github.com/gatehouse-auth/gatehouse/wasm-sdk/go"
+	"github.com/gatehouse-auth/gatehouse/wasm-sdk/go/authplug"
 )
 
 func init() { authplug.HandleTransform(Transform) }

@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	authplug "github.com/gatehouse-auth/gatehouse/wasm-sdk/go"
+	"github.com/gatehouse-auth/gatehouse/wasm-sdk/go/authplug"
 )
 
 // The handler runs natively under go test; the same code is built for

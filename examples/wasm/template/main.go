@@ -8,7 +8,7 @@ package main
 import (
 	"strings"
 
-	authplug "github.com/gatehouse-auth/gatehouse/wasm-sdk/go"
+	"github.com/gatehouse-auth/gatehouse/wasm-sdk/go/authplug"
 )
 
 // config is gatehouse.modules.<name>.config.

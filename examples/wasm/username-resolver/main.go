@@ -13,7 +13,7 @@ package main
 import (
 	"strings"
 
-	authplug "github.com/gatehouse-auth/gatehouse/wasm-sdk/go"
+	"github.com/gatehouse-auth/gatehouse/wasm-sdk/go/authplug"
 )
 
 type config struct {

@@ -11,7 +11,7 @@ import (
 	"slices"
 	"strings"
 
-	authplug "github.com/gatehouse-auth/gatehouse/wasm-sdk/go"
+	"github.com/gatehouse-auth/gatehouse/wasm-sdk/go/authplug"
 )
 
 const dangerous = "dangerouslyAllowSignInWithoutUserInCatalog"

@@ -4,7 +4,7 @@
 package main
 
 import (
-	authplug "github.com/gatehouse-auth/gatehouse/wasm-sdk/go"
+	"github.com/gatehouse-auth/gatehouse/wasm-sdk/go/authplug"
 )
 
 type conf struct {

@@ -1,6 +1,7 @@
 // Package authplug is the Go SDK for Gatehouse WebAssembly sign-in
-// resolvers and profile transforms (ABI "authplug v1", ../ABI.md).
+// resolvers and profile transforms (ABI "authplug v1", ../../ABI.md).
 //
+// Import it as github.com/gatehouse-auth/gatehouse/wasm-sdk/go/authplug.
 // A module registers its handlers in init and never touches pointers:
 //
 //	func init() { authplug.HandleResolve(Resolve) }
