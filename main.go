@@ -24,6 +24,7 @@ import (
 	"syscall"
 
 	"github.com/gatehouse-auth/gatehouse/config"
+	"github.com/gatehouse-auth/gatehouse/providers"
 	"github.com/gatehouse-auth/gatehouse/requestid"
 )
 
@@ -218,10 +219,9 @@ func rootHandler(gw *gateway, extra http.Handler) http.Handler {
 // discoverAll contacts every OIDC IdP once at start-up so that a wrong
 // metadataUrl shows in the log at once. Requests retry on their own.
 func (gw *gateway) discoverAll(ctx context.Context, logger *slog.Logger) {
-	type discoverer interface{ Discover(context.Context) error }
 	for id, envs := range gw.envs {
 		for env, pe := range envs {
-			if d, ok := pe.Provider.(discoverer); ok {
+			if d, ok := pe.Provider.(providers.Discoverer); ok {
 				if err := d.Discover(ctx); err != nil {
 					logger.Warn("IdP discovery failed; requests will retry", "provider", id, "env", env, "error", err)
 				}

@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/config"
 	"github.com/gatehouse-auth/gatehouse/health"
 	"github.com/gatehouse-auth/gatehouse/metrics"
+	"github.com/gatehouse-auth/gatehouse/providers"
 	"github.com/gatehouse-auth/gatehouse/requestid"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
 )
@@ -151,7 +152,6 @@ func (k jwksKeys) PublishedKeys(ctx context.Context) (int, error) {
 func (ops *opsState) addGatewayChecks(gw *gateway) error {
 	ops.metricsOnAuthPort = sameAddr(gw.cfg.Ops.MetricsListen, gw.cfg.Backend.Listen.Host, gw.cfg.Backend.Listen.Port)
 	ops.ready.Add("config", func(context.Context) error { return nil })
-	type discoverer interface{ Discover(context.Context) error }
 	ids := make([]string, 0, len(gw.envs))
 	for id := range gw.envs {
 		ids = append(ids, id)
@@ -159,7 +159,7 @@ func (ops *opsState) addGatewayChecks(gw *gateway) error {
 	slices.Sort(ids)
 	for _, id := range ids {
 		for env, pe := range gw.envs[id] {
-			d, ok := pe.Provider.(discoverer)
+			d, ok := pe.Provider.(providers.Discoverer)
 			if !ok {
 				continue
 			}

@@ -83,6 +83,7 @@ var (
 	_ providers.Provider      = (*Provider)(nil)
 	_ providers.Refresher     = (*Provider)(nil)
 	_ providers.LogoutHandler = (*Provider)(nil)
+	_ providers.Discoverer    = (*Provider)(nil)
 )
 
 type discovered struct {
