@@ -223,11 +223,9 @@ func TestCSPCodeFlowRefreshRotation(t *testing.T) {
 	// Signed by CSPSigningKey, not the VCF SSO key.
 	kid, key := idp.CSPSigningKey()
 	vcfKid, _ := idp.SigningKey()
-	hdr, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok.str("id_token"), ".")[0])
-	var h struct{ Alg, Kid string }
-	_ = json.Unmarshal(hdr, &h)
-	if key == nil || h.Alg != "RS256" || h.Kid != kid || kid == vcfKid {
-		t.Errorf("ID token header alg=%s kid=%s; CSP kid %s, VCF kid %s", h.Alg, h.Kid, kid, vcfKid)
+	h := jwtHeader(t, tok.str("id_token"))
+	if key == nil || h.Algorithm != "RS256" || h.KeyID != kid || kid == vcfKid {
+		t.Errorf("ID token header alg=%s kid=%s; CSP kid %s, VCF kid %s", h.Algorithm, h.KeyID, kid, vcfKid)
 	}
 
 	// The code is single-use.
