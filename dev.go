@@ -74,8 +74,8 @@ func runDev(ctx context.Context, idpAddr string, stdout, stderr io.Writer, logge
 			// A public client on the CSP side: the secret is never used.
 			{ID: csp.ClientID, Secret: "unused-public-client", RedirectURIs: []string{authBaseURL(cfg) + "/vmwareCloudServices/handler/frame"}},
 		},
-		CSPOrgID: csp.OrganizationID,
-		Logger:   logger,
+		ConsoleOrgID: csp.OrganizationID,
+		Logger:       logger,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "dev IdP: %v\n", err)

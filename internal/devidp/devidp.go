@@ -2,9 +2,12 @@
 // github.com/zitadel/oidc/v3/pkg/op that plays VMware VCF SSO. It serves
 // VCF SSO's issuer path (/acs/t/CUSTOMER), puts VCF SSO's claims (sub,
 // user_name, acct, name, and no email) in ID tokens and userinfo, and keeps
-// everything in memory. With Config.CSPOrgID it also plays the VMware Cloud
-// Services (CSP) console at the root path of the same listener (csp.go). Tests run it in-process; `gatehouse dev` runs it next
-// to Gatehouse. It only listens on loopback addresses, because its users and
+// everything in memory. With Config.ConsoleOrgID it also plays the VMware
+// Cloud Services console at the root path of the same listener
+// (vmwareconsole.go). "CSP" in this package means that console (VMware's
+// name for Cloud Services Platform), never Content-Security-Policy; its
+// identifiers say "console". Tests run it in-process; `gatehouse dev` runs
+// it next to Gatehouse. It only listens on loopback addresses, because its users and
 // passwords are plain text.
 package devidp
 
@@ -52,8 +55,10 @@ type Config struct {
 	// AccessTokenLifetime / IDTokenLifetime: 0 means 5 minutes / 5 minutes.
 	AccessTokenLifetime time.Duration
 	IDTokenLifetime     time.Duration
-	// CSPOrgID, when set, also serves CSP-like endpoints at the root path; it is the organization the console signs users into.
-	CSPOrgID string
+	// ConsoleOrgID, when set, also serves the VMware Cloud Services
+	// console's endpoints at the root path; it is the organization the
+	// console signs users into.
+	ConsoleOrgID string
 }
 
 const (
@@ -68,14 +73,14 @@ const (
 // IdP is a running dev OpenID provider. Its methods are safe for concurrent
 // use.
 type IdP struct {
-	issuer     string
-	issuerPath string
-	consoleURL string
-	srv        *http.Server
-	vcf        *instance // VCF SSO at issuerPath
-	csp        *instance // VMware Cloud Services at the root, nil unless Config.CSPOrgID
-	cspOrgID   string
-	log        *slog.Logger
+	issuer       string
+	issuerPath   string
+	consoleURL   string
+	srv          *http.Server
+	vcf          *instance // VCF SSO at issuerPath
+	console      *instance // VMware Cloud Services at the root, nil unless Config.ConsoleOrgID
+	consoleOrgID string
+	log          *slog.Logger
 
 	closeOnce sync.Once
 	closeErr  error
@@ -122,9 +127,9 @@ func newCryptoKey() ([32]byte, error) {
 // the listener is open, so requests to Issuer() succeed at once. ctx bounds
 // only the start-up; stop the IdP with Close.
 //
-// With cfg.CSPOrgID set it also serves VMware Cloud Services-like endpoints
+// With cfg.ConsoleOrgID set it also serves VMware Cloud Services-like endpoints
 // at the root path of the same listener (see ConsoleURL), with a second
-// signing key (see CSPSigningKey).
+// signing key (see ConsoleSigningKey).
 func Start(ctx context.Context, cfg Config) (*IdP, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -145,8 +150,8 @@ func Start(ctx context.Context, cfg Config) (*IdP, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.CSPOrgID != "" && (issuerPath == "" || issuerPath == "/csp" || strings.HasPrefix(issuerPath, "/csp/")) {
-		return nil, fmt.Errorf("dev IdP: issuer path %q clashes with the CSP endpoints at the root; use another IssuerPath or no CSPOrgID", cfg.IssuerPath)
+	if cfg.ConsoleOrgID != "" && (issuerPath == "" || issuerPath == "/csp" || strings.HasPrefix(issuerPath, "/csp/")) {
+		return nil, fmt.Errorf("dev IdP: issuer path %q clashes with the CSP endpoints at the root; use another IssuerPath or no ConsoleOrgID", cfg.IssuerPath)
 	}
 	if err := validateUsers(cfg.Users); err != nil {
 		return nil, fmt.Errorf("dev IdP users: %w", err)
@@ -220,10 +225,10 @@ func Start(ctx context.Context, cfg Config) (*IdP, error) {
 	}
 
 	p := &IdP{
-		issuer:     issuer,
-		issuerPath: issuerPath,
-		consoleURL: base,
-		cspOrgID:   cfg.CSPOrgID,
+		issuer:       issuer,
+		issuerPath:   issuerPath,
+		consoleURL:   base,
+		consoleOrgID: cfg.ConsoleOrgID,
 		vcf: &instance{
 			product:    "VMware VCF SSO",
 			issuer:     issuer,
@@ -237,8 +242,8 @@ func Start(ctx context.Context, cfg Config) (*IdP, error) {
 		log:    logger,
 		served: make(chan struct{}),
 	}
-	if cfg.CSPOrgID != "" {
-		p.csp, err = newCSPInstance(base, cfg.CSPOrgID, store, logger)
+	if cfg.ConsoleOrgID != "" {
+		p.console, err = newConsoleInstance(base, cfg.ConsoleOrgID, store, logger)
 		if err != nil {
 			ln.Close()
 			return nil, err
@@ -256,8 +261,8 @@ func Start(ctx context.Context, cfg Config) (*IdP, error) {
 		}
 	}()
 	logger.Info("dev IdP started", "issuer", issuer, "users", len(cfg.Users), "clients", len(cfg.Clients))
-	if p.csp != nil {
-		logger.Info("dev IdP serves CSP", "console", base, "org", cfg.CSPOrgID)
+	if p.console != nil {
+		logger.Info("dev IdP serves CSP", "console", base, "org", cfg.ConsoleOrgID)
 	}
 	return p, nil
 }
@@ -313,7 +318,7 @@ func normalizeIssuerPath(p string) (string, error) {
 // routes serves the login UI at <issuer>/login and the OP under the issuer
 // path. The OP's router is built for paths relative to the issuer, hence the
 // prefix stripping. With CSP enabled, the CSP instance is served at the root
-// (see cspRoutes).
+// (see consoleRoutes).
 func (p *IdP) routes() http.Handler {
 	mux := http.NewServeMux()
 	in := p.vcf
@@ -326,8 +331,8 @@ func (p *IdP) routes() http.Handler {
 	} else {
 		mux.Handle(p.issuerPath+"/", http.StripPrefix(p.issuerPath, opHandler))
 	}
-	if p.csp != nil {
-		p.cspRoutes(mux)
+	if p.console != nil {
+		p.consoleRoutes(mux)
 	}
 	return mux
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // SignRS256 signs payload as a compact JWT (typ JWT) with kid and key. With
-// SigningKey or CSPSigningKey it makes tokens that verify against this
+// SigningKey or ConsoleSigningKey it makes tokens that verify against this
 // IdP's JWKS, for tests of what a relying party must refuse in a token
 // whose signature is good.
 func SignRS256(kid string, key *rsa.PrivateKey, payload []byte) (string, error) {

@@ -38,15 +38,15 @@ func cspSignIn(t *testing.T, p *Provider, console string) (url.Values, providers
 // reads no discovery metadata.
 func TestIDTokenChecks(t *testing.T) {
 	idp, err := devidp.Start(t.Context(), devidp.Config{
-		Users:    []devidp.User{{Username: "alice", Password: "alice-pw", Name: "Alice Example", Acct: "alice@example.com"}},
-		Clients:  []devidp.Client{{ID: testClient, Secret: "unused", RedirectURIs: []string{testCallback}}},
-		CSPOrgID: testOrg,
+		Users:        []devidp.User{{Username: "alice", Password: "alice-pw", Name: "Alice Example", Acct: "alice@example.com"}},
+		Clients:      []devidp.Client{{ID: testClient, Secret: "unused", RedirectURIs: []string{testCallback}}},
+		ConsoleOrgID: testOrg,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { idp.Close() })
-	tr := &devidptest.Tamper{SigningKey: idp.CSPSigningKey}
+	tr := &devidptest.Tamper{SigningKey: idp.ConsoleSigningKey}
 	cases := []struct {
 		name   string
 		mutate func(map[string]any)
