@@ -39,9 +39,17 @@ type fakeIdP struct {
 	revokeRequests []*http.Request
 }
 
+// idpKey is every fake IdP's key: RSA key generation is slow under -race,
+// and no test needs two fake IdPs to have different keys.
+var idpKey struct {
+	once sync.Once
+	key  devidptest.Key
+}
+
 func newFakeIdP(t *testing.T) *fakeIdP {
 	t.Helper()
-	f := &fakeIdP{key: devidptest.NewKey(t, "k1")}
+	idpKey.once.Do(func() { idpKey.key = devidptest.NewKey(t, "k1") })
+	f := &fakeIdP{key: idpKey.key}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()

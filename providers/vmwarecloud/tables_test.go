@@ -38,9 +38,17 @@ type recorded struct {
 	body   string
 }
 
+// consoleKey is every fake console's key: RSA key generation is slow under
+// -race, and no test needs two fake consoles to have different keys.
+var consoleKey struct {
+	once sync.Once
+	key  devidptest.Key
+}
+
 func newFakeConsole(t *testing.T) *fakeConsole {
 	t.Helper()
-	c := &fakeConsole{key: devidptest.NewKey(t, "csp-1")}
+	consoleKey.once.Do(func() { consoleKey.key = devidptest.NewKey(t, "csp-1") })
+	c := &fakeConsole{key: consoleKey.key}
 	mux := http.NewServeMux()
 	mux.HandleFunc(tokenPath, func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
