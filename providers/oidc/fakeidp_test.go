@@ -39,17 +39,9 @@ type fakeIdP struct {
 	revokeRequests []*http.Request
 }
 
-// idpKey is every fake IdP's key: RSA key generation is slow under -race,
-// and no test needs two fake IdPs to have different keys.
-var idpKey struct {
-	once sync.Once
-	key  devidptest.Key
-}
-
 func newFakeIdP(t *testing.T) *fakeIdP {
 	t.Helper()
-	idpKey.once.Do(func() { idpKey.key = devidptest.NewKey(t, "k1") })
-	f := &fakeIdP{key: idpKey.key}
+	f := &fakeIdP{key: devidptest.SharedKey(t, "k1")}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
@@ -165,17 +157,6 @@ func tokenJSON(idToken string) http.HandlerFunc {
 			doc["id_token"] = idToken
 		}
 		writeJSON(w, doc)
-	}
-}
-
-// status answers with code, a content type and body.
-func status(code int, contentType, body string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if contentType != "" {
-			w.Header().Set("Content-Type", contentType)
-		}
-		w.WriteHeader(code)
-		w.Write([]byte(body))
 	}
 }
 

@@ -22,24 +22,6 @@ func callback() providers.CallbackRequest {
 	return providers.CallbackRequest{Params: url.Values{"code": {"code-1"}}, Transaction: providers.Transaction{Nonce: testNonce, CodeVerifier: "verifier-1"}}
 }
 
-// wantErr fails t unless err is an autherr of name whose message contains
-// want; want "" means err must be nil.
-func wantErr(t *testing.T, err error, name, want string) {
-	t.Helper()
-	if want == "" {
-		if err != nil {
-			t.Fatalf("refused: %v", err)
-		}
-		return
-	}
-	if err == nil {
-		t.Fatalf("accepted, want a %s containing %q", name, want)
-	}
-	if !autherr.Is(err, name) || !strings.Contains(err.Error(), want) {
-		t.Errorf("error %s %q, want a %s containing %q", autherr.NameOf(err), err, name, want)
-	}
-}
-
 // TestAuthenticateRefusesBadIDTokens is go-oidc's table of signed tokens:
 // each row's ID token is signed by the fake IdP (or a key it does not
 // publish) and must be accepted or refused as an AuthenticationError.
@@ -91,7 +73,7 @@ func TestAuthenticateRefusesBadIDTokens(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			f.set(func(f *fakeIdP) { f.token = tokenJSON(c.token(t)) })
 			res, err := f.provider(t, nil).Authenticate(t.Context(), callback())
-			wantErr(t, err, autherr.NameAuthentication, c.want)
+			devidptest.WantError(t, err, autherr.NameAuthentication, c.want)
 			if err == nil && (res.IDTokenClaims["sub"] != "alice" || res.UserInfo["email"] != "alice@example.com") {
 				t.Errorf("claims %v, userinfo %v", res.IDTokenClaims, res.UserInfo)
 			}
@@ -110,7 +92,7 @@ func TestAuthenticateConfiguredAlg(t *testing.T) {
 	}
 	f.set(func(f *fakeIdP) { f.token = nil })
 	_, err := p.Authenticate(t.Context(), callback())
-	wantErr(t, err, autherr.NameAuthentication, `unexpected signature algorithm "RS256"; expected ["PS256"]`)
+	devidptest.WantError(t, err, autherr.NameAuthentication, `unexpected signature algorithm "RS256"; expected ["PS256"]`)
 }
 
 // TestAuthenticateSendsTheCodeAndVerifier: the token request carries the
@@ -156,18 +138,18 @@ func TestAuthenticateTokenEndpointFailures(t *testing.T) {
 		errKey string
 		want   string
 	}{
-		{"invalid_grant with a description", status(400, "application/json", `{"error":"invalid_grant","error_description":"code expired"}`),
+		{"invalid_grant with a description", devidptest.Answer(400, "application/json", `{"error":"invalid_grant","error_description":"code expired"}`),
 			autherr.NameAuthentication, "Authentication failed, token endpoint answered HTTP 400: invalid_grant (code expired)"},
-		{"401 without an OAuth error", status(401, "text/plain", "secret body"), autherr.NameAuthentication, "token endpoint answered HTTP 401"},
-		{"server error", status(503, "text/plain", "down"), autherr.NameServiceUnavailable, "token endpoint answered HTTP 503"},
-		{"no access_token", status(200, "application/json", `{"token_type":"Bearer"}`), autherr.NameAuthentication, "missing access_token"},
+		{"401 without an OAuth error", devidptest.Answer(401, "text/plain", "secret body"), autherr.NameAuthentication, "token endpoint answered HTTP 401"},
+		{"server error", devidptest.Answer(503, "text/plain", "down"), autherr.NameServiceUnavailable, "token endpoint answered HTTP 503"},
+		{"no access_token", devidptest.Answer(200, "application/json", `{"token_type":"Bearer"}`), autherr.NameAuthentication, "missing access_token"},
 		{"no id_token", tokenJSON(""), autherr.NameAuthentication, "the token response carries no id_token"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFakeIdP(t)
 			f.set(func(f *fakeIdP) { f.token = c.answer })
 			_, err := f.provider(t, nil).Authenticate(t.Context(), callback())
-			wantErr(t, err, c.errKey, c.want)
+			devidptest.WantError(t, err, c.errKey, c.want)
 			if err != nil && strings.Contains(err.Error(), "secret body") {
 				t.Errorf("error echoes the body: %v", err)
 			}
@@ -179,7 +161,7 @@ func TestAuthenticateTokenEndpointFailures(t *testing.T) {
 			f.metadata = func(m map[string]any) { m["token_endpoint"] = "http://127.0.0.1:1/token" }
 		})
 		_, err := f.provider(t, nil).Authenticate(t.Context(), callback())
-		wantErr(t, err, autherr.NameServiceUnavailable, "the token endpoint could not be reached")
+		devidptest.WantError(t, err, autherr.NameServiceUnavailable, "the token endpoint could not be reached")
 		if err != nil && strings.Contains(err.Error(), "127.0.0.1:1/token") {
 			t.Errorf("error names the URL: %v", err)
 		}
@@ -204,7 +186,7 @@ func TestAuthenticateCallbackParams(t *testing.T) {
 	} {
 		t.Run(c.params.Encode(), func(t *testing.T) {
 			_, err := p.Authenticate(t.Context(), providers.CallbackRequest{Params: c.params})
-			wantErr(t, err, autherr.NameAuthentication, c.want)
+			devidptest.WantError(t, err, autherr.NameAuthentication, c.want)
 		})
 	}
 	if len(f.tokenForms) != 0 {
@@ -228,20 +210,20 @@ func TestUserinfoAnswers(t *testing.T) {
 	}{
 		{name: "JSON answer", answer: func(f *fakeIdP) http.HandlerFunc { return nil }, email: "alice@example.com"},
 		{name: "JSON answer with charset", answer: func(f *fakeIdP) http.HandlerFunc {
-			return status(200, "application/json; charset=utf-8", `{"sub":"alice","email":"a@x"}`)
+			return devidptest.Answer(200, "application/json; charset=utf-8", `{"sub":"alice","email":"a@x"}`)
 		}, email: "a@x"},
 		{name: "signed JWT answer", answer: func(f *fakeIdP) http.HandlerFunc {
-			return status(200, "application/jwt", f.key.Sign(t, jose.RS256, map[string]any{"sub": "alice", "email": "jwt@x"}))
+			return devidptest.Answer(200, "application/jwt", f.key.Sign(t, jose.RS256, map[string]any{"sub": "alice", "email": "jwt@x"}))
 		}, email: "jwt@x"},
 		{name: "JWT answer signed by another key", answer: func(f *fakeIdP) http.HandlerFunc {
-			return status(200, "application/jwt", stranger.Sign(t, jose.RS256, map[string]any{"sub": "alice"}))
+			return devidptest.Answer(200, "application/jwt", stranger.Sign(t, jose.RS256, map[string]any{"sub": "alice"}))
 		}, errName: autherr.NameAuthentication, want: "userinfo JWT signature is invalid", fallback: "userinfo JWT signature is invalid"},
-		{name: "HTTP 500", answer: func(f *fakeIdP) http.HandlerFunc { return status(500, "", "") },
+		{name: "HTTP 500", answer: func(f *fakeIdP) http.HandlerFunc { return devidptest.Answer(500, "", "") },
 			errName: autherr.NameAuthentication, want: "userinfo endpoint answered HTTP 500"},
-		{name: "not a JSON object", answer: func(f *fakeIdP) http.HandlerFunc { return status(200, "application/json", "[1]") },
+		{name: "not a JSON object", answer: func(f *fakeIdP) http.HandlerFunc { return devidptest.Answer(200, "application/json", "[1]") },
 			errName: autherr.NameAuthentication, want: "userinfo answer is not a JSON object"},
 		{name: "sub of another user", answer: func(f *fakeIdP) http.HandlerFunc {
-			return status(200, "application/json", `{"sub":"mallory"}`)
+			return devidptest.Answer(200, "application/json", `{"sub":"mallory"}`)
 		}, errName: autherr.NameAuthentication, want: "userinfo sub mismatch", fallback: "userinfo sub mismatch"},
 		{name: "no userinfo_endpoint", metadata: func(m map[string]any) { delete(m, "userinfo_endpoint") },
 			errName: autherr.NameAuthentication, want: "must provide a userinfo_endpoint"},
@@ -270,7 +252,7 @@ func TestUserinfoAnswers(t *testing.T) {
 						errName = autherr.NameAuthentication
 					}
 				}
-				wantErr(t, err, errName, want)
+				devidptest.WantError(t, err, errName, want)
 				if err != nil {
 					return
 				}
@@ -312,10 +294,10 @@ func TestDiscoveryFailures(t *testing.T) {
 			f.set(func(f *fakeIdP) { f.discoveryStatus, f.metadata = c.status, c.metadata })
 			p := f.provider(t, nil)
 			err := p.Discover(t.Context())
-			wantErr(t, err, autherr.NameServiceUnavailable, c.want)
-			wantErr(t, err, autherr.NameServiceUnavailable, "OIDC discovery at "+f.issuer()+"/.well-known/openid-configuration failed")
+			devidptest.WantError(t, err, autherr.NameServiceUnavailable, c.want)
+			devidptest.WantError(t, err, autherr.NameServiceUnavailable, "OIDC discovery at "+f.issuer()+"/.well-known/openid-configuration failed")
 			_, err = p.AuthorizationURL(t.Context(), providers.StartRequest{State: "s", Transaction: &providers.Transaction{}})
-			wantErr(t, err, autherr.NameServiceUnavailable, c.want)
+			devidptest.WantError(t, err, autherr.NameServiceUnavailable, c.want)
 		})
 	}
 	t.Run("unreachable IdP", func(t *testing.T) {
@@ -323,9 +305,9 @@ func TestDiscoveryFailures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantErr(t, p.Discover(t.Context()), autherr.NameServiceUnavailable, "OIDC discovery at http://127.0.0.1:1/acs/.well-known/openid-configuration failed")
+		devidptest.WantError(t, p.Discover(t.Context()), autherr.NameServiceUnavailable, "OIDC discovery at http://127.0.0.1:1/acs/.well-known/openid-configuration failed")
 		_, err = p.Refresh(t.Context(), providers.RefreshRequest{RefreshToken: "rt"})
-		wantErr(t, err, autherr.NameServiceUnavailable, "OIDC discovery")
+		devidptest.WantError(t, err, autherr.NameServiceUnavailable, "OIDC discovery")
 		if _, err := p.Logout(t.Context(), "rt"); err == nil {
 			t.Error("Logout without discovery succeeded")
 		}
@@ -451,11 +433,11 @@ func TestRefresh(t *testing.T) {
 
 	f.set(func(f *fakeIdP) { f.token = tokenJSON(f.idToken(t, func(c map[string]any) { c["aud"] = "other" })) })
 	_, err = p.Refresh(t.Context(), providers.RefreshRequest{RefreshToken: "rt-0"})
-	wantErr(t, err, autherr.NameAuthentication, "expected audience")
+	devidptest.WantError(t, err, autherr.NameAuthentication, "expected audience")
 
-	f.set(func(f *fakeIdP) { f.token = status(400, "application/json", `{"error":"invalid_grant"}`) })
+	f.set(func(f *fakeIdP) { f.token = devidptest.Answer(400, "application/json", `{"error":"invalid_grant"}`) })
 	_, err = p.Refresh(t.Context(), providers.RefreshRequest{RefreshToken: "rt-0"})
-	wantErr(t, err, autherr.NameAuthentication, "Failed to refresh access token, token endpoint answered HTTP 400: invalid_grant")
+	devidptest.WantError(t, err, autherr.NameAuthentication, "Failed to refresh access token, token endpoint answered HTTP 400: invalid_grant")
 }
 
 // TestLogoutRevokes: Logout revokes the refresh token (RFC 7009) with the
@@ -492,7 +474,9 @@ func TestLogoutRevokes(t *testing.T) {
 	})
 	t.Run("refused", func(t *testing.T) {
 		f := newFakeIdP(t)
-		f.set(func(f *fakeIdP) { f.revoke = status(400, "application/json", `{"error":"unsupported_token_type"}`) })
+		f.set(func(f *fakeIdP) {
+			f.revoke = devidptest.Answer(400, "application/json", `{"error":"unsupported_token_type"}`)
+		})
 		if _, err := f.provider(t, nil).Logout(t.Context(), "rt-1"); err == nil || err.Error() != "revocation endpoint answered HTTP 400" {
 			t.Errorf("Logout = %v", err)
 		}

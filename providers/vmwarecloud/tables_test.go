@@ -38,17 +38,9 @@ type recorded struct {
 	body   string
 }
 
-// consoleKey is every fake console's key: RSA key generation is slow under
-// -race, and no test needs two fake consoles to have different keys.
-var consoleKey struct {
-	once sync.Once
-	key  devidptest.Key
-}
-
 func newFakeConsole(t *testing.T) *fakeConsole {
 	t.Helper()
-	consoleKey.once.Do(func() { consoleKey.key = devidptest.NewKey(t, "csp-1") })
-	c := &fakeConsole{key: consoleKey.key}
+	c := &fakeConsole{key: devidptest.SharedKey(t, "csp-1")}
 	mux := http.NewServeMux()
 	mux.HandleFunc(tokenPath, func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -105,36 +97,8 @@ func tokenAnswer(idToken string) http.HandlerFunc {
 	}
 }
 
-func answer(status int, contentType, body string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if contentType != "" {
-			w.Header().Set("Content-Type", contentType)
-		}
-		w.WriteHeader(status)
-		w.Write([]byte(body))
-	}
-}
-
 func codeCallback() providers.CallbackRequest {
 	return providers.CallbackRequest{Params: url.Values{"code": {"code-1"}}, Transaction: providers.Transaction{CodeVerifier: "verifier-1"}}
-}
-
-// wantErr fails t unless err is an autherr of name whose message contains
-// want; want "" means err must be nil.
-func wantErr(t *testing.T, err error, name, want string) {
-	t.Helper()
-	if want == "" {
-		if err != nil {
-			t.Fatalf("refused: %v", err)
-		}
-		return
-	}
-	if err == nil {
-		t.Fatalf("accepted, want a %s containing %q", name, want)
-	}
-	if !autherr.Is(err, name) || !strings.Contains(err.Error(), want) {
-		t.Errorf("error %s %q, want a %s containing %q", autherr.NameOf(err), err, name, want)
-	}
 }
 
 // TestAuthenticateSendsBackstagesTokenRequest: the code exchange is the
@@ -185,7 +149,7 @@ func TestAuthenticateCallbackParams(t *testing.T) {
 		{providers.CallbackRequest{Params: url.Values{"code": {"c"}}}, "Unable to verify authorization request state."},
 	} {
 		_, err := p.Authenticate(t.Context(), tc.req)
-		wantErr(t, err, autherr.NameAuthentication, tc.want)
+		devidptest.WantError(t, err, autherr.NameAuthentication, tc.want)
 	}
 	if len(c.requests) != 0 {
 		t.Errorf("%d token requests", len(c.requests))
@@ -203,23 +167,23 @@ func TestTokenEndpointAnswers(t *testing.T) {
 		errName string
 		want    string
 	}{
-		{"message", answer(400, "application/json", `{"message":"The code is expired"}`), autherr.NameAuthentication,
+		{"message", devidptest.Answer(400, "application/json", `{"message":"The code is expired"}`), autherr.NameAuthentication,
 			"Authentication failed, Failed to obtain access token - The code is expired"},
-		{"OAuth error with description", answer(400, "application/json", `{"error":"invalid_grant","error_description":"bad verifier"}`),
+		{"OAuth error with description", devidptest.Answer(400, "application/json", `{"error":"invalid_grant","error_description":"bad verifier"}`),
 			autherr.NameAuthentication, "Failed to obtain access token - bad verifier"},
-		{"OAuth error alone", answer(401, "application/json", `{"error":"invalid_client"}`), autherr.NameAuthentication, "- invalid_client"},
-		{"HTML 502", answer(502, "text/html", "<html>"), autherr.NameServiceUnavailable, "the token endpoint answered HTTP 502 (text/html)"},
-		{"empty 400", answer(400, "", ""), autherr.NameAuthentication, "the token endpoint answered HTTP 400 (no content type)"},
-		{"200 HTML", answer(200, "text/html", "<html>"), autherr.NameAuthentication, "the token endpoint answered text/html, not JSON"},
-		{"200 without access_token", answer(200, "application/json", `{"token_type":"bearer"}`), autherr.NameAuthentication,
+		{"OAuth error alone", devidptest.Answer(401, "application/json", `{"error":"invalid_client"}`), autherr.NameAuthentication, "- invalid_client"},
+		{"HTML 502", devidptest.Answer(502, "text/html", "<html>"), autherr.NameServiceUnavailable, "the token endpoint answered HTTP 502 (text/html)"},
+		{"empty 400", devidptest.Answer(400, "", ""), autherr.NameAuthentication, "the token endpoint answered HTTP 400 (no content type)"},
+		{"200 HTML", devidptest.Answer(200, "text/html", "<html>"), autherr.NameAuthentication, "the token endpoint answered text/html, not JSON"},
+		{"200 without access_token", devidptest.Answer(200, "application/json", `{"token_type":"bearer"}`), autherr.NameAuthentication,
 			"Authentication failed, Failed to obtain access token"},
-		{"query-string answer", answer(200, "text/plain", "access_token=at-q&token_type=Bearer&refresh_token=rt-q&expires_in=60"), "", ""},
+		{"query-string answer", devidptest.Answer(200, "text/plain", "access_token=at-q&token_type=Bearer&refresh_token=rt-q&expires_in=60"), "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newFakeConsole(t)
 			c.set(tc.answer)
 			res, err := c.provider(t, false).Authenticate(t.Context(), codeCallback())
-			wantErr(t, err, tc.errName, tc.want)
+			devidptest.WantError(t, err, tc.errName, tc.want)
 			if err == nil && (res.Session.AccessToken != "at-q" || res.Session.ExpiresInSeconds != 60 || res.Session.TokenType != "Bearer" || res.IDTokenClaims != nil) {
 				t.Errorf("result %+v", res)
 			}
@@ -231,7 +195,7 @@ func TestTokenEndpointAnswers(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = p.Authenticate(t.Context(), codeCallback())
-		wantErr(t, err, autherr.NameServiceUnavailable, "the token endpoint http://127.0.0.1:1/csp/gateway/am/api/auth/token is unreachable")
+		devidptest.WantError(t, err, autherr.NameServiceUnavailable, "the token endpoint http://127.0.0.1:1/csp/gateway/am/api/auth/token is unreachable")
 	})
 }
 
@@ -276,7 +240,7 @@ func TestIDTokens(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				c.set(tokenAnswer(tc.token(t)))
 				res, err := c.provider(t, verify).Authenticate(t.Context(), codeCallback())
-				wantErr(t, err, autherr.NameAuthentication, want)
+				devidptest.WantError(t, err, autherr.NameAuthentication, want)
 				if err == nil && res.IDTokenClaims["context_name"] != testOrg {
 					t.Errorf("claims %v", res.IDTokenClaims)
 				}
@@ -303,7 +267,7 @@ func TestUndecodableIDToken(t *testing.T) {
 			c := newFakeConsole(t)
 			c.set(tokenAnswer(tc.token))
 			res, err := c.provider(t, false).Authenticate(t.Context(), codeCallback())
-			wantErr(t, err, autherr.NameError, tc.want)
+			devidptest.WantError(t, err, autherr.NameError, tc.want)
 			if err == nil && res.IDTokenClaims["sub"] != "alice" {
 				t.Errorf("claims %v", res.IDTokenClaims)
 			}
@@ -329,13 +293,13 @@ func TestRefresh(t *testing.T) {
 		t.Errorf("result %+v", res)
 	}
 
-	c.set(answer(400, "application/json", `{"message":"refresh token expired"}`))
+	c.set(devidptest.Answer(400, "application/json", `{"message":"refresh token expired"}`))
 	_, err = p.Refresh(t.Context(), providers.RefreshRequest{RefreshToken: "rt-0"})
-	wantErr(t, err, autherr.NameAuthentication, "Failed to refresh access token; caused by Error: refresh token expired")
+	devidptest.WantError(t, err, autherr.NameAuthentication, "Failed to refresh access token; caused by Error: refresh token expired")
 
-	c.set(answer(200, "application/json", `{}`))
+	c.set(devidptest.Answer(200, "application/json", `{}`))
 	_, err = p.Refresh(t.Context(), providers.RefreshRequest{RefreshToken: "rt-0"})
-	wantErr(t, err, autherr.NameError, "Failed to refresh access token, no access token received")
+	devidptest.WantError(t, err, autherr.NameError, "Failed to refresh access token, no access token received")
 }
 
 // TestNewDefaults: the console defaults to console.cloud.vmware.com, a

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"sync"
 	"testing"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -59,4 +60,28 @@ func JWKS(keys ...Key) []byte {
 	}
 	b, _ := json.Marshal(set)
 	return b
+}
+
+// sharedKeys are SharedKey's keys by ID.
+var sharedKeys struct {
+	sync.Mutex
+	byID map[string]Key
+}
+
+// SharedKey returns the same key for id to every caller in the test
+// binary, made by NewKey on first use: RSA key generation is slow under
+// -race, and fake IdPs of different tests need not differ in keys.
+func SharedKey(t testing.TB, id string) Key {
+	t.Helper()
+	sharedKeys.Lock()
+	defer sharedKeys.Unlock()
+	k, ok := sharedKeys.byID[id]
+	if !ok {
+		k = NewKey(t, id)
+		if sharedKeys.byID == nil {
+			sharedKeys.byID = map[string]Key{}
+		}
+		sharedKeys.byID[id] = k
+	}
+	return k
 }
