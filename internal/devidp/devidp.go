@@ -234,13 +234,9 @@ func newIdP(base string, set settings, cfg Config) (*IdP, error) {
 }
 
 // newVCFInstance builds the VCF SSO op instance at issuer: a fresh signing
-// key and crypto key, the users, and the clients as confidential clients.
+// key, the users, and the clients as confidential clients.
 func newVCFInstance(issuer string, set settings, userList []User, clients []Client) (*instance, error) {
 	kid, key, err := newKey()
-	if err != nil {
-		return nil, err
-	}
-	cryptoKey, err := newCryptoKey()
 	if err != nil {
 		return nil, err
 	}
@@ -262,22 +258,11 @@ func newVCFInstance(issuer string, set settings, userList []User, clients []Clie
 		}
 		store.clients[cl.id] = cl
 	}
-	provider, err := op.NewProvider(&op.Config{
-		CryptoKey:                cryptoKey,
+	provider, err := newOP(issuer, store, &op.Config{
 		CryptoKeyId:              "devidp",
 		DefaultLogoutRedirectURI: issuer + loggedOutPath,
-		CodeMethodS256:           true,
 		AuthMethodPost:           true,
-		GrantTypeRefreshToken:    true,
-		SupportedUILocales:       []language.Tag{language.English},
-		SupportedScopes: []string{
-			oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess,
-		},
-		SupportedClaims: []string{
-			"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "amr",
-			"at_hash", "c_hash", "azp", "name", "user_name", "acct",
-		},
-	}, store, op.StaticIssuer(issuer), op.WithAllowInsecure())
+	}, []string{"name", "user_name", "acct"})
 	if err != nil {
 		return nil, fmt.Errorf("dev IdP: %w", err)
 	}
@@ -291,6 +276,29 @@ func newVCFInstance(issuer string, set settings, userList []User, clients []Clie
 		cookiePath: cookiePath(set.issuerPath),
 		log:        set.logger,
 	}, nil
+}
+
+// newOP makes an op.Provider for issuer over store, with a fresh crypto key
+// (for op's codes and opaque access tokens) and what both instances share:
+// S256 PKCE, refresh tokens, the standard scopes and claims. cfg supplies
+// the rest; claims are the instance's own claims beyond the standard ones,
+// and opts its endpoints where they are not op's defaults.
+func newOP(issuer string, store *storage, cfg *op.Config, claims []string, opts ...op.Option) (*op.Provider, error) {
+	cryptoKey, err := newCryptoKey()
+	if err != nil {
+		return nil, err
+	}
+	cfg.CryptoKey = cryptoKey
+	cfg.CodeMethodS256 = true
+	cfg.GrantTypeRefreshToken = true
+	cfg.SupportedUILocales = []language.Tag{language.English}
+	cfg.SupportedScopes = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess}
+	cfg.SupportedClaims = append([]string{
+		"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "amr",
+		"at_hash", "c_hash", "azp",
+	}, claims...)
+	opts = append([]op.Option{op.WithAllowInsecure()}, opts...)
+	return op.NewProvider(cfg, store, op.StaticIssuer(issuer), opts...)
 }
 
 // serve serves p's routes on ln in a goroutine until Close.

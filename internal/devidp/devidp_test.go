@@ -32,10 +32,16 @@ var testUsers = []User{
 
 func startIdP(t *testing.T) *IdP {
 	t.Helper()
-	p, err := Start(t.Context(), Config{
+	return startWith(t, Config{
 		Users:   testUsers,
 		Clients: []Client{{ID: testClientID, Secret: testSecret, RedirectURIs: []string{testRedirect}}},
 	})
+}
+
+// startWith starts the IdP with cfg and closes it when t ends.
+func startWith(t *testing.T, cfg Config) *IdP {
+	t.Helper()
+	p, err := Start(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}

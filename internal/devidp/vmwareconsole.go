@@ -14,7 +14,6 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
-	"golang.org/x/text/language"
 )
 
 // The VMware Cloud Services (CSP) console's endpoints, relative to the
@@ -46,10 +45,6 @@ func newConsoleInstance(base, orgID string, vcf *storage, logger *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	cryptoKey, err := newCryptoKey()
-	if err != nil {
-		return nil, err
-	}
 	store := newStorage(vcf.users, key, kid, vcf.accessLife)
 	store.console, store.consoleOrg = true, orgID
 	loginURL := func(id string) string {
@@ -58,22 +53,10 @@ func newConsoleInstance(base, orgID string, vcf *storage, logger *slog.Logger) (
 	for id, c := range vcf.clients {
 		store.clients[id] = c.publicClient(loginURL)
 	}
-	provider, err := op.NewProvider(&op.Config{
-		CryptoKey:                cryptoKey,
+	provider, err := newOP(base, store, &op.Config{
 		CryptoKeyId:              "devidp-csp",
 		DefaultLogoutRedirectURI: base + consoleLoggedOutPath,
-		CodeMethodS256:           true,
-		GrantTypeRefreshToken:    true,
-		SupportedUILocales:       []language.Tag{language.English},
-		SupportedScopes: []string{
-			oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess,
-		},
-		SupportedClaims: []string{
-			"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "amr",
-			"at_hash", "c_hash", "azp", "email", "given_name", "family_name",
-			"context_name", "acct",
-		},
-	}, store, op.StaticIssuer(base), op.WithAllowInsecure(),
+	}, []string{"email", "given_name", "family_name", "context_name", "acct"},
 		op.WithCustomAuthEndpoint(op.NewEndpoint(consoleAuthPath)),
 		op.WithCustomTokenEndpoint(op.NewEndpoint(consoleTokenPath)),
 		op.WithCustomKeysEndpoint(op.NewEndpoint(consoleKeysPath)),

@@ -27,20 +27,11 @@ var consoleUsers = append(slices.Clone(testUsers),
 
 func startConsole(t *testing.T) *IdP {
 	t.Helper()
-	p, err := Start(t.Context(), Config{
+	return startWith(t, Config{
 		Users:        consoleUsers,
 		Clients:      []Client{{ID: testClientID, Secret: testSecret, RedirectURIs: []string{testRedirect}}},
 		ConsoleOrgID: testOrg,
 	})
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := p.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return p
 }
 
 // consoleFlow is one sign-in as Gatehouse (and Backstage's CSP module) does it.

@@ -69,11 +69,7 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 		w.Write(devidptest.JWKS(f.key))
 	})
 	mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		f.mu.Lock()
-		f.tokenForms = append(f.tokenForms, r)
-		h := f.token
-		f.mu.Unlock()
+		h := f.record(r, &f.tokenForms, &f.token)
 		if h == nil {
 			h = tokenJSON(f.idToken(t, nil))
 		}
@@ -90,18 +86,23 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 		h(w, r)
 	})
 	mux.HandleFunc("/revoke", func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		f.mu.Lock()
-		f.revokeRequests = append(f.revokeRequests, r)
-		h := f.revoke
-		f.mu.Unlock()
-		if h != nil {
+		if h := f.record(r, &f.revokeRequests, &f.revoke); h != nil {
 			h(w, r)
 		}
 	})
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// record parses r's form and appends r to *requests, and returns the
+// handler *answer set, under the fake's lock.
+func (f *fakeIdP) record(r *http.Request, requests *[]*http.Request, answer *http.HandlerFunc) http.HandlerFunc {
+	_ = r.ParseForm()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	*requests = append(*requests, r)
+	return *answer
 }
 
 func (f *fakeIdP) issuer() string { return f.srv.URL }
