@@ -27,7 +27,7 @@ import (
 // is good. It is safe for concurrent use.
 type Tamper struct {
 	// SigningKey returns the key ID and key that re-sign tampered ID
-	// tokens: devidp.IdP's SigningKey or CSPSigningKey.
+	// tokens: devidp.IdP's SigningKey or ConsoleSigningKey.
 	SigningKey func() (kid string, key *rsa.PrivateKey)
 
 	mu          sync.Mutex
