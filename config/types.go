@@ -42,7 +42,7 @@ type Backend struct {
 	// BaseURL + "/api/auth".
 	BaseURL string
 	Listen  Listen
-	// CORS is backend.cors; nil means no CORS headers (config/edge.go).
+	// CORS is backend.cors; nil means no CORS headers (config/backendhttp.go).
 	CORS *CORS
 	// CSP are the backend.csp overrides of the default policy, in key order.
 	CSP []CSPDirective

@@ -116,3 +116,17 @@ type LogoutHandler interface {
 	// frontend to navigate to, or "" for none.
 	Logout(ctx context.Context, refreshToken string) (logoutURL string, err error)
 }
+
+// Discoverer is implemented by providers that read their IdP's metadata
+// (the OpenID discovery document and the keys it names) before they can
+// serve a request. Discover fetches it now rather than at the first request:
+// a nil error guarantees that later requests do not fail for want of
+// discovery, and an error says why the IdP could not be discovered. A
+// provider that implements it retries a failed discovery on its own, so
+// callers may use Discover for start-up logging and readiness probes
+// without affecting requests. Providers without this capability (such as
+// vmwareCloudServices, whose endpoints are fixed paths) need nothing before
+// their first request.
+type Discoverer interface {
+	Discover(ctx context.Context) error
+}

@@ -139,8 +139,8 @@ func startIdP(ctx context.Context, auth, addr string, vcf vcfsso.Config, console
 			// A public client on the console side: the secret is never used.
 			{ID: console.ClientID, Secret: "unused-public-client", RedirectURIs: []string{providers.CallbackURL(auth, vmwarecloud.ID)}},
 		},
-		CSPOrgID: console.OrganizationID,
-		Logger:   logger,
+		ConsoleOrgID: console.OrganizationID,
+		Logger:       logger,
 	})
 }
 

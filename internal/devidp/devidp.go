@@ -2,9 +2,12 @@
 // github.com/zitadel/oidc/v3/pkg/op that plays VMware VCF SSO. It serves
 // VCF SSO's issuer path (/acs/t/CUSTOMER), puts VCF SSO's claims (sub,
 // user_name, acct, name, and no email) in ID tokens and userinfo, and keeps
-// everything in memory. With Config.CSPOrgID it also plays the VMware Cloud
-// Services (CSP) console at the root path of the same listener (csp.go). Tests run it in-process; `gatehouse dev` runs it next
-// to Gatehouse. It only listens on loopback addresses, because its users and
+// everything in memory. With Config.ConsoleOrgID it also plays the VMware
+// Cloud Services console at the root path of the same listener
+// (vmwareconsole.go). "CSP" in this package means that console (VMware's
+// name for Cloud Services Platform), never Content-Security-Policy; its
+// identifiers say "console". Tests run it in-process; `gatehouse dev` runs
+// it next to Gatehouse. It only listens on loopback addresses, because its users and
 // passwords are plain text.
 package devidp
 
@@ -52,8 +55,10 @@ type Config struct {
 	// AccessTokenLifetime / IDTokenLifetime: 0 means 5 minutes / 5 minutes.
 	AccessTokenLifetime time.Duration
 	IDTokenLifetime     time.Duration
-	// CSPOrgID, when set, also serves CSP-like endpoints at the root path; it is the organization the console signs users into.
-	CSPOrgID string
+	// ConsoleOrgID, when set, also serves the VMware Cloud Services
+	// console's endpoints at the root path; it is the organization the
+	// console signs users into.
+	ConsoleOrgID string
 }
 
 const (
@@ -68,14 +73,14 @@ const (
 // IdP is a running dev OpenID provider. Its methods are safe for concurrent
 // use.
 type IdP struct {
-	issuer     string
-	issuerPath string
-	consoleURL string
-	srv        *http.Server
-	vcf        *instance // VCF SSO at issuerPath
-	csp        *instance // VMware Cloud Services at the root, nil unless Config.CSPOrgID
-	cspOrgID   string
-	log        *slog.Logger
+	issuer       string
+	issuerPath   string
+	consoleURL   string
+	srv          *http.Server
+	vcf          *instance // VCF SSO at issuerPath
+	console      *instance // VMware Cloud Services at the root, nil unless Config.ConsoleOrgID
+	consoleOrgID string
+	log          *slog.Logger
 
 	closeOnce sync.Once
 	closeErr  error
@@ -122,144 +127,193 @@ func newCryptoKey() ([32]byte, error) {
 // the listener is open, so requests to Issuer() succeed at once. ctx bounds
 // only the start-up; stop the IdP with Close.
 //
-// With cfg.CSPOrgID set it also serves VMware Cloud Services-like endpoints
+// With cfg.ConsoleOrgID set it also serves VMware Cloud Services-like endpoints
 // at the root path of the same listener (see ConsoleURL), with a second
-// signing key (see CSPSigningKey).
+// signing key (see ConsoleSigningKey).
 func Start(ctx context.Context, cfg Config) (*IdP, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	addr := cfg.Addr
-	if addr == "" {
-		addr = defaultAddr
-	}
-	host, err := loopbackHost(addr)
+	set, err := checkConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	issuerPath, err := normalizeIssuerPath(cfg.IssuerPath)
+	ln, base, err := listen(ctx, set)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.CSPOrgID != "" && (issuerPath == "" || issuerPath == "/csp" || strings.HasPrefix(issuerPath, "/csp/")) {
-		return nil, fmt.Errorf("dev IdP: issuer path %q clashes with the CSP endpoints at the root; use another IssuerPath or no CSPOrgID", cfg.IssuerPath)
+	p, err := newIdP(base, set, cfg)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	p.serve(ln)
+	set.logger.Info("dev IdP started", "issuer", p.issuer, "users", len(cfg.Users), "clients", len(cfg.Clients))
+	if p.console != nil {
+		set.logger.Info("dev IdP serves CSP", "console", base, "org", cfg.ConsoleOrgID)
+	}
+	return p, nil
+}
+
+// settings are a checked Config with its defaults applied.
+type settings struct {
+	logger     *slog.Logger
+	addr       string // the listen address
+	host       string // addr's loopback host, as given
+	issuerPath string // normalized: "/..." without a trailing slash
+	accessLife time.Duration
+	idLife     time.Duration
+}
+
+// checkConfig validates cfg and applies the defaults: the IdP must listen
+// on loopback, its issuer path must not clash with the console's paths,
+// and it needs valid users and at least one client.
+func checkConfig(cfg Config) (settings, error) {
+	set := settings{logger: cfg.Logger, addr: cfg.Addr, accessLife: orDefault(cfg.AccessTokenLifetime), idLife: orDefault(cfg.IDTokenLifetime)}
+	if set.logger == nil {
+		set.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if set.addr == "" {
+		set.addr = defaultAddr
+	}
+	var err error
+	if set.host, err = loopbackHost(set.addr); err != nil {
+		return settings{}, err
+	}
+	if set.issuerPath, err = normalizeIssuerPath(cfg.IssuerPath); err != nil {
+		return settings{}, err
+	}
+	if cfg.ConsoleOrgID != "" && (set.issuerPath == "" || set.issuerPath == "/csp" || strings.HasPrefix(set.issuerPath, "/csp/")) {
+		return settings{}, fmt.Errorf("dev IdP: issuer path %q clashes with the CSP endpoints at the root; use another IssuerPath or no ConsoleOrgID", cfg.IssuerPath)
 	}
 	if err := validateUsers(cfg.Users); err != nil {
-		return nil, fmt.Errorf("dev IdP users: %w", err)
+		return settings{}, fmt.Errorf("dev IdP users: %w", err)
 	}
 	if len(cfg.Clients) == 0 {
-		return nil, errors.New("dev IdP: at least one client required")
+		return settings{}, errors.New("dev IdP: at least one client required")
 	}
-	accessLife := orDefault(cfg.AccessTokenLifetime)
-	idLife := orDefault(cfg.IDTokenLifetime)
+	return set, nil
+}
 
+// listen opens the listener and returns it with the base URL built from
+// the bound port (Addr may say :0) and the host as given, so "localhost"
+// stays "localhost" for cookies and URLs.
+func listen(ctx context.Context, set settings) (net.Listener, string, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", set.addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("dev IdP: listen on %s: %w", set.addr, err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return ln, "http://" + net.JoinHostPort(set.host, port), nil
+}
+
+// newIdP builds the VCF SSO instance at base+issuerPath and, with
+// cfg.ConsoleOrgID, the console instance at base; it does not serve yet.
+func newIdP(base string, set settings, cfg Config) (*IdP, error) {
+	issuer := base + set.issuerPath
+	vcf, err := newVCFInstance(issuer, set, cfg.Users, cfg.Clients)
+	if err != nil {
+		return nil, err
+	}
+	p := &IdP{
+		issuer:       issuer,
+		issuerPath:   set.issuerPath,
+		consoleURL:   base,
+		consoleOrgID: cfg.ConsoleOrgID,
+		vcf:          vcf,
+		log:          set.logger,
+		served:       make(chan struct{}),
+	}
+	if cfg.ConsoleOrgID != "" {
+		if p.console, err = newConsoleInstance(base, cfg.ConsoleOrgID, vcf.store, set.logger); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// newVCFInstance builds the VCF SSO op instance at issuer: a fresh signing
+// key, the users, and the clients as confidential clients.
+func newVCFInstance(issuer string, set settings, userList []User, clients []Client) (*instance, error) {
 	kid, key, err := newKey()
 	if err != nil {
 		return nil, err
 	}
-	cryptoKey, err := newCryptoKey()
-	if err != nil {
-		return nil, err
-	}
-
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("dev IdP: listen on %s: %w", addr, err)
-	}
-	// Build the issuer from the bound port (Addr may say :0) but keep the
-	// host as given, so "localhost" stays "localhost" for cookies and URLs.
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	base := "http://" + net.JoinHostPort(host, port)
-	issuer := base + issuerPath
-
-	users := make(map[string]User, len(cfg.Users))
-	for _, u := range cfg.Users {
+	users := make(map[string]User, len(userList))
+	for _, u := range userList {
 		users[u.Username] = u
 	}
-	store := newStorage(users, key, kid, accessLife)
+	store := newStorage(users, key, kid, set.accessLife)
 	loginURL := func(id string) string {
 		return issuer + loginPath + "?authRequestID=" + id
 	}
-	for _, c := range cfg.Clients {
-		cl, err := newClient(c, loginURL, idLife)
+	for _, c := range clients {
+		cl, err := newClient(c, loginURL, set.idLife)
 		if err != nil {
-			ln.Close()
 			return nil, fmt.Errorf("dev IdP: %w", err)
 		}
 		if _, dup := store.clients[cl.id]; dup {
-			ln.Close()
 			return nil, fmt.Errorf("dev IdP: duplicate client %s", cl.id)
 		}
 		store.clients[cl.id] = cl
 	}
-
-	provider, err := op.NewProvider(&op.Config{
-		CryptoKey:                cryptoKey,
+	provider, err := newOP(issuer, store, &op.Config{
 		CryptoKeyId:              "devidp",
 		DefaultLogoutRedirectURI: issuer + loggedOutPath,
-		CodeMethodS256:           true,
 		AuthMethodPost:           true,
-		GrantTypeRefreshToken:    true,
-		SupportedUILocales:       []language.Tag{language.English},
-		SupportedScopes: []string{
-			oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess,
-		},
-		SupportedClaims: []string{
-			"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "amr",
-			"at_hash", "c_hash", "azp", "name", "user_name", "acct",
-		},
-	}, store, op.StaticIssuer(issuer), op.WithAllowInsecure())
+	}, []string{"name", "user_name", "acct"})
 	if err != nil {
-		ln.Close()
 		return nil, fmt.Errorf("dev IdP: %w", err)
 	}
-
-	p := &IdP{
+	return &instance{
+		product:    "VMware VCF SSO",
 		issuer:     issuer,
-		issuerPath: issuerPath,
-		consoleURL: base,
-		cspOrgID:   cfg.CSPOrgID,
-		vcf: &instance{
-			product:    "VMware VCF SSO",
-			issuer:     issuer,
-			store:      store,
-			provider:   provider,
-			loginURL:   issuer + loginPath,
-			cookieName: sessionCookie,
-			cookiePath: cookiePath(issuerPath),
-			log:        logger,
-		},
-		log:    logger,
-		served: make(chan struct{}),
+		store:      store,
+		provider:   provider,
+		loginURL:   issuer + loginPath,
+		cookieName: sessionCookie,
+		cookiePath: cookiePath(set.issuerPath),
+		log:        set.logger,
+	}, nil
+}
+
+// newOP makes an op.Provider for issuer over store, with a fresh crypto key
+// (for op's codes and opaque access tokens) and what both instances share:
+// S256 PKCE, refresh tokens, the standard scopes and claims. cfg supplies
+// the rest; claims are the instance's own claims beyond the standard ones,
+// and opts its endpoints where they are not op's defaults.
+func newOP(issuer string, store *storage, cfg *op.Config, claims []string, opts ...op.Option) (*op.Provider, error) {
+	cryptoKey, err := newCryptoKey()
+	if err != nil {
+		return nil, err
 	}
-	if cfg.CSPOrgID != "" {
-		p.csp, err = newCSPInstance(base, cfg.CSPOrgID, store, logger)
-		if err != nil {
-			ln.Close()
-			return nil, err
-		}
-	}
+	cfg.CryptoKey = cryptoKey
+	cfg.CodeMethodS256 = true
+	cfg.GrantTypeRefreshToken = true
+	cfg.SupportedUILocales = []language.Tag{language.English}
+	cfg.SupportedScopes = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess}
+	cfg.SupportedClaims = append([]string{
+		"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "amr",
+		"at_hash", "c_hash", "azp",
+	}, claims...)
+	opts = append([]op.Option{op.WithAllowInsecure()}, opts...)
+	return op.NewProvider(cfg, store, op.StaticIssuer(issuer), opts...)
+}
+
+// serve serves p's routes on ln in a goroutine until Close.
+func (p *IdP) serve(ln net.Listener) {
 	p.srv = &http.Server{
 		Handler:           p.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
 	}
 	go func() {
 		defer close(p.served)
 		if err := p.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("dev IdP stopped", "error", err)
+			p.log.Error("dev IdP stopped", "error", err)
 		}
 	}()
-	logger.Info("dev IdP started", "issuer", issuer, "users", len(cfg.Users), "clients", len(cfg.Clients))
-	if p.csp != nil {
-		logger.Info("dev IdP serves CSP", "console", base, "org", cfg.CSPOrgID)
-	}
-	return p, nil
 }
 
 // cookiePath scopes the VCF SSO cookie to the issuer, where the
@@ -313,7 +367,7 @@ func normalizeIssuerPath(p string) (string, error) {
 // routes serves the login UI at <issuer>/login and the OP under the issuer
 // path. The OP's router is built for paths relative to the issuer, hence the
 // prefix stripping. With CSP enabled, the CSP instance is served at the root
-// (see cspRoutes).
+// (see consoleRoutes).
 func (p *IdP) routes() http.Handler {
 	mux := http.NewServeMux()
 	in := p.vcf
@@ -326,8 +380,8 @@ func (p *IdP) routes() http.Handler {
 	} else {
 		mux.Handle(p.issuerPath+"/", http.StripPrefix(p.issuerPath, opHandler))
 	}
-	if p.csp != nil {
-		p.cspRoutes(mux)
+	if p.console != nil {
+		p.consoleRoutes(mux)
 	}
 	return mux
 }

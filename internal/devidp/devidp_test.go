@@ -1,7 +1,6 @@
 package devidp
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 )
 
@@ -32,10 +32,16 @@ var testUsers = []User{
 
 func startIdP(t *testing.T) *IdP {
 	t.Helper()
-	p, err := Start(t.Context(), Config{
+	return startWith(t, Config{
 		Users:   testUsers,
 		Clients: []Client{{ID: testClientID, Secret: testSecret, RedirectURIs: []string{testRedirect}}},
 	})
+}
+
+// startWith starts the IdP with cfg and closes it when t ends.
+func startWith(t *testing.T, cfg Config) *IdP {
+	t.Helper()
+	p, err := Start(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
@@ -316,11 +322,9 @@ func TestCodeFlowRefreshRevoke(t *testing.T) {
 	if key == nil || key.N.BitLen() != 2048 {
 		t.Errorf("SigningKey: want a 2048-bit RSA key")
 	}
-	hdr, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok.Extra("id_token").(string), ".")[0])
-	var h struct{ Alg, Kid string }
-	_ = json.Unmarshal(hdr, &h)
-	if h.Alg != "RS256" || h.Kid != kid {
-		t.Errorf("ID token header alg=%s kid=%s, want RS256 %s", h.Alg, h.Kid, kid)
+	h := jwtHeader(t, tok.Extra("id_token").(string))
+	if h.Algorithm != "RS256" || h.KeyID != kid {
+		t.Errorf("ID token header alg=%s kid=%s, want RS256 %s", h.Algorithm, h.KeyID, kid)
 	}
 
 	// A code is single-use.
@@ -693,4 +697,15 @@ func TestLocalhostAndClose(t *testing.T) {
 		resp.Body.Close()
 		t.Error("IdP still serving after Close")
 	}
+}
+
+// jwtHeader returns the protected header of the compact JWS raw, which must
+// be signed with RS256 (the only alg the dev IdP uses).
+func jwtHeader(t *testing.T, raw string) jose.Header {
+	t.Helper()
+	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		t.Fatalf("not an RS256 JWS: %v", err)
+	}
+	return jws.Signatures[0].Protected
 }

@@ -2,16 +2,14 @@ package devidp
 
 import (
 	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"strings"
+	"fmt"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
 
 // SignRS256 signs payload as a compact JWT (typ JWT) with kid and key. With
-// SigningKey or CSPSigningKey it makes tokens that verify against this
+// SigningKey or ConsoleSigningKey it makes tokens that verify against this
 // IdP's JWKS, for tests of what a relying party must refuse in a token
 // whose signature is good.
 func SignRS256(kid string, key *rsa.PrivateKey, payload []byte) (string, error) {
@@ -29,20 +27,17 @@ func SignRS256(kid string, key *rsa.PrivateKey, payload []byte) (string, error) 
 // Resign returns the JWT raw with its claims changed by mutate, signed
 // again with SignRS256. The original signature is not checked.
 func Resign(raw, kid string, key *rsa.PrivateKey, mutate func(claims map[string]any)) (string, error) {
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		return "", errors.New("devidp: not a compact JWT")
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("devidp: not a compact RS256 JWT: %w", err)
 	}
 	var claims map[string]any
-	if err := json.Unmarshal(payload, &claims); err != nil {
+	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &claims); err != nil {
 		return "", err
 	}
 	mutate(claims)
-	if payload, err = json.Marshal(claims); err != nil {
+	payload, err := json.Marshal(claims)
+	if err != nil {
 		return "", err
 	}
 	return SignRS256(kid, key, payload)

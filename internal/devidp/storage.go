@@ -273,11 +273,11 @@ type storage struct {
 	key     *rsa.PrivateKey
 	kid     string
 
-	// csp switches the storage to VMware Cloud Services behaviour: CSP's ID
+	// console switches the storage to VMware Cloud Services behaviour: CSP's ID
 	// token claims (email, given_name, family_name, context_name) and
-	// rotating refresh tokens. cspOrg is the default context_name.
-	csp    bool
-	cspOrg string
+	// rotating refresh tokens. consoleOrg is the default context_name.
+	console    bool
+	consoleOrg string
 
 	accessLife time.Duration
 
@@ -559,7 +559,7 @@ func (s *storage) CreateAccessAndRefreshTokens(_ context.Context, req op.TokenRe
 		if !ok || s.revoked[current] || now.After(rt.expiration) {
 			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token revoked or expired")
 		}
-		if !s.csp {
+		if !s.console {
 			t := s.newAccessTokenLocked(req, current)
 			return t.id, current, t.expiration, nil
 		}
@@ -742,14 +742,14 @@ func (s *storage) AuthorizeClientIDSecret(_ context.Context, id, secret string) 
 // setUserinfo fills VCF SSO's claims: sub, user_name, acct, name. There is
 // deliberately no email claim, whatever the scopes, because VCF SSO sends
 // none and clients must cope with that. The CSP instance fills CSP's claims
-// instead (see setCSPUserinfo).
+// instead (see setConsoleUserinfo).
 func (s *storage) setUserinfo(info *oidc.UserInfo, username string) error {
 	u, ok := s.users[username]
 	if !ok {
 		return fmt.Errorf("unknown user %q", username)
 	}
-	if s.csp {
-		setCSPUserinfo(info, u, s.cspOrg)
+	if s.console {
+		setConsoleUserinfo(info, u, s.consoleOrg)
 		return nil
 	}
 	info.Subject = u.Username
@@ -821,8 +821,8 @@ func (s *storage) GetPrivateClaimsFromScopes(_ context.Context, userID, _ string
 	if !ok {
 		return nil, nil
 	}
-	if s.csp {
-		return map[string]any{"acct": u.Acct, "context_name": u.cspOrg(s.cspOrg)}, nil
+	if s.console {
+		return map[string]any{"acct": u.Acct, "context_name": u.consoleOrg(s.consoleOrg)}, nil
 	}
 	return map[string]any{"user_name": u.Username, "acct": u.Acct}, nil
 }

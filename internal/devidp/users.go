@@ -18,7 +18,7 @@ import (
 // in clear text: the dev IdP is for development and tests only.
 //
 // GivenName, FamilyName, Email and Org only matter to the CSP-like endpoints
-// (Config.CSPOrgID), whose ID tokens carry given_name, family_name, email
+// (Config.ConsoleOrgID), whose ID tokens carry given_name, family_name, email
 // and context_name; each has a default, so they are optional.
 type User struct {
 	Username string `yaml:"username"`
@@ -29,11 +29,11 @@ type User struct {
 	GivenName  string `yaml:"givenName"`  // CSP given_name; default: first word of Name, else Username
 	FamilyName string `yaml:"familyName"` // CSP family_name; default: rest of Name, else "User"
 	Email      string `yaml:"email"`      // CSP email; default Acct
-	Org        string `yaml:"org"`        // CSP context_name; default Config.CSPOrgID
+	Org        string `yaml:"org"`        // CSP context_name; default Config.ConsoleOrgID
 }
 
-// cspNames returns the CSP given_name and family_name, with their defaults.
-func (u User) cspNames() (given, family string) {
+// consoleNames returns the CSP given_name and family_name, with their defaults.
+func (u User) consoleNames() (given, family string) {
 	var first, rest string
 	if words := strings.Fields(u.Name); len(words) > 0 {
 		first, rest = words[0], strings.Join(words[1:], " ")
@@ -54,16 +54,16 @@ func (u User) cspNames() (given, family string) {
 	return given, family
 }
 
-// cspEmail returns the CSP email claim: Email, else Acct.
-func (u User) cspEmail() string {
+// consoleEmail returns the CSP email claim: Email, else Acct.
+func (u User) consoleEmail() string {
 	if u.Email != "" {
 		return u.Email
 	}
 	return u.Acct
 }
 
-// cspOrg returns the CSP context_name: Org, else the console's organization.
-func (u User) cspOrg(defaultOrg string) string {
+// consoleOrg returns the CSP context_name: Org, else the console's organization.
+func (u User) consoleOrg(defaultOrg string) string {
 	if u.Org != "" {
 		return u.Org
 	}

@@ -147,7 +147,7 @@ func (ops *opsState) addGatewayChecks(gw *Gateway) error {
 	slices.Sort(ids)
 	for _, id := range ids {
 		for env, pe := range gw.envs[id] {
-			d, ok := pe.Provider.(discoverer)
+			d, ok := pe.Provider.(providers.Discoverer)
 			if !ok {
 				continue
 			}

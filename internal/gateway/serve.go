@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/gatehouse-auth/gatehouse/providers"
 	"github.com/gatehouse-auth/gatehouse/requestid"
 )
 
@@ -80,7 +81,7 @@ func (gw *Gateway) Handler(extra http.Handler) http.Handler {
 func (gw *Gateway) discoverAll(ctx context.Context, logger *slog.Logger) {
 	for id, envs := range gw.envs {
 		for env, pe := range envs {
-			if d, ok := pe.Provider.(discoverer); ok {
+			if d, ok := pe.Provider.(providers.Discoverer); ok {
 				if err := d.Discover(ctx); err != nil {
 					logger.Warn("IdP discovery failed; requests will retry", "provider", id, "env", env, "error", err)
 				}
@@ -88,6 +89,3 @@ func (gw *Gateway) discoverAll(ctx context.Context, logger *slog.Logger) {
 		}
 	}
 }
-
-// discoverer is a provider that fetches its IdP's discovery document.
-type discoverer interface{ Discover(context.Context) error }

@@ -33,7 +33,10 @@ import (
 	"github.com/gatehouse-auth/gatehouse/providers"
 )
 
-// Config opens an OIDC provider. Field meanings follow spec §7.2.
+// Config opens an OIDC provider. Its fields mirror the keys of Backstage's
+// oidc provider config (auth.providers.oidc.<env>: metadataUrl, clientId,
+// clientSecret, callbackUrl, tokenEndpointAuthMethod,
+// tokenSignedResponseAlg, prompt, startUrlSearchParams, timeout).
 type Config struct {
 	// ProviderID is the id used in messages, e.g. "vcfsso".
 	ProviderID string
@@ -83,6 +86,7 @@ var (
 	_ providers.Provider      = (*Provider)(nil)
 	_ providers.Refresher     = (*Provider)(nil)
 	_ providers.LogoutHandler = (*Provider)(nil)
+	_ providers.Discoverer    = (*Provider)(nil)
 )
 
 type discovered struct {
@@ -255,7 +259,10 @@ func (p *Provider) fetchDiscovery(ctx context.Context) (*discovered, error) {
 	}, nil
 }
 
-// AuthorizationURL builds the authorization request of spec §9.2.
+// AuthorizationURL builds the authorization request Backstage's oidc
+// provider (openid-client) sends: code flow with the requested scope, the
+// state, a fresh nonce, PKCE (S256 unless the IdP offers only plain), and
+// prompt=none unless Config.Prompt says otherwise.
 func (p *Provider) AuthorizationURL(ctx context.Context, req providers.StartRequest) (string, error) {
 	d, err := p.discover(ctx)
 	if err != nil {
@@ -293,7 +300,7 @@ func (p *Provider) AuthorizationURL(ctx context.Context, req providers.StartRequ
 	return cfg.AuthCodeURL(req.State, opts...), nil
 }
 
-// Authenticate finishes the callback (spec §9.3): the response's iss
+// Authenticate finishes the callback at /handler/frame: the response's iss
 // (RFC 9207), the IdP's error, the code exchange with the PKCE verifier,
 // ID-token verification including nonce, alg, iat and azp, then userinfo.
 func (p *Provider) Authenticate(ctx context.Context, req providers.CallbackRequest) (*providers.Result, error) {
@@ -330,7 +337,7 @@ func (p *Provider) Authenticate(ctx context.Context, req providers.CallbackReque
 	return p.result(ctx, d, tok, raw, claims)
 }
 
-// Refresh redeems the refresh token (spec §9.4). The requested scope is not
+// Refresh redeems the refresh token at the token endpoint. The requested scope is not
 // sent, as openid-client does not send it.
 func (p *Provider) Refresh(ctx context.Context, req providers.RefreshRequest) (*providers.Result, error) {
 	d, err := p.discover(ctx)

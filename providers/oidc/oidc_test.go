@@ -1,21 +1,16 @@
 package oidc_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/internal/devidp"
+	"github.com/gatehouse-auth/gatehouse/internal/devidp/devidptest"
 	"github.com/gatehouse-auth/gatehouse/providers"
 	"github.com/gatehouse-auth/gatehouse/providers/oidc"
 	"github.com/gatehouse-auth/gatehouse/providers/vcfsso"
@@ -40,73 +35,8 @@ func startIdP(t *testing.T) *devidp.IdP {
 	return idp
 }
 
-// tamper sits between the provider and the real dev IdP. It can add
-// authorization_response_iss_parameter_supported to the discovery document
-// and change the ID token of token responses, re-signed with the IdP's own
-// key, so the provider sees tokens the IdP would never issue but whose
-// signature is good.
-type tamper struct {
-	idp *devidp.IdP
-
-	mu             sync.Mutex
-	issRequired    bool
-	mutate         func(claims map[string]any)
-	tokenResponses int
-}
-
-func (tr *tamper) set(issRequired bool, mutate func(map[string]any)) {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	tr.issRequired, tr.mutate = issRequired, mutate
-}
-
-func (tr *tamper) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := http.DefaultTransport.RoundTrip(r)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		return resp, err
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	tr.mu.Lock()
-	issRequired, mutate := tr.issRequired, tr.mutate
-	tr.mu.Unlock()
-	var doc map[string]any
-	if json.Unmarshal(body, &doc) == nil {
-		switch {
-		case strings.HasSuffix(r.URL.Path, "/.well-known/openid-configuration") && issRequired:
-			doc["authorization_response_iss_parameter_supported"] = true
-			body, _ = json.Marshal(doc)
-		case doc["id_token"] != nil:
-			tr.mu.Lock()
-			tr.tokenResponses++
-			tr.mu.Unlock()
-			if mutate != nil {
-				doc["id_token"] = resign(tr.idp, doc["id_token"].(string), mutate)
-				body, _ = json.Marshal(doc)
-			}
-		}
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	resp.ContentLength = int64(len(body))
-	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
-	return resp, nil
-}
-
-func resign(idp *devidp.IdP, raw string, mutate func(map[string]any)) string {
-	kid, key := idp.SigningKey()
-	s, err := devidp.Resign(raw, kid, key, mutate)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
-
-// signIn runs the browser part against the dev IdP: the authorization URL,
-// the login form, and the redirect to the callback, whose parameters it
-// returns with the transaction the provider filled.
+// signIn signs alice in at the dev IdP through p's authorization URL and
+// returns the callback's parameters with the transaction p filled.
 func signIn(t *testing.T, p providers.Provider, loginURL string) (url.Values, providers.Transaction) {
 	t.Helper()
 	var txn providers.Transaction
@@ -114,32 +44,7 @@ func signIn(t *testing.T, p providers.Provider, loginURL string) (url.Values, pr
 	if err != nil {
 		t.Fatal(err)
 	}
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		if strings.HasPrefix(req.URL.String(), testCallback) {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}}
-	resp, err := browser.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	id := resp.Request.URL.Query().Get("authRequestID")
-	if id == "" {
-		t.Fatalf("no login form at %s (HTTP %d)", resp.Request.URL, resp.StatusCode)
-	}
-	resp, err = browser.PostForm(loginURL, url.Values{"authRequestID": {id}, "username": {"alice"}, "password": {"alice-pw"}, "action": {"login"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if resp.StatusCode != http.StatusFound || err != nil || loc.Query().Get("code") == "" {
-		t.Fatalf("login answered HTTP %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
-	}
-	return loc.Query(), txn
+	return devidptest.SignIn(t, u, loginURL, testCallback, "alice", "alice-pw"), txn
 }
 
 // idTokenCase is one row of the ID-token and authorization-response table
@@ -190,20 +95,9 @@ func idTokenCases() []idTokenCase {
 
 func checkOutcome(t *testing.T, res *providers.Result, err error, want string) {
 	t.Helper()
-	if want == "" {
-		if err != nil {
-			t.Fatalf("refused: %v", err)
-		}
-		if res.IDTokenClaims["sub"] != "alice" {
-			t.Errorf("ID token claims %v", res.IDTokenClaims)
-		}
-		return
-	}
-	if err == nil {
-		t.Fatalf("accepted, want an error containing %q", want)
-	}
-	if !autherr.Is(err, autherr.NameAuthentication) || !strings.Contains(err.Error(), want) {
-		t.Errorf("error %s %q, want AuthenticationError containing %q", autherr.NameOf(err), err, want)
+	devidptest.WantError(t, err, autherr.NameAuthentication, want)
+	if err == nil && res.IDTokenClaims["sub"] != "alice" {
+		t.Errorf("ID token claims %v", res.IDTokenClaims)
 	}
 }
 
@@ -211,14 +105,14 @@ func checkOutcome(t *testing.T, res *providers.Result, err error, want string) {
 // package: oidc and vcfsso.
 func TestIDTokenChecks(t *testing.T) {
 	idp := startIdP(t)
-	tr := &tamper{idp: idp}
+	tr := &devidptest.Tamper{SigningKey: idp.SigningKey}
 	for _, ctor := range []struct {
 		name string
 		new  func(oidc.Config) (*oidc.Provider, error)
 	}{{"oidc", oidc.New}, {"vcfsso", vcfsso.New}} {
 		for _, c := range idTokenCases() {
 			t.Run(ctor.name+"/"+c.name, func(t *testing.T) {
-				tr.set(c.issRequired, c.mutate)
+				tr.Set(c.issRequired, c.mutate)
 				p, err := ctor.new(oidc.Config{
 					ProviderID: ctor.name, MetadataURL: idp.Issuer(), ClientID: testClient, ClientSecret: testSecret,
 					CallbackURL: testCallback, Prompt: "auto", HTTPClient: &http.Client{Transport: tr},
@@ -241,7 +135,7 @@ func TestIDTokenChecks(t *testing.T) {
 // checks as at sign-in.
 func TestRefreshIDTokenChecks(t *testing.T) {
 	idp := startIdP(t)
-	tr := &tamper{idp: idp}
+	tr := &devidptest.Tamper{SigningKey: idp.SigningKey}
 	p, err := oidc.New(oidc.Config{
 		ProviderID: "oidc", MetadataURL: idp.Issuer(), ClientID: testClient, ClientSecret: testSecret,
 		CallbackURL: testCallback, Prompt: "auto", HTTPClient: &http.Client{Transport: tr},
@@ -257,7 +151,7 @@ func TestRefreshIDTokenChecks(t *testing.T) {
 	if res.Session.RefreshToken == "" {
 		t.Fatal("the dev IdP issued no refresh token")
 	}
-	tr.set(false, func(c map[string]any) { delete(c, "iat") })
+	tr.Set(false, func(c map[string]any) { delete(c, "iat") })
 	_, err = p.Refresh(t.Context(), providers.RefreshRequest{RefreshToken: res.Session.RefreshToken})
 	if err == nil || !strings.Contains(err.Error(), "ID token has no iat claim") {
 		t.Errorf("refresh with an ID token lacking iat: %v", err)

@@ -1,9 +1,10 @@
 // Package vmwarecloud is the vmwareCloudServices provider: VMware Cloud
 // Services (CSP) OAuth with PKCE as a public client, as Backstage's
-// auth-backend-module-vmware-cloud-provider speaks it (spec §8).
+// auth-backend-module-vmware-cloud-provider speaks it.
 //
-// The requests are built by hand, not with x/oauth2, because they must be
-// what Backstage's module sends byte for byte: authorize parameters in
+// The requests are built by hand, not with x/oauth2's Config (only its PKCE
+// verifier and challenge are used), because they must be what Backstage's
+// module sends byte for byte: authorize parameters in
 // passport-oauth2's order plus orgId, and a token request carrying both
 // `Authorization: Basic base64("<clientId>:")` and client_id/client_secret=
 // in the form.
@@ -20,8 +21,6 @@ package vmwarecloud
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -35,6 +34,8 @@ import (
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
+	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/internal/neterr"
@@ -146,23 +147,19 @@ func (p *Provider) Scopes() providers.Scopes {
 }
 
 // AuthorizationURL implements providers.Provider. It makes a PKCE verifier
-// (base64url of 32 random bytes), which the server seals in its cookie.
+// with x/oauth2 (base64url of 32 random bytes), which the server seals in
+// its cookie, and sends its S256 challenge.
 func (p *Provider) AuthorizationURL(_ context.Context, req providers.StartRequest) (string, error) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	verifier := base64.RawURLEncoding.EncodeToString(b[:])
+	verifier := oauth2.GenerateVerifier()
 	if req.Transaction != nil {
 		req.Transaction.CodeVerifier = verifier
 	}
-	sum := sha256.Sum256([]byte(verifier))
 	// passport-oauth2's parameter order, then orgId.
 	params := [][2]string{
 		{"response_type", "code"},
 		{"redirect_uri", p.cfg.CallbackURL},
 		{"scope", req.Scope},
-		{"code_challenge", base64.RawURLEncoding.EncodeToString(sum[:])},
+		{"code_challenge", oauth2.S256ChallengeFromVerifier(verifier)},
 		{"code_challenge_method", "S256"},
 		{"state", req.State},
 		{"client_id", p.cfg.ClientID},
@@ -401,18 +398,22 @@ func (p *Provider) result(ctx context.Context, tok *tokenResponse) (*providers.R
 	return res, nil
 }
 
-// decodeJWT reads a JWT's claims without verifying it, as jose.decodeJwt.
+// anyAlg lists every JWS alg go-jose knows, and "none": decodeJWT reads the
+// claims whatever the header's alg, as jose.decodeJwt does.
+var anyAlg = []jose.SignatureAlgorithm{
+	jose.EdDSA, jose.HS256, jose.HS384, jose.HS512, jose.RS256, jose.RS384, jose.RS512,
+	jose.ES256, jose.ES384, jose.ES512, jose.PS256, jose.PS384, jose.PS512, "none",
+}
+
+// decodeJWT reads a compact JWT's claims without verifying it, as
+// jose.decodeJwt (Backstage's module) does.
 func decodeJWT(token string) (map[string]any, error) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
+	jws, err := jose.ParseSigned(token, anyAlg)
+	if err != nil {
 		return nil, errors.New("Invalid JWT")
 	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return nil, errors.New("Invalid JWT: the payload is not base64url")
-	}
 	var claims map[string]any
-	if err := json.Unmarshal(b, &claims); err != nil || claims == nil {
+	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &claims); err != nil || claims == nil {
 		return nil, errors.New("Invalid JWT: the payload is not a JSON object")
 	}
 	return claims, nil

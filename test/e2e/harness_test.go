@@ -172,7 +172,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 			{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{base + "/api/auth/vcfsso/handler/frame", base + "/api/auth/oidc/handler/frame"}},
 			{ID: testCSPClientID, Secret: "unused-public-client", RedirectURIs: []string{base + "/api/auth/vmwareCloudServices/handler/frame"}},
 		},
-		CSPOrgID: testOrgID,
+		ConsoleOrgID: testOrgID,
 	})
 	if err != nil {
 		t.Fatal(err)

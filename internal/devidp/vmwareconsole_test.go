@@ -18,46 +18,37 @@ import (
 
 const testOrg = "7c6a0b2e-0000-4000-8000-00000000c5b0"
 
-var cspUsers = append(slices.Clone(testUsers),
+var consoleUsers = append(slices.Clone(testUsers),
 	User{Username: "dave", Password: "dave-pw", Name: "Dave", Acct: "dave@acct.example",
 		Email: "dave@other.example", Org: "other-org"},
 	User{Username: "erin", Password: "erin-pw", Acct: "erin@example.com",
 		GivenName: "Erin", FamilyName: "Van Example"},
 )
 
-func startCSP(t *testing.T) *IdP {
+func startConsole(t *testing.T) *IdP {
 	t.Helper()
-	p, err := Start(t.Context(), Config{
-		Users:    cspUsers,
-		Clients:  []Client{{ID: testClientID, Secret: testSecret, RedirectURIs: []string{testRedirect}}},
-		CSPOrgID: testOrg,
+	return startWith(t, Config{
+		Users:        consoleUsers,
+		Clients:      []Client{{ID: testClientID, Secret: testSecret, RedirectURIs: []string{testRedirect}}},
+		ConsoleOrgID: testOrg,
 	})
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := p.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return p
 }
 
-// cspFlow is one sign-in as Gatehouse (and Backstage's CSP module) does it.
-type cspFlow struct {
+// consoleFlow is one sign-in as Gatehouse (and Backstage's CSP module) does it.
+type consoleFlow struct {
 	t        *testing.T
 	idp      *IdP
 	state    string
 	verifier string
 }
 
-func newCSPFlow(t *testing.T, idp *IdP) *cspFlow {
-	return &cspFlow{t: t, idp: idp, state: "state-" + randomID()[:8], verifier: oauth2.GenerateVerifier()}
+func newConsoleFlow(t *testing.T, idp *IdP) *consoleFlow {
+	return &consoleFlow{t: t, idp: idp, state: "state-" + randomID()[:8], verifier: oauth2.GenerateVerifier()}
 }
 
 // params are the authorization request's parameters; set or delete some
 // before calling authURL to test the checks.
-func (f *cspFlow) params() url.Values {
+func (f *consoleFlow) params() url.Values {
 	return url.Values{
 		"response_type":         {"code"},
 		"redirect_uri":          {testRedirect},
@@ -70,12 +61,12 @@ func (f *cspFlow) params() url.Values {
 	}
 }
 
-func (f *cspFlow) authURL(v url.Values) string {
+func (f *consoleFlow) authURL(v url.Values) string {
 	return f.idp.ConsoleURL() + "/csp/gateway/discovery?" + v.Encode()
 }
 
 // login signs in at the CSP login form and returns the code.
-func (f *cspFlow) login(c *http.Client, username, password string) string {
+func (f *consoleFlow) login(c *http.Client, username, password string) string {
 	f.t.Helper()
 	id := loginForm(f.t, c, f.idp.ConsoleURL()+"/csp/gateway", f.authURL(f.params()))
 	resp, body := postForm(f.t, c, f.idp.ConsoleURL()+"/csp/gateway/login", url.Values{
@@ -105,9 +96,9 @@ type tokenResponse struct {
 
 func (r tokenResponse) str(k string) string { s, _ := r.fields[k].(string); return s }
 
-// cspToken POSTs form to the CSP token endpoint with the given Authorization
+// consoleToken POSTs form to the CSP token endpoint with the given Authorization
 // header ("" for none).
-func cspToken(t *testing.T, idp *IdP, authorization string, form url.Values) tokenResponse {
+func consoleToken(t *testing.T, idp *IdP, authorization string, form url.Values) tokenResponse {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost,
 		idp.ConsoleURL()+"/csp/gateway/am/api/auth/token", strings.NewReader(form.Encode()))
@@ -128,7 +119,7 @@ func cspToken(t *testing.T, idp *IdP, authorization string, form url.Values) tok
 	return out
 }
 
-func (f *cspFlow) codeForm(code string) url.Values {
+func (f *consoleFlow) codeForm(code string) url.Values {
 	return url.Values{
 		"grant_type":    {"authorization_code"},
 		"code":          {code},
@@ -149,8 +140,8 @@ func refreshForm(rt string) url.Values {
 	}
 }
 
-// cspVerify verifies a CSP ID token against the CSP JWKS, as Gatehouse does.
-func cspVerify(t *testing.T, idp *IdP, raw string) (*oidc.IDToken, map[string]any) {
+// consoleVerify verifies a CSP ID token against the CSP JWKS, as Gatehouse does.
+func consoleVerify(t *testing.T, idp *IdP, raw string) (*oidc.IDToken, map[string]any) {
 	t.Helper()
 	if raw == "" {
 		t.Fatal("no id_token")
@@ -167,7 +158,7 @@ func cspVerify(t *testing.T, idp *IdP, raw string) (*oidc.IDToken, map[string]an
 	return idt, claims
 }
 
-func checkCSPClaims(t *testing.T, where string, claims map[string]any, want map[string]string) {
+func checkConsoleClaims(t *testing.T, where string, claims map[string]any, want map[string]string) {
 	t.Helper()
 	for k, v := range want {
 		s, ok := claims[k].(string)
@@ -177,24 +168,24 @@ func checkCSPClaims(t *testing.T, where string, claims map[string]any, want map[
 	}
 }
 
-func aliceCSPClaims(idp *IdP) map[string]string {
+func aliceConsoleClaims(idp *IdP) map[string]string {
 	return map[string]string{
 		"sub": "alice", "iss": idp.ConsoleURL(), "email": "alice@example.com", "acct": "alice@example.com",
 		"given_name": "Alice", "family_name": "Example", "context_name": testOrg,
 	}
 }
 
-func TestCSPCodeFlowRefreshRotation(t *testing.T) {
-	idp := startCSP(t)
+func TestConsoleCodeFlowRefreshRotation(t *testing.T) {
+	idp := startConsole(t)
 	if !strings.HasPrefix(idp.ConsoleURL(), "http://127.0.0.1:") || strings.HasSuffix(idp.ConsoleURL(), "/") ||
 		!strings.HasPrefix(idp.Issuer(), idp.ConsoleURL()+"/") {
 		t.Errorf("ConsoleURL() = %q, Issuer() = %q", idp.ConsoleURL(), idp.Issuer())
 	}
-	f := newCSPFlow(t, idp)
+	f := newConsoleFlow(t, idp)
 	c := browser(t)
 	code := f.login(c, "alice", "alice-pw")
 
-	tok := cspToken(t, idp, publicBasic(testClientID), f.codeForm(code))
+	tok := consoleToken(t, idp, publicBasic(testClientID), f.codeForm(code))
 	if tok.status != http.StatusOK {
 		t.Fatalf("code exchange: status %d: %s", tok.status, tok.raw)
 	}
@@ -209,8 +200,8 @@ func TestCSPCodeFlowRefreshRotation(t *testing.T) {
 	if !strings.Contains(tok.str("scope"), "offline_access") || !strings.Contains(tok.str("scope"), "openid") {
 		t.Errorf("scope = %q", tok.str("scope"))
 	}
-	idt, claims := cspVerify(t, idp, tok.str("id_token"))
-	checkCSPClaims(t, "ID token", claims, aliceCSPClaims(idp))
+	idt, claims := consoleVerify(t, idp, tok.str("id_token"))
+	checkConsoleClaims(t, "ID token", claims, aliceConsoleClaims(idp))
 	if len(idt.Audience) != 1 || idt.Audience[0] != testClientID {
 		t.Errorf("aud = %v", idt.Audience)
 	}
@@ -220,23 +211,21 @@ func TestCSPCodeFlowRefreshRotation(t *testing.T) {
 		}
 	}
 
-	// Signed by CSPSigningKey, not the VCF SSO key.
-	kid, key := idp.CSPSigningKey()
+	// Signed by ConsoleSigningKey, not the VCF SSO key.
+	kid, key := idp.ConsoleSigningKey()
 	vcfKid, _ := idp.SigningKey()
-	hdr, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok.str("id_token"), ".")[0])
-	var h struct{ Alg, Kid string }
-	_ = json.Unmarshal(hdr, &h)
-	if key == nil || h.Alg != "RS256" || h.Kid != kid || kid == vcfKid {
-		t.Errorf("ID token header alg=%s kid=%s; CSP kid %s, VCF kid %s", h.Alg, h.Kid, kid, vcfKid)
+	h := jwtHeader(t, tok.str("id_token"))
+	if key == nil || h.Algorithm != "RS256" || h.KeyID != kid || kid == vcfKid {
+		t.Errorf("ID token header alg=%s kid=%s; CSP kid %s, VCF kid %s", h.Algorithm, h.KeyID, kid, vcfKid)
 	}
 
 	// The code is single-use.
-	if again := cspToken(t, idp, publicBasic(testClientID), f.codeForm(code)); again.status != http.StatusBadRequest || again.str("error") != "invalid_grant" {
+	if again := consoleToken(t, idp, publicBasic(testClientID), f.codeForm(code)); again.status != http.StatusBadRequest || again.str("error") != "invalid_grant" {
 		t.Errorf("second exchange: %d %s", again.status, again.raw)
 	}
 
 	// Refresh rotates: a new refresh token, the old one is refused.
-	ref := cspToken(t, idp, publicBasic(testClientID), refreshForm(tok.str("refresh_token")))
+	ref := consoleToken(t, idp, publicBasic(testClientID), refreshForm(tok.str("refresh_token")))
 	if ref.status != http.StatusOK {
 		t.Fatalf("refresh: status %d: %s", ref.status, ref.raw)
 	}
@@ -246,15 +235,15 @@ func TestCSPCodeFlowRefreshRotation(t *testing.T) {
 	if ref.str("scope") == "" || ref.str("access_token") == "" || ref.str("access_token") == tok.str("access_token") {
 		t.Errorf("refresh response: %s", ref.raw)
 	}
-	_, claims2 := cspVerify(t, idp, ref.str("id_token"))
-	checkCSPClaims(t, "refreshed ID token", claims2, aliceCSPClaims(idp))
+	_, claims2 := consoleVerify(t, idp, ref.str("id_token"))
+	checkConsoleClaims(t, "refreshed ID token", claims2, aliceConsoleClaims(idp))
 
-	old := cspToken(t, idp, publicBasic(testClientID), refreshForm(tok.str("refresh_token")))
+	old := consoleToken(t, idp, publicBasic(testClientID), refreshForm(tok.str("refresh_token")))
 	if old.status != http.StatusBadRequest || old.str("error") != "invalid_grant" {
 		t.Errorf("replayed refresh token: %d %s, want invalid_grant", old.status, old.raw)
 	}
 	// The rotated token works, once.
-	ref2 := cspToken(t, idp, publicBasic(testClientID), refreshForm(ref.str("refresh_token")))
+	ref2 := consoleToken(t, idp, publicBasic(testClientID), refreshForm(ref.str("refresh_token")))
 	if ref2.status != http.StatusOK || ref2.str("refresh_token") == ref.str("refresh_token") {
 		t.Errorf("second refresh: %d %s", ref2.status, ref2.raw)
 	}
@@ -271,18 +260,18 @@ func TestCSPCodeFlowRefreshRotation(t *testing.T) {
 	}
 
 	// The SSO session: the next authorization needs no password.
-	f2 := newCSPFlow(t, idp)
+	f2 := newConsoleFlow(t, idp)
 	resp, body := get(t, c, f2.authURL(f2.params()))
 	q := callback(t, resp, body)
 	if q.Get("code") == "" || q.Get("state") != f2.state {
 		t.Fatalf("SSO authorization: %v", q)
 	}
-	tok2 := cspToken(t, idp, publicBasic(testClientID), f2.codeForm(q.Get("code")))
+	tok2 := consoleToken(t, idp, publicBasic(testClientID), f2.codeForm(q.Get("code")))
 	if tok2.status != http.StatusOK {
 		t.Fatalf("SSO exchange: %d %s", tok2.status, tok2.raw)
 	}
-	_, claims3 := cspVerify(t, idp, tok2.str("id_token"))
-	checkCSPClaims(t, "SSO ID token", claims3, aliceCSPClaims(idp))
+	_, claims3 := consoleVerify(t, idp, tok2.str("id_token"))
+	checkConsoleClaims(t, "SSO ID token", claims3, aliceConsoleClaims(idp))
 
 	// The CSP userinfo endpoint answers with the same claims.
 	var meta struct {
@@ -301,13 +290,13 @@ func TestCSPCodeFlowRefreshRotation(t *testing.T) {
 	if err := json.NewDecoder(uresp.Body).Decode(&ui); err != nil || uresp.StatusCode != http.StatusOK {
 		t.Fatalf("userinfo: status %d, %v", uresp.StatusCode, err)
 	}
-	want := aliceCSPClaims(idp)
+	want := aliceConsoleClaims(idp)
 	delete(want, "iss")
-	checkCSPClaims(t, "userinfo", ui, want)
+	checkConsoleClaims(t, "userinfo", ui, want)
 }
 
-func TestCSPDiscoveryAndJWKS(t *testing.T) {
-	idp := startCSP(t)
+func TestConsoleDiscoveryAndJWKS(t *testing.T) {
+	idp := startConsole(t)
 	resp, body := get(t, http.DefaultClient, idp.ConsoleURL()+"/.well-known/openid-configuration")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("discovery: %d", resp.StatusCode)
@@ -327,7 +316,7 @@ func TestCSPDiscoveryAndJWKS(t *testing.T) {
 		}
 	}
 	resp, body = get(t, http.DefaultClient, idp.ConsoleURL()+"/csp/gateway/am/api/auth/token-public-key?format=jwks")
-	kid, _ := idp.CSPSigningKey()
+	kid, _ := idp.ConsoleSigningKey()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"kid":"`+kid+`"`) || !strings.Contains(body, `"kty":"RSA"`) {
 		t.Errorf("JWKS: %d %s", resp.StatusCode, body)
 	}
@@ -337,9 +326,9 @@ func TestCSPDiscoveryAndJWKS(t *testing.T) {
 	}
 }
 
-func TestCSPAuthorizeChecks(t *testing.T) {
-	idp := startCSP(t)
-	f := newCSPFlow(t, idp)
+func TestConsoleAuthorizeChecks(t *testing.T) {
+	idp := startConsole(t)
+	f := newConsoleFlow(t, idp)
 	for name, tc := range map[string]struct {
 		edit func(url.Values)
 		want string // in error_description
@@ -379,9 +368,9 @@ func TestCSPAuthorizeChecks(t *testing.T) {
 	}
 }
 
-func TestCSPClientAuthentication(t *testing.T) {
-	idp := startCSP(t)
-	f := newCSPFlow(t, idp)
+func TestConsoleClientAuthentication(t *testing.T) {
+	idp := startConsole(t)
+	f := newConsoleFlow(t, idp)
 	code := f.login(browser(t), "bob", "bob-pw")
 
 	withSecretInForm := f.codeForm(code)
@@ -399,7 +388,7 @@ func TestCSPClientAuthentication(t *testing.T) {
 		"secret in form":         {publicBasic(testClientID), withSecretInForm},
 		"client_id mismatch":     {publicBasic(testClientID), otherClientInForm},
 	} {
-		r := cspToken(t, idp, tc.auth, tc.form)
+		r := consoleToken(t, idp, tc.auth, tc.form)
 		if r.status != http.StatusUnauthorized || r.str("error") != "invalid_client" {
 			t.Errorf("%s: %d %s, want 401 invalid_client", name, r.status, r.raw)
 		}
@@ -408,22 +397,22 @@ func TestCSPClientAuthentication(t *testing.T) {
 	// Missing or wrong PKCE verifier.
 	noVerifier := f.codeForm(code)
 	noVerifier.Del("code_verifier")
-	if r := cspToken(t, idp, publicBasic(testClientID), noVerifier); r.status != http.StatusBadRequest || r.str("error") == "" {
+	if r := consoleToken(t, idp, publicBasic(testClientID), noVerifier); r.status != http.StatusBadRequest || r.str("error") == "" {
 		t.Errorf("no code_verifier: %d %s", r.status, r.raw)
 	}
 	wrong := f.codeForm(code)
 	wrong.Set("code_verifier", oauth2.GenerateVerifier())
-	if r := cspToken(t, idp, publicBasic(testClientID), wrong); r.status != http.StatusBadRequest || r.str("error") != "invalid_grant" {
+	if r := consoleToken(t, idp, publicBasic(testClientID), wrong); r.status != http.StatusBadRequest || r.str("error") != "invalid_grant" {
 		t.Errorf("wrong code_verifier: %d %s, want invalid_grant", r.status, r.raw)
 	}
 
 	// None of the refused calls used the code up.
-	r := cspToken(t, idp, publicBasic(testClientID), f.codeForm(code))
+	r := consoleToken(t, idp, publicBasic(testClientID), f.codeForm(code))
 	if r.status != http.StatusOK {
 		t.Fatalf("exchange after refused attempts: %d %s", r.status, r.raw)
 	}
 	// Refresh needs the header as well.
-	if rr := cspToken(t, idp, "", refreshForm(r.str("refresh_token"))); rr.status != http.StatusUnauthorized || rr.str("error") != "invalid_client" {
+	if rr := consoleToken(t, idp, "", refreshForm(r.str("refresh_token"))); rr.status != http.StatusUnauthorized || rr.str("error") != "invalid_client" {
 		t.Errorf("refresh without Basic: %d %s", rr.status, rr.raw)
 	}
 	// Revocation at CSP takes the same client authentication.
@@ -444,19 +433,19 @@ func TestCSPClientAuthentication(t *testing.T) {
 			t.Errorf("revoke with Authorization %q: status %d, want %d", auth, resp.StatusCode, want)
 		}
 	}
-	if rr := cspToken(t, idp, publicBasic(testClientID), refreshForm(r.str("refresh_token"))); rr.str("error") != "invalid_grant" {
+	if rr := consoleToken(t, idp, publicBasic(testClientID), refreshForm(r.str("refresh_token"))); rr.str("error") != "invalid_grant" {
 		t.Errorf("refresh after revocation: %d %s", rr.status, rr.raw)
 	}
 	// The VCF SSO instance's refresh tokens and codes mean nothing here.
 	vf := newFlow(t, idp, oauth2.AuthStyleInHeader)
 	vtok := vf.exchange(vf.login(browser(t), "alice", "alice-pw").Get("code"))
-	if rr := cspToken(t, idp, publicBasic(testClientID), refreshForm(vtok.RefreshToken)); rr.str("error") != "invalid_grant" {
+	if rr := consoleToken(t, idp, publicBasic(testClientID), refreshForm(vtok.RefreshToken)); rr.str("error") != "invalid_grant" {
 		t.Errorf("VCF refresh token at CSP: %d %s", rr.status, rr.raw)
 	}
 }
 
-func TestCSPOtherOrgAndNameDefaults(t *testing.T) {
-	idp := startCSP(t)
+func TestConsoleOtherOrgAndNameDefaults(t *testing.T) {
+	idp := startConsole(t)
 	for _, tc := range []struct {
 		user, password string
 		want           map[string]string
@@ -466,32 +455,32 @@ func TestCSPOtherOrgAndNameDefaults(t *testing.T) {
 		{"erin", "erin-pw", map[string]string{"sub": "erin", "email": "erin@example.com",
 			"given_name": "Erin", "family_name": "Van Example", "context_name": testOrg}},
 	} {
-		f := newCSPFlow(t, idp)
-		tok := cspToken(t, idp, publicBasic(testClientID), f.codeForm(f.login(browser(t), tc.user, tc.password)))
+		f := newConsoleFlow(t, idp)
+		tok := consoleToken(t, idp, publicBasic(testClientID), f.codeForm(f.login(browser(t), tc.user, tc.password)))
 		if tok.status != http.StatusOK {
 			t.Fatalf("%s: exchange: %d %s", tc.user, tok.status, tok.raw)
 		}
-		_, claims := cspVerify(t, idp, tok.str("id_token"))
-		checkCSPClaims(t, tc.user, claims, tc.want)
+		_, claims := consoleVerify(t, idp, tok.str("id_token"))
+		checkConsoleClaims(t, tc.user, claims, tc.want)
 	}
-	if g, fam := (User{Username: "x"}).cspNames(); g != "x" || fam != "User" {
+	if g, fam := (User{Username: "x"}).consoleNames(); g != "x" || fam != "User" {
 		t.Errorf("defaults without name: %q %q", g, fam)
 	}
 }
 
-func TestCSPAndVCFTogether(t *testing.T) {
-	idp := startCSP(t)
+func TestConsoleAndVCFTogether(t *testing.T) {
+	idp := startConsole(t)
 	c := browser(t)
 	// A VCF SSO sign-in keeps VCF SSO's claims, and its session is its own.
 	vf := newFlow(t, idp, oauth2.AuthStyleInHeader)
 	vtok := vf.exchange(vf.login(c, "alice", "alice-pw").Get("code"))
 	_, vclaims := vf.verifyID(vtok)
 	checkVCFClaims(t, "VCF ID token", vclaims, testUsers[0])
-	cf := newCSPFlow(t, idp)
+	cf := newConsoleFlow(t, idp)
 	code := cf.login(c, "bob", "bob-pw") // the CSP form, despite the VCF session
-	tok := cspToken(t, idp, publicBasic(testClientID), cf.codeForm(code))
-	_, claims := cspVerify(t, idp, tok.str("id_token"))
-	checkCSPClaims(t, "CSP ID token", claims, map[string]string{"sub": "bob", "email": "bob@example.com"})
+	tok := consoleToken(t, idp, publicBasic(testClientID), cf.codeForm(code))
+	_, claims := consoleVerify(t, idp, tok.str("id_token"))
+	checkConsoleClaims(t, "CSP ID token", claims, map[string]string{"sub": "bob", "email": "bob@example.com"})
 	// A CSP ID token does not verify against VCF SSO's keys.
 	if _, err := vf.provider.Verifier(&oidc.Config{ClientID: testClientID, SkipIssuerCheck: true}).Verify(t.Context(), tok.str("id_token")); err == nil {
 		t.Error("CSP ID token verified with the VCF SSO keys")
@@ -500,28 +489,28 @@ func TestCSPAndVCFTogether(t *testing.T) {
 	code2 := vf.login(c, "alice", "alice-pw", oauth2.SetAuthURLParam("prompt", "login")).Get("code")
 	form := cf.codeForm(code2)
 	form.Set("code_verifier", vf.verifier)
-	if r := cspToken(t, idp, publicBasic(testClientID), form); r.str("error") != "invalid_grant" {
+	if r := consoleToken(t, idp, publicBasic(testClientID), form); r.str("error") != "invalid_grant" {
 		t.Errorf("VCF code at CSP: %d %s", r.status, r.raw)
 	}
 }
 
-func TestCSPDisabledAndConfig(t *testing.T) {
+func TestConsoleDisabledAndConfig(t *testing.T) {
 	idp := startIdP(t)
-	if kid, key := idp.CSPSigningKey(); kid != "" || key != nil {
-		t.Error("CSPSigningKey without CSPOrgID")
+	if kid, key := idp.ConsoleSigningKey(); kid != "" || key != nil {
+		t.Error("ConsoleSigningKey without ConsoleOrgID")
 	}
 	resp, _ := get(t, http.DefaultClient, idp.ConsoleURL()+"/csp/gateway/discovery")
 	if resp.StatusCode != http.StatusNotFound {
-		t.Errorf("CSP endpoint without CSPOrgID: status %d", resp.StatusCode)
+		t.Errorf("CSP endpoint without ConsoleOrgID: status %d", resp.StatusCode)
 	}
-	_, err := Start(t.Context(), Config{Users: testUsers, IssuerPath: "/", CSPOrgID: testOrg,
+	_, err := Start(t.Context(), Config{Users: testUsers, IssuerPath: "/", ConsoleOrgID: testOrg,
 		Clients: []Client{{ID: "c", Secret: "s", RedirectURIs: []string{testRedirect}}}})
 	if err == nil {
 		t.Error("CSP with a root issuer path: Start succeeded")
 	}
 }
 
-func TestLoadUsersCSPKeys(t *testing.T) {
+func TestLoadUsersConsoleKeys(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "users.yaml")
 	if err := os.WriteFile(p, []byte(`users:
   - {username: dave, password: d, name: Dave Other, acct: dave@x, givenName: David, familyName: Other, email: dave@other.example, org: other-org}

@@ -14,73 +14,56 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
-	"golang.org/x/text/language"
 )
 
 // The VMware Cloud Services (CSP) console's endpoints, relative to the
 // console URL (the IdP's root). Gatehouse's vmwareCloudServices provider,
-// like Backstage's module, authorizes at cspAuthPath and redeems codes and
-// refresh tokens at cspTokenPath; the others are where op needs them.
+// like Backstage's module, authorizes at consoleAuthPath and redeems codes and
+// refresh tokens at consoleTokenPath; the others are where op needs them.
 const (
-	cspPrefix         = "/csp/gateway"
-	cspAuthPath       = cspPrefix + "/discovery"
-	cspTokenPath      = cspPrefix + "/am/api/auth/token"
-	cspKeysPath       = cspPrefix + "/am/api/auth/token-public-key" // real CSP serves ?format=jwks here
-	cspUserinfoPath   = cspPrefix + "/am/api/userinfo"
-	cspRevokePath     = cspPrefix + "/am/api/auth/revoke"
-	cspIntrospectPath = cspPrefix + "/am/api/auth/introspect"
-	cspLogoutPath     = cspPrefix + "/am/api/auth/logout"
-	cspLoginPath      = cspPrefix + "/login"
-	cspLoggedOutPath  = cspPrefix + "/logged-out"
-	cspSessionCookie  = "devidp_csp_session"
+	consolePrefix         = "/csp/gateway"
+	consoleAuthPath       = consolePrefix + "/discovery"
+	consoleTokenPath      = consolePrefix + "/am/api/auth/token"
+	consoleKeysPath       = consolePrefix + "/am/api/auth/token-public-key" // real CSP serves ?format=jwks here
+	consoleUserinfoPath   = consolePrefix + "/am/api/userinfo"
+	consoleRevokePath     = consolePrefix + "/am/api/auth/revoke"
+	consoleIntrospectPath = consolePrefix + "/am/api/auth/introspect"
+	consoleLogoutPath     = consolePrefix + "/am/api/auth/logout"
+	consoleLoginPath      = consolePrefix + "/login"
+	consoleLoggedOutPath  = consolePrefix + "/logged-out"
+	consoleSessionCookie  = "devidp_csp_session"
 	// maxTokenForm bounds the token request body the CSP middleware reads.
 	maxTokenForm = 1 << 20
 )
 
-// newCSPInstance builds the CSP op instance: issuer = the console URL (base),
+// newConsoleInstance builds the CSP op instance: issuer = the console URL (base),
 // its own signing key, crypto key and storage, the users of vcf and the same
 // client IDs and redirect URIs, but as public clients (auth method none,
-// PKCE required by op) whose empty-secret Basic header cspClientAuth checks.
-func newCSPInstance(base, orgID string, vcf *storage, logger *slog.Logger) (*instance, error) {
+// PKCE required by op) whose empty-secret Basic header consoleClientAuth checks.
+func newConsoleInstance(base, orgID string, vcf *storage, logger *slog.Logger) (*instance, error) {
 	kid, key, err := newKey()
 	if err != nil {
 		return nil, err
 	}
-	cryptoKey, err := newCryptoKey()
-	if err != nil {
-		return nil, err
-	}
 	store := newStorage(vcf.users, key, kid, vcf.accessLife)
-	store.csp, store.cspOrg = true, orgID
+	store.console, store.consoleOrg = true, orgID
 	loginURL := func(id string) string {
-		return base + cspLoginPath + "?authRequestID=" + url.QueryEscape(id)
+		return base + consoleLoginPath + "?authRequestID=" + url.QueryEscape(id)
 	}
 	for id, c := range vcf.clients {
 		store.clients[id] = c.publicClient(loginURL)
 	}
-	provider, err := op.NewProvider(&op.Config{
-		CryptoKey:                cryptoKey,
+	provider, err := newOP(base, store, &op.Config{
 		CryptoKeyId:              "devidp-csp",
-		DefaultLogoutRedirectURI: base + cspLoggedOutPath,
-		CodeMethodS256:           true,
-		GrantTypeRefreshToken:    true,
-		SupportedUILocales:       []language.Tag{language.English},
-		SupportedScopes: []string{
-			oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess,
-		},
-		SupportedClaims: []string{
-			"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "amr",
-			"at_hash", "c_hash", "azp", "email", "given_name", "family_name",
-			"context_name", "acct",
-		},
-	}, store, op.StaticIssuer(base), op.WithAllowInsecure(),
-		op.WithCustomAuthEndpoint(op.NewEndpoint(cspAuthPath)),
-		op.WithCustomTokenEndpoint(op.NewEndpoint(cspTokenPath)),
-		op.WithCustomKeysEndpoint(op.NewEndpoint(cspKeysPath)),
-		op.WithCustomUserinfoEndpoint(op.NewEndpoint(cspUserinfoPath)),
-		op.WithCustomRevocationEndpoint(op.NewEndpoint(cspRevokePath)),
-		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(cspIntrospectPath)),
-		op.WithCustomEndSessionEndpoint(op.NewEndpoint(cspLogoutPath)),
+		DefaultLogoutRedirectURI: base + consoleLoggedOutPath,
+	}, []string{"email", "given_name", "family_name", "context_name", "acct"},
+		op.WithCustomAuthEndpoint(op.NewEndpoint(consoleAuthPath)),
+		op.WithCustomTokenEndpoint(op.NewEndpoint(consoleTokenPath)),
+		op.WithCustomKeysEndpoint(op.NewEndpoint(consoleKeysPath)),
+		op.WithCustomUserinfoEndpoint(op.NewEndpoint(consoleUserinfoPath)),
+		op.WithCustomRevocationEndpoint(op.NewEndpoint(consoleRevokePath)),
+		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(consoleIntrospectPath)),
+		op.WithCustomEndSessionEndpoint(op.NewEndpoint(consoleLogoutPath)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("dev IdP: CSP: %w", err)
@@ -90,48 +73,48 @@ func newCSPInstance(base, orgID string, vcf *storage, logger *slog.Logger) (*ins
 		issuer:     base,
 		store:      store,
 		provider:   provider,
-		loginURL:   base + cspLoginPath,
-		cookieName: cspSessionCookie,
-		cookiePath: cspPrefix,
+		loginURL:   base + consoleLoginPath,
+		cookieName: consoleSessionCookie,
+		cookiePath: consolePrefix,
 		log:        logger,
 	}, nil
 }
 
-// cspRoutes mounts the CSP instance at the root: its login form, the op
+// consoleRoutes mounts the CSP instance at the root: its login form, the op
 // endpoints under /csp/gateway/ (authorization and token behind the CSP
 // checks) and its discovery document. Nothing else at the root is served,
 // so the VCF SSO issuer path stays VCF SSO's.
-func (p *IdP) cspRoutes(mux *http.ServeMux) {
-	in := p.csp
+func (p *IdP) consoleRoutes(mux *http.ServeMux) {
+	in := p.console
 	interceptor := op.NewIssuerInterceptor(in.provider.IssuerFromRequest)
-	mux.Handle(cspLoginPath, interceptor.Handler(http.HandlerFunc(in.login)))
-	mux.HandleFunc(cspLoggedOutPath, p.loggedOut)
+	mux.Handle(consoleLoginPath, interceptor.Handler(http.HandlerFunc(in.login)))
+	mux.HandleFunc(consoleLoggedOutPath, p.loggedOut)
 	opHandler := in.withSession(in.provider)
-	mux.Handle(cspAuthPath, p.cspAuthorizeChecks(opHandler))
-	mux.Handle(cspTokenPath, p.cspClientAuth(opHandler))
-	mux.Handle(cspRevokePath, p.cspClientAuth(opHandler))
-	mux.Handle(cspPrefix+"/", opHandler)
+	mux.Handle(consoleAuthPath, p.consoleAuthorizeChecks(opHandler))
+	mux.Handle(consoleTokenPath, p.consoleClientAuth(opHandler))
+	mux.Handle(consoleRevokePath, p.consoleClientAuth(opHandler))
+	mux.Handle(consolePrefix+"/", opHandler)
 	mux.Handle(oidc.DiscoveryEndpoint, opHandler)
 }
 
-// cspAuthorizeChecks enforces what CSP requires of an authorization request
+// consoleAuthorizeChecks enforces what CSP requires of an authorization request
 // beyond OAuth: PKCE with S256, and orgId naming the console's organization.
 // Failures go back to the redirect URI with error=invalid_request and the
 // state (built by op), but only once the client and redirect URI are known
 // to be registered; anything else is left to op, which shows an error page
 // for an unregistered redirect URI and never redirects there.
-func (p *IdP) cspAuthorizeChecks(next http.Handler) http.Handler {
+func (p *IdP) consoleAuthorizeChecks(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodPost {
 			next.ServeHTTP(w, r)
 			return
 		}
-		authReq, err := op.ParseAuthorizeRequest(r, p.csp.provider.Decoder())
+		authReq, err := op.ParseAuthorizeRequest(r, p.console.provider.Decoder())
 		if err != nil || authReq.ResponseType != oidc.ResponseTypeCode {
 			next.ServeHTTP(w, r)
 			return
 		}
-		cl, ok := p.csp.store.clients[authReq.ClientID]
+		cl, ok := p.console.store.clients[authReq.ClientID]
 		if !ok || !slices.Contains(cl.redirectURIs, authReq.RedirectURI) {
 			next.ServeHTTP(w, r)
 			return
@@ -142,26 +125,26 @@ func (p *IdP) cspAuthorizeChecks(next http.Handler) http.Handler {
 			desc = "PKCE required: code_challenge with code_challenge_method=S256"
 		case org == "":
 			desc = "orgId required: the organization to sign in to"
-		case org != p.cspOrgID:
+		case org != p.consoleOrgID:
 			desc = "orgId " + strconv.Quote(org) + " is not an organization of this console"
 		}
 		if desc != "" {
 			p.log.Info("dev IdP: CSP authorization refused", "client_id", authReq.ClientID, "reason", desc)
-			op.AuthRequestError(w, r, authReq, oidc.ErrInvalidRequest().WithDescription("%s", desc), p.csp.provider)
+			op.AuthRequestError(w, r, authReq, oidc.ErrInvalidRequest().WithDescription("%s", desc), p.console.provider)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// cspClientAuth authenticates the public client as CSP does: the request
+// consoleClientAuth authenticates the public client as CSP does: the request
 // must carry "Authorization: Basic base64(<client id>:)" with an empty
 // secret for a registered client, and no secret in the form either; a
 // client_id in the form must agree. Anything else is 401 invalid_client.
 // op then sees a plain public-client request (client_id in the form, no
 // Authorization header, no client_secret) and does the OAuth part: code,
 // PKCE verifier, refresh token, revocation.
-func (p *IdP) cspClientAuth(next http.Handler) http.Handler {
+func (p *IdP) consoleClientAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			next.ServeHTTP(w, r)
@@ -169,12 +152,12 @@ func (p *IdP) cspClientAuth(next http.Handler) http.Handler {
 		}
 		id, secret, ok := r.BasicAuth()
 		if !ok {
-			cspInvalidClient(w, "client authentication required: Authorization: Basic base64(client_id:)")
+			consoleInvalidClient(w, "client authentication required: Authorization: Basic base64(client_id:)")
 			return
 		}
-		if _, known := p.csp.store.clients[id]; !known || secret != "" {
+		if _, known := p.console.store.clients[id]; !known || secret != "" {
 			p.log.Info("dev IdP: CSP client authentication failed", "client_id", id)
-			cspInvalidClient(w, "unknown client or non-empty secret (CSP public clients send an empty secret)")
+			consoleInvalidClient(w, "unknown client or non-empty secret (CSP public clients send an empty secret)")
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)
@@ -187,11 +170,11 @@ func (p *IdP) cspClientAuth(next http.Handler) http.Handler {
 			form[k] = slices.Clone(v)
 		}
 		if cid := form.Get("client_id"); cid != "" && cid != id {
-			cspInvalidClient(w, "client_id does not match the Authorization header")
+			consoleInvalidClient(w, "client_id does not match the Authorization header")
 			return
 		}
 		if form.Get("client_secret") != "" {
-			cspInvalidClient(w, "CSP public clients send an empty client_secret")
+			consoleInvalidClient(w, "CSP public clients send an empty client_secret")
 			return
 		}
 		form.Del("client_secret")
@@ -212,8 +195,8 @@ func (p *IdP) cspClientAuth(next http.Handler) http.Handler {
 	})
 }
 
-// cspInvalidClient answers 401 {"error":"invalid_client"}, as CSP does.
-func cspInvalidClient(w http.ResponseWriter, desc string) {
+// consoleInvalidClient answers 401 {"error":"invalid_client"}, as CSP does.
+func consoleInvalidClient(w http.ResponseWriter, desc string) {
 	w.Header().Set("WWW-Authenticate", `Basic realm="csp"`)
 	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client", "error_description": desc})
 }
@@ -225,29 +208,29 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// setCSPUserinfo fills CSP's ID token and userinfo claims: sub, email,
+// setConsoleUserinfo fills CSP's ID token and userinfo claims: sub, email,
 // given_name, family_name, context_name (the user's organization) and acct,
 // all strings.
-func setCSPUserinfo(info *oidc.UserInfo, u User, defaultOrg string) {
+func setConsoleUserinfo(info *oidc.UserInfo, u User, defaultOrg string) {
 	info.Subject = u.Username
-	info.Email = u.cspEmail()
-	info.GivenName, info.FamilyName = u.cspNames()
-	info.AppendClaims("context_name", u.cspOrg(defaultOrg))
+	info.Email = u.consoleEmail()
+	info.GivenName, info.FamilyName = u.consoleNames()
+	info.AppendClaims("context_name", u.consoleOrg(defaultOrg))
 	info.AppendClaims("acct", u.Acct)
 }
 
 // ConsoleURL returns the CSP console URL, e.g. "http://127.0.0.1:5556" (no
 // trailing slash): Gatehouse's consoleEndpoint for the vmwareCloudServices
-// provider. The CSP endpoints below it are served only when Config.CSPOrgID
+// provider. The CSP endpoints below it are served only when Config.ConsoleOrgID
 // is set.
 func (p *IdP) ConsoleURL() string { return p.consoleURL }
 
-// CSPSigningKey returns the key ID and RSA private key that sign CSP ID
-// tokens (RS256); it is not the VCF SSO key. Without Config.CSPOrgID it
+// ConsoleSigningKey returns the key ID and RSA private key that sign CSP ID
+// tokens (RS256); it is not the VCF SSO key. Without Config.ConsoleOrgID it
 // returns "" and nil.
-func (p *IdP) CSPSigningKey() (kid string, key *rsa.PrivateKey) {
-	if p.csp == nil {
+func (p *IdP) ConsoleSigningKey() (kid string, key *rsa.PrivateKey) {
+	if p.console == nil {
 		return "", nil
 	}
-	return p.csp.store.kid, p.csp.store.key
+	return p.console.store.kid, p.console.store.key
 }
