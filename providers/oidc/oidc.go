@@ -55,7 +55,7 @@ type Config struct {
 	// StartURLSearchParams are extra authorization-request parameters; the
 	// protocol's own parameters win over them.
 	StartURLSearchParams map[string]string
-	// Timeout bounds every call to the IdP; default 10s.
+	// Timeout bounds every call to the IdP; default providers.DefaultTimeout.
 	Timeout time.Duration
 	// UserInfoFallback makes a missing or failing userinfo endpoint fall back
 	// to the ID-token claims instead of failing the sign-in (VCF SSO
@@ -131,7 +131,7 @@ func New(cfg Config) (*Provider, error) {
 		cfg.TokenSignedResponseAlg = "RS256"
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 10 * time.Second
+		cfg.Timeout = providers.DefaultTimeout
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -62,11 +62,11 @@ type Config struct {
 	ClientID string
 	// OrganizationID is sent as orgId and handed to the transform (required).
 	OrganizationID string
-	// ConsoleEndpoint defaults to https://console.cloud.vmware.com.
+	// ConsoleEndpoint defaults to DefaultConsoleEndpoint.
 	ConsoleEndpoint string
 	// CallbackURL is the redirect_uri (required).
 	CallbackURL string
-	// Timeout bounds each console call; default 10s.
+	// Timeout bounds each console call; default providers.DefaultTimeout.
 	Timeout time.Duration
 	// VerifySignature checks ID-token signatures (and aud, exp) against
 	// JWKSURL, default <console>/csp/gateway/am/api/auth/token-public-key?format=jwks.
@@ -107,14 +107,14 @@ func New(cfg Config) (*Provider, error) {
 		return nil, errors.New("vmwarecloud: a callback URL is required")
 	}
 	if cfg.ConsoleEndpoint == "" {
-		cfg.ConsoleEndpoint = "https://console.cloud.vmware.com"
+		cfg.ConsoleEndpoint = DefaultConsoleEndpoint
 	}
 	cfg.ConsoleEndpoint = strings.TrimSuffix(cfg.ConsoleEndpoint, "/")
 	if u, err := url.Parse(cfg.ConsoleEndpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("consoleEndpoint %q is not an http(s) URL", cfg.ConsoleEndpoint)
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 10 * time.Second
+		cfg.Timeout = providers.DefaultTimeout
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
