@@ -41,7 +41,7 @@ fmt-check:
 
 # Speed and memory, as a table: ns/op, B/op and allocs/op per benchmark.
 bench:
-	@$(GO) test -run '^$$' -bench . -benchmem -count=1 ./identity/ ./server/ ./resolvers/ ./resolvers/wasm/ ./catalog/ ./test/e2e/ \
+	@$(GO) test -run '^$$' -bench . -benchmem -count=1 ./identity/ ./server/ ./resolvers/ ./resolvers/wasm/ ./resolvers/catalog/ ./test/e2e/ \
 		| tee bench.out | scripts/benchtable.sh
 
 # A real Backstage backend (backend-defaults + the catalog plugin on SQLite
@@ -58,7 +58,7 @@ $(INTEROP)/node_modules/.gatehouse-installed: $(INTEROP)/package.json $(INTEROP)
 interop-deps: $(INTEROP)/node_modules/.gatehouse-installed
 
 interop: interop-deps
-	GATEHOUSE_REQUIRE=node $(GO) test -race -count=1 -run 'Backstage' ./catalog/ ./test/e2e/
+	GATEHOUSE_REQUIRE=node $(GO) test -race -count=1 -run 'Backstage' ./resolvers/catalog/ ./test/e2e/
 
 clean:
 	rm -rf bin bench.out

@@ -12,9 +12,9 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/identity"
 	"github.com/gatehouse-auth/gatehouse/identity/storetest"
+	"github.com/gatehouse-auth/gatehouse/internal/autherr"
 )
 
 func TestMemoryKeyStoreConformance(t *testing.T) {

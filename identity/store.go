@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gatehouse-auth/gatehouse/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/autherr"
 )
 
 // PublicKey is a signing key's public half as a KeyStore keeps it. The

@@ -18,12 +18,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/identity"
+	"github.com/gatehouse-auth/gatehouse/internal/autherr"
 	"github.com/gatehouse-auth/gatehouse/internal/devidp"
+	"github.com/gatehouse-auth/gatehouse/internal/requestid"
 	"github.com/gatehouse-auth/gatehouse/internal/testlog"
 	"github.com/gatehouse-auth/gatehouse/providers/oidc"
-	"github.com/gatehouse-auth/gatehouse/requestid"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
 )
 

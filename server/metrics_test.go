@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/gatehouse-auth/gatehouse/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/autherr"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
 )
 

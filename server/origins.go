@@ -6,7 +6,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/gatehouse-auth/gatehouse/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/autherr"
 )
 
 // originFilter is Backstage's createOriginFilter (auth-node): the app

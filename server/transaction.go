@@ -11,7 +11,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/gatehouse-auth/gatehouse/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/autherr"
 	"github.com/gatehouse-auth/gatehouse/providers"
 )
 

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-auth/gatehouse/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/requestid"
 	"github.com/gatehouse-auth/gatehouse/providers"
-	"github.com/gatehouse-auth/gatehouse/requestid"
 )
 
 var fixedNow = func() time.Time { return time.Date(2026, 11, 23, 22, 3, 43, 0, time.UTC) }

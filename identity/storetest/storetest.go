@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-auth/gatehouse/autherr"
 	"github.com/gatehouse-auth/gatehouse/identity"
+	"github.com/gatehouse-auth/gatehouse/internal/autherr"
 )
 
 // RunKeyStore runs the key store cases. open must return an empty store.

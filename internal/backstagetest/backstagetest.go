@@ -26,9 +26,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-auth/gatehouse/catalog"
 	"github.com/gatehouse-auth/gatehouse/internal/testenv"
 	"github.com/gatehouse-auth/gatehouse/internal/testlog"
+	"github.com/gatehouse-auth/gatehouse/resolvers/catalog"
 )
 
 // StartTimeout bounds the backend's start and its first catalog processing.

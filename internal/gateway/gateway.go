@@ -20,11 +20,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/gatehouse-auth/gatehouse/catalog"
 	"github.com/gatehouse-auth/gatehouse/config"
 	"github.com/gatehouse-auth/gatehouse/identity"
 	"github.com/gatehouse-auth/gatehouse/identity/sqlstore"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
+	"github.com/gatehouse-auth/gatehouse/resolvers/catalog"
 	"github.com/gatehouse-auth/gatehouse/resolvers/wasm"
 	"github.com/gatehouse-auth/gatehouse/server"
 )

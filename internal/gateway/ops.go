@@ -16,10 +16,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse-auth/gatehouse/config"
-	"github.com/gatehouse-auth/gatehouse/health"
-	"github.com/gatehouse-auth/gatehouse/metrics"
+	"github.com/gatehouse-auth/gatehouse/internal/health"
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
+	"github.com/gatehouse-auth/gatehouse/internal/requestid"
 	"github.com/gatehouse-auth/gatehouse/providers"
-	"github.com/gatehouse-auth/gatehouse/requestid"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
 )
 

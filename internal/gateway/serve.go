@@ -8,8 +8,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/gatehouse-auth/gatehouse/internal/requestid"
 	"github.com/gatehouse-auth/gatehouse/providers"
-	"github.com/gatehouse-auth/gatehouse/requestid"
 )
 
 // errLogged is returned by Serve for a failure it has already logged.

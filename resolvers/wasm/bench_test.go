@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-auth/gatehouse/catalog"
 	"github.com/gatehouse-auth/gatehouse/providers"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
+	"github.com/gatehouse-auth/gatehouse/resolvers/catalog"
 	"github.com/gatehouse-auth/gatehouse/resolvers/resolvertest"
 	"github.com/gatehouse-auth/gatehouse/resolvers/wasm/wasmtest"
 )

@@ -17,12 +17,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-auth/gatehouse/autherr"
-	"github.com/gatehouse-auth/gatehouse/catalog"
 	"github.com/gatehouse-auth/gatehouse/identity/sqlstore"
 	"github.com/gatehouse-auth/gatehouse/identity/sqlstore/pgtest"
+	"github.com/gatehouse-auth/gatehouse/internal/autherr"
 	"github.com/gatehouse-auth/gatehouse/internal/testlog"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
+	"github.com/gatehouse-auth/gatehouse/resolvers/catalog"
 )
 
 // tcpProxy forwards a loopback port to PostgreSQL; cut drops every

@@ -24,8 +24,8 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/gatehouse-auth/gatehouse/internal/devidp"
-	"github.com/gatehouse-auth/gatehouse/metrics"
-	"github.com/gatehouse-auth/gatehouse/requestid"
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
+	"github.com/gatehouse-auth/gatehouse/internal/requestid"
 	"github.com/gatehouse-auth/gatehouse/resolvers/wasm/wasmtest"
 )
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse-auth/gatehouse/requestid"
+	"github.com/gatehouse-auth/gatehouse/internal/requestid"
 )
 
 func TestEveryLineOfARequestCarriesItsID(t *testing.T) {

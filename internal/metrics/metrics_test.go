@@ -8,7 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/gatehouse-auth/gatehouse/metrics"
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 )
 
 func TestEndpointOf(t *testing.T) {

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse-auth/gatehouse/autherr"
-	"github.com/gatehouse-auth/gatehouse/catalog"
-	"github.com/gatehouse-auth/gatehouse/catalog/catalogtest"
+	"github.com/gatehouse-auth/gatehouse/internal/autherr"
+	"github.com/gatehouse-auth/gatehouse/resolvers/catalog"
+	"github.com/gatehouse-auth/gatehouse/resolvers/catalog/catalogtest"
 )
 
 func TestFileCatalogConformance(t *testing.T) {

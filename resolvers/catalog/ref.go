@@ -3,7 +3,7 @@ package catalog
 import (
 	"strings"
 
-	"github.com/gatehouse-auth/gatehouse/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/autherr"
 )
 
 // DefaultNamespace is the namespace of an entity or ref that names none.

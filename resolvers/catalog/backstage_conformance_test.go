@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-auth/gatehouse/autherr"
-	"github.com/gatehouse-auth/gatehouse/catalog"
-	"github.com/gatehouse-auth/gatehouse/catalog/catalogtest"
+	"github.com/gatehouse-auth/gatehouse/internal/autherr"
 	"github.com/gatehouse-auth/gatehouse/internal/backstagetest"
+	"github.com/gatehouse-auth/gatehouse/resolvers/catalog"
+	"github.com/gatehouse-auth/gatehouse/resolvers/catalog/catalogtest"
 )
 
 // TestBackstageCatalog runs against a real Backstage catalog backend.

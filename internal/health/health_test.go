@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-auth/gatehouse/health"
+	"github.com/gatehouse-auth/gatehouse/internal/health"
 )
 
 func TestReadyReportsEachCheck(t *testing.T) {
