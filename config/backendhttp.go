@@ -7,60 +7,9 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpedge"
 )
-
-// Defaults of backend.limits: generous for the auth routes (whose bodies are
-// a form_post callback at most) yet small enough that a slow or greedy
-// client cannot hold a connection or memory for long.
-const (
-	DefaultReadHeaderTimeout = 10 * time.Second
-	DefaultReadTimeout       = 30 * time.Second
-	DefaultWriteTimeout      = 60 * time.Second
-	DefaultIdleTimeout       = 120 * time.Second
-	// DefaultMaxBodyBytes is body-parser's 100kb, the limit Backstage's
-	// auth router applies to urlencoded and JSON bodies.
-	DefaultMaxBodyBytes = 100 << 10
-	// DefaultMaxHeaderBytes is Node's --max-http-header-size default (16 KiB)
-	// raised to fit a full set of chunked refresh-token cookies.
-	DefaultMaxHeaderBytes = 64 << 10
-	// DefaultMaxCookieChunks is how many <name>-N cookie chunks are read
-	// back: 16 × 4000 characters is far above any real refresh token.
-	DefaultMaxCookieChunks = 16
-)
-
-// CORS is backend.cors, read as Backstage's readCorsOptions reads it. A nil
-// *CORS (no backend.cors block) means no CORS headers at all.
-type CORS struct {
-	// Origins are the origin globs (a string or a list in the config),
-	// matched case-insensitively as minimatch does; empty means any origin
-	// ("*", sent without credentials).
-	Origins []string
-	// Methods is methods; empty means the cors package default
-	// GET,HEAD,PUT,PATCH,POST,DELETE.
-	Methods []string
-	// AllowedHeaders is allowedHeaders; empty means the preflight's
-	// Access-Control-Request-Headers are reflected.
-	AllowedHeaders []string
-	// ExposedHeaders is exposedHeaders.
-	ExposedHeaders []string
-	// Credentials is credentials.
-	Credentials bool
-	// MaxAge is maxAge in seconds; -1 when unset.
-	MaxAge int
-	// PreflightContinue is preflightContinue: pass preflights on to the
-	// routes instead of answering them.
-	PreflightContinue bool
-	// OptionsSuccessStatus is optionsSuccessStatus, default 204.
-	OptionsSuccessStatus int
-}
-
-// CSPDirective is one backend.csp entry: Values replaces the directive's
-// default; Remove (the value false) deletes it.
-type CSPDirective struct {
-	Name   string
-	Values []string
-	Remove bool
-}
 
 // HTTPS is backend.https. Enabled is false when the key is absent.
 type HTTPS struct {
@@ -71,18 +20,6 @@ type HTTPS struct {
 	// Cert and Key are PEM text from backend.https.certificate.{cert,key}
 	// (usually given with $file).
 	Cert, Key string
-}
-
-// Limits is backend.limits, Gatehouse's own block. Every field is set
-// (defaults filled in) after Load.
-type Limits struct {
-	ReadHeaderTimeout time.Duration
-	ReadTimeout       time.Duration
-	WriteTimeout      time.Duration
-	IdleTimeout       time.Duration
-	MaxBodyBytes      int64
-	MaxHeaderBytes    int
-	MaxCookieChunks   int
 }
 
 var (
@@ -99,15 +36,7 @@ var (
 // backend.limits from the backend block be (nil when absent).
 func (d *decoder) decodeEdge(be map[string]any, cfg *Config) {
 	b := &cfg.Backend
-	b.Limits = Limits{
-		ReadHeaderTimeout: DefaultReadHeaderTimeout,
-		ReadTimeout:       DefaultReadTimeout,
-		WriteTimeout:      DefaultWriteTimeout,
-		IdleTimeout:       DefaultIdleTimeout,
-		MaxBodyBytes:      DefaultMaxBodyBytes,
-		MaxHeaderBytes:    DefaultMaxHeaderBytes,
-		MaxCookieChunks:   DefaultMaxCookieChunks,
-	}
+	b.Limits = httpedge.DefaultLimits()
 	if be == nil {
 		return
 	}
@@ -117,13 +46,13 @@ func (d *decoder) decodeEdge(be map[string]any, cfg *Config) {
 	d.limits(be["limits"], &b.Limits)
 }
 
-func (d *decoder) cors(v any) *CORS {
+func (d *decoder) cors(v any) *httpedge.CORS {
 	m, ok := d.mapOf(v, "backend.cors")
 	if !ok {
 		return nil
 	}
 	d.unknownKeys(m, "backend.cors", corsKeys)
-	c := &CORS{MaxAge: -1, OptionsSuccessStatus: 204}
+	c := &httpedge.CORS{MaxAge: httpedge.NoMaxAge, OptionsSuccessStatus: httpedge.DefaultOptionsSuccessStatus}
 	c.Origins = d.strList(m["origin"], "backend.cors.origin")
 	for i, o := range c.Origins {
 		if strings.TrimSpace(o) == "" {
@@ -147,12 +76,12 @@ func (d *decoder) cors(v any) *CORS {
 // csp reads backend.csp: each key is a directive; false removes it, a
 // string or list of strings replaces it (an empty list keeps the name
 // alone, as upgrade-insecure-requests is written).
-func (d *decoder) csp(v any) []CSPDirective {
+func (d *decoder) csp(v any) []httpedge.CSPDirective {
 	m, ok := d.mapOf(v, "backend.csp")
 	if !ok {
 		return nil
 	}
-	var out []CSPDirective
+	var out []httpedge.CSPDirective
 	for _, k := range sortedKeys(m) {
 		p := joinPath("backend.csp", k)
 		name := dashify(k)
@@ -165,7 +94,7 @@ func (d *decoder) csp(v any) []CSPDirective {
 				d.add(p, "expected false (to remove the directive) or a list of values, got true")
 				continue
 			}
-			out = append(out, CSPDirective{Name: name, Remove: true})
+			out = append(out, httpedge.CSPDirective{Name: name, Remove: true})
 			continue
 		}
 		if m[k] == nil {
@@ -181,7 +110,7 @@ func (d *decoder) csp(v any) []CSPDirective {
 			}
 		}
 		if !bad {
-			out = append(out, CSPDirective{Name: name, Values: vals})
+			out = append(out, httpedge.CSPDirective{Name: name, Values: vals})
 		}
 	}
 	for _, c := range out {
@@ -243,7 +172,7 @@ func (d *decoder) https(v any) HTTPS {
 	return h
 }
 
-func (d *decoder) limits(v any, l *Limits) {
+func (d *decoder) limits(v any, l *httpedge.Limits) {
 	m, ok := d.mapOf(v, "backend.limits")
 	if !ok {
 		return

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpedge"
 )
 
 func loadEdge(t *testing.T, backend string) (*Config, error) {
@@ -23,7 +25,10 @@ func TestEdgeDefaults(t *testing.T) {
 	if b.CORS != nil || b.CSP != nil || b.HTTPS.Enabled {
 		t.Fatalf("no cors/csp/https expected: %+v", b)
 	}
-	want := Limits{10 * time.Second, 30 * time.Second, 60 * time.Second, 120 * time.Second, 100 << 10, 64 << 10, 16}
+	want := httpedge.Limits{
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
+		MaxBodyBytes: 100 << 10, MaxHeaderBytes: 64 << 10, MaxCookieChunks: 16,
+	}
 	if b.Limits != want {
 		t.Fatalf("limits %+v, want %+v", b.Limits, want)
 	}
@@ -55,7 +60,7 @@ func TestEdgeBackstageForms(t *testing.T) {
 	if c == nil || !reflect.DeepEqual(c.Origins, []string{"http://localhost:3000"}) || len(c.Methods) != 6 || !c.Credentials || c.MaxAge != -1 || c.OptionsSuccessStatus != 204 {
 		t.Fatalf("cors %+v", c)
 	}
-	wantCSP := []CSPDirective{
+	wantCSP := []httpedge.CSPDirective{
 		{Name: "connect-src", Values: []string{"'self'", "http:", "https:"}},
 		{Name: "img-src", Values: []string{"'self'"}},
 		{Name: "upgrade-insecure-requests", Remove: true},
@@ -68,7 +73,7 @@ func TestEdgeBackstageForms(t *testing.T) {
 	}
 	l := cfg.Backend.Limits
 	if l.ReadHeaderTimeout != 2*time.Second || l.WriteTimeout != 5*time.Second || l.IdleTimeout != 1500*time.Millisecond ||
-		l.ReadTimeout != DefaultReadTimeout || l.MaxBodyBytes != 2048 || l.MaxHeaderBytes != 16384 || l.MaxCookieChunks != 4 {
+		l.ReadTimeout != httpedge.DefaultReadTimeout || l.MaxBodyBytes != 2048 || l.MaxHeaderBytes != 16384 || l.MaxCookieChunks != 4 {
 		t.Fatalf("limits %+v", l)
 	}
 	// A list of origin globs.

@@ -3,6 +3,8 @@ package config
 import (
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/httpedge"
+
 	"github.com/gatehouse-auth/gatehouse/providers"
 )
 
@@ -43,13 +45,13 @@ type Backend struct {
 	BaseURL string
 	Listen  Listen
 	// CORS is backend.cors; nil means no CORS headers (config/backendhttp.go).
-	CORS *CORS
+	CORS *httpedge.CORS
 	// CSP are the backend.csp overrides of the default policy, in key order.
-	CSP []CSPDirective
+	CSP []httpedge.CSPDirective
 	// HTTPS is backend.https.
 	HTTPS HTTPS
 	// Limits is backend.limits (Gatehouse's own), defaults filled in.
-	Limits Limits
+	Limits httpedge.Limits
 	// Database is backend.database, defaults filled in (config/database.go).
 	Database Database
 }

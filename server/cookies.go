@@ -6,15 +6,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpedge"
 )
 
 const (
 	// maxCookieChars is Backstage's chunking threshold (OAuthCookieManager).
 	maxCookieChars = 4000
-	// maxCookieChunks caps how many <name>-N chunks are read back, so a
-	// request cannot make us concatenate unbounded input.
-	maxCookieChunks = 16
-	nonceMaxAge     = 10 * time.Minute
+	nonceMaxAge    = 10 * time.Minute
 	// defaultSessionDuration is Backstage's 1000-day refresh-cookie life.
 	defaultSessionDuration = 1000 * 24 * time.Hour
 )
@@ -29,7 +28,7 @@ type cookieJar struct {
 	callbackHost string
 	secure       bool
 	maxAge       time.Duration
-	// maxChunks is backend.limits.maxCookieChunks (default maxCookieChunks).
+	// maxChunks is backend.limits.maxCookieChunks.
 	maxChunks int
 	now       func() time.Time
 }
@@ -54,7 +53,7 @@ func newCookieJar(provider, callbackURL string, sessionDuration time.Duration, n
 		callbackHost: u.Hostname(),
 		secure:       u.Scheme == "https",
 		maxAge:       sessionDuration,
-		maxChunks:    maxCookieChunks,
+		maxChunks:    httpedge.DefaultMaxCookieChunks,
 		now:          now,
 	}, nil
 }

@@ -6,29 +6,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-)
 
-// CORSOptions is backend.cors as Backstage's readCorsOptions hands it to
-// the cors package.
-type CORSOptions struct {
-	// Origins are minimatch globs ({nocase, noglobstar}); empty means any
-	// origin, answered with "*" and never with credentials.
-	Origins []string
-	// Methods default to GET,HEAD,PUT,PATCH,POST,DELETE.
-	Methods []string
-	// AllowedHeaders empty reflects Access-Control-Request-Headers.
-	// X-Requested-With is always allowed: every refresh sends it.
-	AllowedHeaders []string
-	ExposedHeaders []string
-	Credentials    bool
-	// MaxAge is in seconds; negative means no Access-Control-Max-Age (set
-	// it to -1 when unset: 0 is sent as "0", as the cors package does).
-	MaxAge int
-	// PreflightContinue passes preflights on to the routes.
-	PreflightContinue bool
-	// OptionsSuccessStatus is the preflight status; 0 means 204.
-	OptionsSuccessStatus int
-}
+	"github.com/gatehouse-auth/gatehouse/internal/httpedge"
+)
 
 // corsPolicy is the cors package's behaviour with Backstage's origin
 // matcher: an origin that matches no pattern (or no Origin header at all)
@@ -45,10 +25,10 @@ type corsPolicy struct {
 	preflightCode  int
 }
 
-func newCORSPolicy(o CORSOptions) (*corsPolicy, error) {
+func newCORSPolicy(o httpedge.CORS) (*corsPolicy, error) {
 	p := &corsPolicy{
 		anyOrigin:     len(o.Origins) == 0,
-		methods:       "GET,HEAD,PUT,PATCH,POST,DELETE",
+		methods:       httpedge.DefaultCORSMethods,
 		credentials:   o.Credentials,
 		preflightNext: o.PreflightContinue,
 		preflightCode: o.OptionsSuccessStatus,
@@ -79,7 +59,7 @@ func newCORSPolicy(o CORSOptions) (*corsPolicy, error) {
 		p.maxAge = strconv.Itoa(o.MaxAge)
 	}
 	if p.preflightCode == 0 {
-		p.preflightCode = http.StatusNoContent
+		p.preflightCode = httpedge.DefaultOptionsSuccessStatus
 	}
 	return p, nil
 }

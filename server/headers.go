@@ -4,20 +4,14 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-)
 
-// CSPDirective is one backend.csp override: Values replace the default
-// directive of that name (or add a new one at the end); Remove deletes it.
-type CSPDirective struct {
-	Name   string
-	Values []string
-	Remove bool
-}
+	"github.com/gatehouse-auth/gatehouse/internal/httpedge"
+)
 
 // defaultCSP is Backstage's applyCspDirectives over helmet's defaults:
 // script-src gains 'unsafe-eval' and form-action is dropped. The order is
 // the one Backstage sends (spec captures).
-var defaultCSP = []CSPDirective{
+var defaultCSP = []httpedge.CSPDirective{
 	{Name: "default-src", Values: []string{"'self'"}},
 	{Name: "base-uri", Values: []string{"'self'"}},
 	{Name: "font-src", Values: []string{"'self'", "https:", "data:"}},
@@ -36,8 +30,8 @@ const hstsValue = "max-age=15552000; includeSubDomains"
 // buildCSP applies overrides to the default policy as Backstage does: a
 // replaced directive keeps its place, a new one goes last, a removed one
 // disappears. default-src cannot be removed (helmet refuses that too).
-func buildCSP(overrides []CSPDirective) (string, error) {
-	dirs := append([]CSPDirective(nil), defaultCSP...)
+func buildCSP(overrides []httpedge.CSPDirective) (string, error) {
+	dirs := append([]httpedge.CSPDirective(nil), defaultCSP...)
 	for _, o := range overrides {
 		name := strings.ToLower(strings.TrimSpace(o.Name))
 		if name == "" || strings.ContainsAny(name, " ;,") {
@@ -62,9 +56,9 @@ func buildCSP(overrides []CSPDirective) (string, error) {
 			dirs = append(dirs[:i], dirs[i+1:]...)
 		case o.Remove:
 		case i >= 0:
-			dirs[i] = CSPDirective{Name: name, Values: o.Values}
+			dirs[i] = httpedge.CSPDirective{Name: name, Values: o.Values}
 		default:
-			dirs = append(dirs, CSPDirective{Name: name, Values: o.Values})
+			dirs = append(dirs, httpedge.CSPDirective{Name: name, Values: o.Values})
 		}
 	}
 	parts := make([]string, len(dirs))

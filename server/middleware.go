@@ -3,6 +3,8 @@ package server
 import (
 	"fmt"
 	"net/http"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpedge"
 )
 
 // EdgeOptions is how the auth routes meet the network, as Backstage's root
@@ -11,27 +13,18 @@ import (
 // with no CORS and default limits.
 type EdgeOptions struct {
 	// CORS is backend.cors; nil sends no CORS headers at all.
-	CORS *CORSOptions
+	CORS *httpedge.CORS
 	// CSP are backend.csp overrides of helmet's default policy.
-	CSP []CSPDirective
+	CSP []httpedge.CSPDirective
 	// HSTS sends Strict-Transport-Security on every response (set it when
 	// the external base URL is https, e.g. behind a TLS-terminating proxy).
 	// Requests that arrive over TLS get it regardless.
 	HSTS bool
-	// MaxBodyBytes caps a request body (413 above it); 0 means 100 KiB.
-	MaxBodyBytes int64
-	// MaxHeaderBytes caps the request line plus headers (431 above it);
-	// 0 means 64 KiB.
-	MaxHeaderBytes int
-	// MaxCookieChunks caps how many <name>-N cookie chunks are read; 0
-	// means 16.
-	MaxCookieChunks int
+	// Limits is backend.limits; the server enforces MaxBodyBytes,
+	// MaxHeaderBytes and MaxCookieChunks (a zero field is its default),
+	// the timeouts belong to the http.Server.
+	Limits httpedge.Limits
 }
-
-const (
-	defaultMaxBodyBytes   = 100 << 10
-	defaultMaxHeaderBytes = 64 << 10
-)
 
 // edge is the compiled EdgeOptions.
 type edge struct {
@@ -47,13 +40,8 @@ func newEdge(o EdgeOptions) (*edge, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backend.csp: %w", err)
 	}
-	e := &edge{csp: csp, hsts: o.HSTS, maxBodyBytes: o.MaxBodyBytes, maxHeaderBytes: o.MaxHeaderBytes}
-	if e.maxBodyBytes <= 0 {
-		e.maxBodyBytes = defaultMaxBodyBytes
-	}
-	if e.maxHeaderBytes <= 0 {
-		e.maxHeaderBytes = defaultMaxHeaderBytes
-	}
+	l := o.Limits.WithDefaults()
+	e := &edge{csp: csp, hsts: o.HSTS, maxBodyBytes: l.MaxBodyBytes, maxHeaderBytes: l.MaxHeaderBytes}
 	if o.CORS != nil {
 		if e.cors, err = newCORSPolicy(*o.CORS); err != nil {
 			return nil, fmt.Errorf("backend.cors: %w", err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/identity"
+	"github.com/gatehouse-auth/gatehouse/internal/httpedge"
 )
 
 // backstageCSP is the default policy exactly as Backstage sends it (spec
@@ -50,7 +51,7 @@ func TestBuildCSP(t *testing.T) {
 	}
 	// Backstage's documented example: a list replaces a directive in place,
 	// false removes one, a new one goes last.
-	got, err = buildCSP([]CSPDirective{
+	got, err = buildCSP([]httpedge.CSPDirective{
 		{Name: "connect-src", Values: []string{"'self'", "http:", "https:"}},
 		{Name: "upgrade-insecure-requests", Remove: true},
 		{Name: "img-src", Values: []string{"'self'", "data:", "https://avatars.example.com"}},
@@ -59,10 +60,10 @@ func TestBuildCSP(t *testing.T) {
 	if err != nil || got != want {
 		t.Fatalf("overridden CSP:\n%s\nwant\n%s (%v)", got, want, err)
 	}
-	if _, err := buildCSP([]CSPDirective{{Name: "default-src", Remove: true}}); err == nil || !strings.Contains(err.Error(), "default-src") {
+	if _, err := buildCSP([]httpedge.CSPDirective{{Name: "default-src", Remove: true}}); err == nil || !strings.Contains(err.Error(), "default-src") {
 		t.Fatalf("removing default-src: %v", err)
 	}
-	if _, err := buildCSP([]CSPDirective{{Name: "img-src", Values: []string{"a;b"}}}); err == nil || !strings.Contains(err.Error(), "img-src") {
+	if _, err := buildCSP([]httpedge.CSPDirective{{Name: "img-src", Values: []string{"a;b"}}}); err == nil || !strings.Contains(err.Error(), "img-src") {
 		t.Fatalf("bad value: %v", err)
 	}
 }
@@ -147,7 +148,7 @@ func corsReq(method, origin string, hdr ...string) *http.Request {
 }
 
 func TestCORS(t *testing.T) {
-	h := newEdgeServer(t, EdgeOptions{CORS: &CORSOptions{
+	h := newEdgeServer(t, EdgeOptions{CORS: &httpedge.CORS{
 		Origins:     []string{"http://127.0.0.1:3000", "https://*.example.com"},
 		Methods:     []string{"GET", "HEAD", "PATCH", "POST", "PUT", "DELETE"},
 		Credentials: true,
@@ -199,7 +200,7 @@ func TestCORS(t *testing.T) {
 
 func TestCORSOptions(t *testing.T) {
 	// No origin: "*", and never with credentials.
-	h := newEdgeServer(t, EdgeOptions{CORS: &CORSOptions{Credentials: true, MaxAge: 600, ExposedHeaders: []string{"X-Request-Id"}, AllowedHeaders: []string{"Content-Type"}}})
+	h := newEdgeServer(t, EdgeOptions{CORS: &httpedge.CORS{Credentials: true, MaxAge: 600, ExposedHeaders: []string{"X-Request-Id"}, AllowedHeaders: []string{"Content-Type"}}})
 	w := serveReq(h, corsReq("OPTIONS", "http://anything.test", "Access-Control-Request-Headers", "x-requested-with"))
 	hd := w.Header()
 	if hd.Get("Access-Control-Allow-Origin") != "*" || hd.Get("Access-Control-Allow-Credentials") != "" {
@@ -225,7 +226,7 @@ func TestCORSOptions(t *testing.T) {
 }
 
 func TestBodyAndHeaderLimits(t *testing.T) {
-	h := newEdgeServer(t, EdgeOptions{MaxBodyBytes: 1000, MaxHeaderBytes: 8 << 10})
+	h := newEdgeServer(t, EdgeOptions{Limits: httpedge.Limits{MaxBodyBytes: 1000, MaxHeaderBytes: 8 << 10}})
 	envelope := func(w *httptest.ResponseRecorder, status int, name, msgPart string) {
 		t.Helper()
 		var env struct {
@@ -248,7 +249,7 @@ func TestBodyAndHeaderLimits(t *testing.T) {
 	r.ContentLength = -1
 	envelope(serveReq(h, r), 413, "PayloadTooLargeError", "maxBodyBytes")
 	// A body under the cap reaches the handler intact, declared or chunked.
-	e, _ := newEdge(EdgeOptions{MaxBodyBytes: 1000})
+	e, _ := newEdge(EdgeOptions{Limits: httpedge.Limits{MaxBodyBytes: 1000}})
 	echoForm := e.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(r.PostFormValue("state")))
 	}))
@@ -283,7 +284,7 @@ func TestCookieChunkCap(t *testing.T) {
 // headers, a CORS glob match, and the limits (with a small form body read
 // up front for the POST case). The handler itself does nothing.
 func BenchmarkEdge(b *testing.B) {
-	cors := &CORSOptions{Origins: []string{"http://localhost:3000", "https://*.example.com"}, Credentials: true, MaxAge: -1}
+	cors := &httpedge.CORS{Origins: []string{"http://localhost:3000", "https://*.example.com"}, Credentials: true, MaxAge: -1}
 	for _, tc := range []struct {
 		name   string
 		opts   EdgeOptions
@@ -291,7 +292,7 @@ func BenchmarkEdge(b *testing.B) {
 		body   string
 	}{
 		// Baseline: the request and recorder alone, without the edge.
-		{"Baseline", EdgeOptions{MaxBodyBytes: -1}, "GET", ""},
+		{"Baseline", EdgeOptions{Limits: httpedge.Limits{MaxBodyBytes: -1}}, "GET", ""},
 		{"HeadersOnly", EdgeOptions{}, "GET", ""},
 		{"CORSGlobGET", EdgeOptions{CORS: cors}, "GET", ""},
 		{"CORSPreflight", EdgeOptions{CORS: cors}, "OPTIONS", ""},
@@ -302,7 +303,7 @@ func BenchmarkEdge(b *testing.B) {
 			b.Fatal(err)
 		}
 		var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
-		if tc.opts.MaxBodyBytes >= 0 {
+		if tc.opts.Limits.MaxBodyBytes >= 0 {
 			h = e.wrap(h)
 		}
 		b.Run(tc.name, func(b *testing.B) {

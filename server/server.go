@@ -141,9 +141,7 @@ func New(o Options) (*Server, error) {
 			if err != nil || jar == nil {
 				return nil, fmt.Errorf("auth.providers.%s.%s.callbackUrl: not a valid URL", id, env)
 			}
-			if o.Edge.MaxCookieChunks > 0 {
-				jar.maxChunks = o.Edge.MaxCookieChunks
-			}
+			jar.maxChunks = o.Edge.Limits.WithDefaults().MaxCookieChunks
 			pr.envs[env] = &envRuntime{ProviderEnv: provEnv, id: id, env: env, jar: jar, scopes: provEnv.Provider.Scopes()}
 		}
 		s.providers[id] = pr

@@ -16,36 +16,19 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/config"
+	"github.com/gatehouse-auth/gatehouse/internal/httpedge"
 	"github.com/gatehouse-auth/gatehouse/server"
 )
 
-// edgeOptions turns backend.cors, backend.csp and backend.limits into the
-// server's edge. HSTS is sent on every answer when backend.baseUrl is https
-// (TLS may end at a proxy in front of Gatehouse).
+// edgeOptions is backend.cors, backend.csp and backend.limits as the
+// server's edge, passed through as config decoded them. HSTS is sent on
+// every answer when backend.baseUrl is https (TLS may end at a proxy in
+// front of Gatehouse).
 func edgeOptions(cfg *config.Config) server.EdgeOptions {
 	b := cfg.Backend
-	o := server.EdgeOptions{
-		MaxBodyBytes:    b.Limits.MaxBodyBytes,
-		MaxHeaderBytes:  b.Limits.MaxHeaderBytes,
-		MaxCookieChunks: b.Limits.MaxCookieChunks,
-	}
+	o := server.EdgeOptions{CORS: b.CORS, CSP: b.CSP, Limits: b.Limits}
 	if u, err := url.Parse(b.BaseURL); err == nil && u.Scheme == "https" {
 		o.HSTS = true
-	}
-	for _, d := range b.CSP {
-		o.CSP = append(o.CSP, server.CSPDirective{Name: d.Name, Values: d.Values, Remove: d.Remove})
-	}
-	if c := b.CORS; c != nil {
-		o.CORS = &server.CORSOptions{
-			Origins:              c.Origins,
-			Methods:              c.Methods,
-			AllowedHeaders:       c.AllowedHeaders,
-			ExposedHeaders:       c.ExposedHeaders,
-			Credentials:          c.Credentials,
-			MaxAge:               c.MaxAge,
-			PreflightContinue:    c.PreflightContinue,
-			OptionsSuccessStatus: c.OptionsSuccessStatus,
-		}
 	}
 	return o
 }
@@ -55,8 +38,9 @@ func edgeOptions(cfg *config.Config) server.EdgeOptions {
 // itself cuts off anything more than 4 KiB over it. It also makes srv
 // refuse, and close the connection of, a request whose length is
 // ambiguous (both Content-Length and Transfer-Encoding), which the
-// connections of WrapListener detect.
-func ApplyLimits(srv *http.Server, l config.Limits) {
+// connections of WrapListener detect. A zero field of l is its default.
+func ApplyLimits(srv *http.Server, l httpedge.Limits) {
+	l = l.WithDefaults()
 	srv.ReadHeaderTimeout = l.ReadHeaderTimeout
 	srv.ReadTimeout = l.ReadTimeout
 	srv.WriteTimeout = l.WriteTimeout
