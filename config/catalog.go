@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/resolvers/catalog"
 )
 
 // Catalog sources and credentials of gatehouse.catalog.
@@ -17,11 +19,10 @@ const (
 	CatalogCredentialsStatic = "static"
 )
 
-// Defaults of gatehouse.catalog.
-const (
-	DefaultCatalogCacheTTL = 5 * time.Second
-	DefaultCatalogTimeout  = 10 * time.Second
-)
+// DefaultCatalogCacheTTL is gatehouse.catalog.cacheTTL's default; the
+// timeout's default is the catalog client's own
+// (catalog.DefaultBackstageTimeout).
+const DefaultCatalogCacheTTL = 5 * time.Second
 
 var catalogSourceKeys = []string{"source", "cacheTtl", "timeout", "credentials", "staticTokenSubject"}
 
@@ -113,7 +114,7 @@ func (c *Config) StaticToken() (ExternalAccess, bool) {
 // backend.auth.externalAccess.
 func (d *decoder) decodeCatalogSource(raw map[string]any, cfg *Config) {
 	cs := &cfg.CatalogSource
-	*cs = CatalogSource{Source: CatalogSourceFile, CacheTTL: DefaultCatalogCacheTTL, Timeout: DefaultCatalogTimeout, Credentials: CatalogCredentialsPlugin}
+	*cs = CatalogSource{Source: CatalogSourceFile, CacheTTL: DefaultCatalogCacheTTL, Timeout: catalog.DefaultBackstageTimeout, Credentials: CatalogCredentialsPlugin}
 	d.decodeDiscovery(raw, cfg)
 	d.decodeExternalAccess(raw, cfg)
 

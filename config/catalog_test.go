@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/resolvers/catalog"
 )
 
 const catalogBase = `
@@ -17,7 +19,7 @@ func TestCatalogSourceDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := CatalogSource{Source: CatalogSourceFile, CacheTTL: DefaultCatalogCacheTTL, Timeout: DefaultCatalogTimeout, Credentials: CatalogCredentialsPlugin}
+	want := CatalogSource{Source: CatalogSourceFile, CacheTTL: DefaultCatalogCacheTTL, Timeout: catalog.DefaultBackstageTimeout, Credentials: CatalogCredentialsPlugin}
 	if cfg.CatalogSource != want {
 		t.Errorf("defaults = %+v, want %+v", cfg.CatalogSource, want)
 	}
