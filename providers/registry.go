@@ -99,3 +99,21 @@ func (r Registry) IDs() []string {
 	slices.Sort(ids)
 	return ids
 }
+
+// Defaults fills what every provider defaults alike: Now is time.Now,
+// Logger slog.Default(), and HTTPClient a client bounded by timeout
+// (DefaultTimeout when timeout is not positive).
+func (e *Env) Defaults(timeout time.Duration) {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	if e.Now == nil {
+		e.Now = time.Now
+	}
+	if e.Logger == nil {
+		e.Logger = slog.Default()
+	}
+	if e.HTTPClient == nil {
+		e.HTTPClient = &http.Client{Timeout: timeout}
+	}
+}

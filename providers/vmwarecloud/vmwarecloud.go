@@ -116,16 +116,10 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = providers.DefaultTimeout
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: cfg.Timeout}
-	}
+	env := providers.Env{HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, Now: cfg.Now}
+	env.Defaults(cfg.Timeout)
+	cfg.Now, cfg.Logger = env.Now, env.Logger
+	hc := env.HTTPClient
 	p := &Provider{cfg: cfg, http: hc, basic: "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.ClientID+":"))}
 	if cfg.VerifySignature || cfg.JWKSURL != "" {
 		jwks := cfg.JWKSURL
