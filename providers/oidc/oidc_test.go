@@ -58,24 +58,11 @@ type idTokenCase struct {
 }
 
 func idTokenCases() []idTokenCase {
-	return []idTokenCase{
-		{name: "good token", mutate: func(c map[string]any) {}},
-		{name: "no iat", mutate: func(c map[string]any) { delete(c, "iat") }, want: "ID token has no iat claim"},
-		// go-oidc already refuses this one; vmwarecloud's unverified decoding does not.
-		{name: "iat not a number", mutate: func(c map[string]any) { c["iat"] = "yesterday" }, want: "ID token"},
-		{name: "several audiences, azp another client", mutate: func(c map[string]any) {
-			c["aud"], c["azp"] = []string{testClient, "other-client"}, "other-client"
-		}, want: `ID token azp "other-client" is not this client`},
-		{name: "several audiences, azp this client", mutate: func(c map[string]any) {
-			c["aud"], c["azp"] = []string{testClient, "other-client"}, testClient
-		}},
-		{name: "several audiences, no azp", mutate: func(c map[string]any) {
-			c["aud"] = []string{testClient, "other-client"}
-			delete(c, "azp")
-		}, want: "ID token has several audiences but no azp claim"},
-		{name: "one audience, azp another client", mutate: func(c map[string]any) { c["azp"] = "other-client" },
-			want: `ID token azp "other-client" is not this client`},
-		{name: "one audience, no azp", mutate: func(c map[string]any) { delete(c, "azp") }},
+	var cases []idTokenCase
+	for _, c := range devidptest.IDTokenClaimCases(testClient) {
+		cases = append(cases, idTokenCase{name: c.Name, mutate: c.Mutate, want: c.Want})
+	}
+	return append(cases, []idTokenCase{
 		{name: "azp not a string", mutate: func(c map[string]any) { c["azp"] = 7 }, want: "ID token azp claim is not a string"},
 		{name: "iss parameter names another issuer", params: func(q url.Values, _ string) { q.Set("iss", "http://evil.example") },
 			want: `authorization response iss "http://evil.example" is not the issuer`},
@@ -90,7 +77,7 @@ func idTokenCases() []idTokenCase {
 		{name: "iss parameter missing, not required"},
 		{name: "iss parameter right", params: func(q url.Values, iss string) { q.Set("iss", iss) }},
 		{name: "iss parameter right, metadata requires it", issRequired: true, params: func(q url.Values, iss string) { q.Set("iss", iss) }},
-	}
+	}...)
 }
 
 func checkOutcome(t *testing.T, res *providers.Result, err error, want string) {

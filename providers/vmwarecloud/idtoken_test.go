@@ -46,28 +46,13 @@ func TestIDTokenChecks(t *testing.T) {
 	}
 	t.Cleanup(func() { idp.Close() })
 	tr := &devidptest.Tamper{SigningKey: idp.ConsoleSigningKey}
-	cases := []struct {
+	type idTokenCase struct {
 		name   string
 		mutate func(map[string]any)
 		params func(q url.Values)
 		want   string
-	}{
-		{name: "good token", mutate: func(c map[string]any) {}},
-		{name: "no iat", mutate: func(c map[string]any) { delete(c, "iat") }, want: "ID token has no iat claim"},
-		{name: "iat not a number", mutate: func(c map[string]any) { c["iat"] = "yesterday" }, want: "ID token"},
-		{name: "several audiences, azp another client", mutate: func(c map[string]any) {
-			c["aud"], c["azp"] = []string{testClient, "other-client"}, "other-client"
-		}, want: `ID token azp "other-client" is not this client`},
-		{name: "several audiences, azp this client", mutate: func(c map[string]any) {
-			c["aud"], c["azp"] = []string{testClient, "other-client"}, testClient
-		}},
-		{name: "several audiences, no azp", mutate: func(c map[string]any) {
-			c["aud"] = []string{testClient, "other-client"}
-			delete(c, "azp")
-		}, want: "ID token has several audiences but no azp claim"},
-		{name: "one audience, azp another client", mutate: func(c map[string]any) { c["azp"] = "other-client" },
-			want: `ID token azp "other-client" is not this client`},
-		{name: "one audience, no azp", mutate: func(c map[string]any) { delete(c, "azp") }},
+	}
+	cases := []idTokenCase{
 		{name: "iss parameter names another issuer", params: func(q url.Values) { q.Set("iss", "http://evil.example") },
 			want: `authorization response iss "http://evil.example" is not the issuer "` + idp.ConsoleURL() + `"`},
 		{name: "iss parameter twice", params: func(q url.Values) { q["iss"] = []string{idp.ConsoleURL(), idp.ConsoleURL()} },
@@ -75,6 +60,9 @@ func TestIDTokenChecks(t *testing.T) {
 		{name: "iss parameter right", params: func(q url.Values) { q.Set("iss", idp.ConsoleURL()) }},
 		{name: "iss parameter, ID token without iss", mutate: func(c map[string]any) { delete(c, "iss") },
 			params: func(q url.Values) { q.Set("iss", idp.ConsoleURL()) }, want: "the ID token has no iss claim"},
+	}
+	for _, c := range devidptest.IDTokenClaimCases(testClient) {
+		cases = append(cases, idTokenCase{name: c.Name, mutate: c.Mutate, want: c.Want})
 	}
 	for _, verify := range []bool{false, true} {
 		for _, c := range cases {
