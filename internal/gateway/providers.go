@@ -17,8 +17,11 @@ import (
 // has its transforms and resolvers checked, so that `check` reports them
 // in the same run; only environments without problems are returned.
 func openProviders(cfg *config.Config, o Options, ops *opsState, modules *wasm.Set, deps resolvers.Deps, problems *problemList) (map[string]map[string]*server.ProviderEnv, map[string]string) {
-	resolverFactories := modules.Resolvers(resolvers.BuiltinResolvers())
-	transformFactories := modules.Transforms(resolvers.BuiltinTransforms())
+	op := envOpener{
+		cfg: cfg, o: o, ops: ops, deps: deps, problems: problems,
+		resolverFactories:  modules.Resolvers(resolvers.BuiltinResolvers()),
+		transformFactories: modules.Transforms(resolvers.BuiltinTransforms()),
+	}
 	envs := map[string]map[string]*server.ProviderEnv{}
 	defaults := map[string]string{}
 	ids := make([]string, 0, len(cfg.Auth.Providers))
@@ -29,53 +32,74 @@ func openProviders(cfg *config.Config, o Options, ops *opsState, modules *wasm.S
 	for _, id := range ids {
 		kind, ok := builtin.Registry[id]
 		if !ok {
+			// config refuses unknown ids; a Config built by hand may not.
 			problems.add("auth.providers."+id, fmt.Errorf("provider %q is not supported", id))
 			continue
 		}
 		defaults[id] = kind.DefaultTransform
 		envs[id] = map[string]*server.ProviderEnv{}
 		for env, settings := range cfg.Auth.Providers[id] {
-			cb := settings.CallbackURL
-			if cb == "" {
-				cb = providers.CallbackURL(AuthBaseURL(cfg), id)
+			if opened, ok := op.open(id, kind, settings); ok {
+				envs[id][env] = opened
 			}
-			p, openErr := settings.Settings.Open(providers.Env{
-				ProviderID:  id,
-				CallbackURL: cb,
-				HTTPClient:  ops.idpClient(o, id, settings.Settings),
-				Logger:      o.Logger,
-				Now:         o.Now,
-			})
-			if openErr != nil {
-				problems.add(settings.Path, openErr)
-			}
-			tr, trErr := resolvers.NewTransforms(resolverSteps(settings.SignIn.ProfileTransforms), kind.DefaultTransform, transformFactories)
-			if trErr != nil {
-				problems.add(settings.Path+".signIn.profileTransforms", trErr)
-			}
-			opened := &server.ProviderEnv{
-				Provider:         p,
-				Transforms:       tr,
-				CallbackURL:      settings.CallbackURL,
-				SessionDuration:  settings.SessionDuration,
-				AdditionalScopes: settings.AdditionalScopes,
-			}
-			if len(settings.SignIn.Resolvers) > 0 {
-				chain, err := resolvers.NewChain(resolverSteps(settings.SignIn.Resolvers), resolverFactories, deps)
-				if err != nil {
-					problems.add(settings.Path+".signIn.resolvers", err)
-					continue
-				}
-				ops.observeChain(chain)
-				opened.Resolver = chain
-			}
-			if openErr != nil || trErr != nil {
-				continue
-			}
-			envs[id][env] = opened
 		}
 	}
 	return envs, defaults
+}
+
+// envOpener opens provider environments, recording their problems.
+type envOpener struct {
+	cfg                *config.Config
+	o                  Options
+	ops                *opsState
+	deps               resolvers.Deps
+	problems           *problemList
+	resolverFactories  map[string]resolvers.ResolverFactory
+	transformFactories map[string]resolvers.TransformFactory
+}
+
+// open opens one environment: its provider, transforms and resolver
+// chain. Each part is checked even when another failed, so that `check`
+// reports them all in one run; ok is false when any failed.
+func (op envOpener) open(id string, kind providers.Kind, settings *config.ProviderEnv) (*server.ProviderEnv, bool) {
+	cb := settings.CallbackURL
+	if cb == "" {
+		cb = providers.CallbackURL(AuthBaseURL(op.cfg), id)
+	}
+	ok := true
+	p, err := settings.Settings.Open(providers.Env{
+		ProviderID:  id,
+		CallbackURL: cb,
+		HTTPClient:  op.ops.idpClient(op.o, id, settings.Settings),
+		Logger:      op.o.Logger,
+		Now:         op.o.Now,
+	})
+	if err != nil {
+		op.problems.add(settings.Path, err)
+		ok = false
+	}
+	tr, err := resolvers.NewTransforms(resolverSteps(settings.SignIn.ProfileTransforms), kind.DefaultTransform, op.transformFactories)
+	if err != nil {
+		op.problems.add(settings.Path+".signIn.profileTransforms", err)
+		ok = false
+	}
+	opened := &server.ProviderEnv{
+		Provider:         p,
+		Transforms:       tr,
+		CallbackURL:      settings.CallbackURL,
+		SessionDuration:  settings.SessionDuration,
+		AdditionalScopes: settings.AdditionalScopes,
+	}
+	if len(settings.SignIn.Resolvers) > 0 {
+		chain, err := resolvers.NewChain(resolverSteps(settings.SignIn.Resolvers), op.resolverFactories, op.deps)
+		if err != nil {
+			op.problems.add(settings.Path+".signIn.resolvers", err)
+			return nil, false
+		}
+		op.ops.observeChain(chain)
+		opened.Resolver = chain
+	}
+	return opened, ok
 }
 
 // resolverSteps hands configured signIn entries to the resolvers package in
