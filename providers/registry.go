@@ -46,13 +46,13 @@ type Settings interface {
 type Config interface {
 	// Open opens the provider in env. It contacts no IdP: discovery, if
 	// any, happens on first use (Discoverer).
-	Open(env Env) (Provider, error)
+	Open(opts OpenOptions) (Provider, error)
 	// IdPTimeout bounds each call to the IdP.
 	IdPTimeout() time.Duration
 }
 
-// Env is what every provider is opened with besides its own Config.
-type Env struct {
+// OpenOptions are what every provider is opened with besides its own Config.
+type OpenOptions struct {
 	// ProviderID is the auth.providers key, e.g. "vcfsso".
 	ProviderID string
 	// CallbackURL is the redirect_uri, never empty (see CallbackURL).
@@ -103,7 +103,7 @@ func (r Registry) IDs() []string {
 // Defaults fills what every provider defaults alike: Now is time.Now,
 // Logger slog.Default(), and HTTPClient a client bounded by timeout
 // (DefaultTimeout when timeout is not positive).
-func (e *Env) Defaults(timeout time.Duration) {
+func (e *OpenOptions) Defaults(timeout time.Duration) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}

@@ -23,19 +23,19 @@ func TestRegistryIDsSorted(t *testing.T) {
 }
 
 // TestEnvDefaults: what is set stays; what is not gets the one default.
-func TestEnvDefaults(t *testing.T) {
-	var e Env
+func TestOpenOptionsDefaults(t *testing.T) {
+	var e OpenOptions
 	e.Defaults(0)
 	if e.Now == nil || e.Logger == nil || e.HTTPClient == nil || e.HTTPClient.Timeout != DefaultTimeout {
 		t.Fatalf("defaults: %+v", e)
 	}
 	own := &http.Client{}
-	e = Env{HTTPClient: own}
+	e = OpenOptions{HTTPClient: own}
 	e.Defaults(3 * time.Second)
 	if e.HTTPClient != own {
 		t.Error("a given client was replaced")
 	}
-	e = Env{}
+	e = OpenOptions{}
 	e.Defaults(3 * time.Second)
 	if e.HTTPClient.Timeout != 3*time.Second {
 		t.Errorf("timeout %v", e.HTTPClient.Timeout)

@@ -63,7 +63,7 @@ func newFakeHarness(t *testing.T, p *providertest.Provider, prov providers.Provi
 		AuthBaseURL:         srv.URL + "/api/auth",
 		ExtraAllowedOrigins: flowExtraOrigins,
 		SessionSecret:       "fake-test-session-secret",
-		Providers: map[string]map[string]*ProviderEnv{"fake": {"development": {
+		Providers: map[string]map[string]*Environment{"fake": {"development": {
 			Provider: prov, Transforms: tr, Resolver: res, AdditionalScopes: []string{"extra"},
 		}}},
 		Tokens: tokens,

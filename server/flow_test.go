@@ -98,7 +98,7 @@ func newFlowHarness(t *testing.T, resolver resolvers.SignInResolver) *flowHarnes
 		AuthBaseURL:         base + "/api/auth",
 		ExtraAllowedOrigins: flowExtraOrigins,
 		SessionSecret:       "server-test-session-secret",
-		Providers: map[string]map[string]*ProviderEnv{"vcfsso": {"development": {
+		Providers: map[string]map[string]*Environment{"vcfsso": {"development": {
 			Provider: prov, Transforms: transforms, Resolver: resolver,
 		}}},
 		Tokens: tokens,

@@ -37,8 +37,10 @@ type TokenIssuer interface {
 	UserInfo(ctx context.Context, token string) (map[string]any, error)
 }
 
-// ProviderEnv is one environment of one provider, ready to serve.
-type ProviderEnv struct {
+// Environment is one environment of one provider (auth.providers.<id>.<env>)
+// as the server serves it: the opened provider, its transforms and resolver
+// chain, and the cookie settings.
+type Environment struct {
 	Provider   providers.Provider
 	Transforms Transforms
 	// Resolver is nil when signIn.resolvers is empty: the provider then
@@ -64,7 +66,7 @@ type Options struct {
 	// SessionSecret is auth.session.secret; it keys the transaction cookie.
 	SessionSecret string
 	// Providers maps provider id → env → provider.
-	Providers map[string]map[string]*ProviderEnv
+	Providers map[string]map[string]*Environment
 	Tokens    TokenIssuer
 	Logger    *slog.Logger
 	// Edge is CORS, the security headers and the request limits
@@ -100,7 +102,7 @@ type providerRoutes struct {
 }
 
 type envRuntime struct {
-	*ProviderEnv
+	*Environment
 	id     string
 	env    string
 	jar    *cookieJar
@@ -142,7 +144,7 @@ func New(o Options) (*Server, error) {
 				return nil, fmt.Errorf("auth.providers.%s.%s.callbackUrl: not a valid URL", id, env)
 			}
 			jar.maxChunks = o.Edge.Limits.WithDefaults().MaxCookieChunks
-			pr.envs[env] = &envRuntime{ProviderEnv: provEnv, id: id, env: env, jar: jar, scopes: provEnv.Provider.Scopes()}
+			pr.envs[env] = &envRuntime{Environment: provEnv, id: id, env: env, jar: jar, scopes: provEnv.Provider.Scopes()}
 		}
 		s.providers[id] = pr
 	}

@@ -41,7 +41,7 @@ type Gateway struct {
 	// (catalog.go).
 	pluginKeys *identity.PluginKeys
 	// envs are the opened providers, for `resolve` and start-up discovery.
-	envs map[string]map[string]*server.ProviderEnv
+	envs map[string]map[string]*server.Environment
 	// defaultTransforms are each provider id's default profile transform.
 	defaultTransforms map[string]string
 	// ops holds the metrics registry, readiness checks and closers (ops.go).
@@ -206,7 +206,7 @@ func (gw *Gateway) Modules() *wasm.Set { return gw.modules }
 
 // Env is the opened auth.providers.<provider>.<env>, or false when it is
 // not configured.
-func (gw *Gateway) Env(provider, env string) (*server.ProviderEnv, bool) {
+func (gw *Gateway) Env(provider, env string) (*server.Environment, bool) {
 	pe, ok := gw.envs[provider][env]
 	return pe, ok
 }

@@ -16,13 +16,13 @@ import (
 // profile transforms and resolver chain. A provider that cannot open still
 // has its transforms and resolvers checked, so that `check` reports them
 // in the same run; only environments without problems are returned.
-func openProviders(cfg *config.Config, o Options, ops *opsState, modules *wasm.Set, deps resolvers.Deps, problems *problemList) (map[string]map[string]*server.ProviderEnv, map[string]string) {
+func openProviders(cfg *config.Config, o Options, ops *opsState, modules *wasm.Set, deps resolvers.Deps, problems *problemList) (map[string]map[string]*server.Environment, map[string]string) {
 	op := envOpener{
 		cfg: cfg, o: o, ops: ops, deps: deps, problems: problems,
 		resolverFactories:  modules.Resolvers(resolvers.BuiltinResolvers()),
 		transformFactories: modules.Transforms(resolvers.BuiltinTransforms()),
 	}
-	envs := map[string]map[string]*server.ProviderEnv{}
+	envs := map[string]map[string]*server.Environment{}
 	defaults := map[string]string{}
 	ids := make([]string, 0, len(cfg.Auth.Providers))
 	for id := range cfg.Auth.Providers {
@@ -37,7 +37,7 @@ func openProviders(cfg *config.Config, o Options, ops *opsState, modules *wasm.S
 			continue
 		}
 		defaults[id] = kind.DefaultTransform
-		envs[id] = map[string]*server.ProviderEnv{}
+		envs[id] = map[string]*server.Environment{}
 		for env, settings := range cfg.Auth.Providers[id] {
 			if opened, ok := op.open(id, kind, settings); ok {
 				envs[id][env] = opened
@@ -61,13 +61,13 @@ type envOpener struct {
 // open opens one environment: its provider, transforms and resolver
 // chain. Each part is checked even when another failed, so that `check`
 // reports them all in one run; ok is false when any failed.
-func (op envOpener) open(id string, kind providers.Kind, settings *config.ProviderEnv) (*server.ProviderEnv, bool) {
+func (op envOpener) open(id string, kind providers.Kind, settings *config.ProviderEnv) (*server.Environment, bool) {
 	cb := settings.CallbackURL
 	if cb == "" {
 		cb = providers.CallbackURL(AuthBaseURL(op.cfg), id)
 	}
 	ok := true
-	p, err := settings.Settings.Open(providers.Env{
+	p, err := settings.Settings.Open(providers.OpenOptions{
 		ProviderID:  id,
 		CallbackURL: cb,
 		HTTPClient:  op.ops.idpClient(op.o, id, settings.Settings),
@@ -83,7 +83,7 @@ func (op envOpener) open(id string, kind providers.Kind, settings *config.Provid
 		op.problems.add(settings.Path+".signIn.profileTransforms", err)
 		ok = false
 	}
-	opened := &server.ProviderEnv{
+	opened := &server.Environment{
 		Provider:         p,
 		Transforms:       tr,
 		CallbackURL:      settings.CallbackURL,

@@ -56,10 +56,10 @@ func Decode(s providers.Settings) Config {
 	return c
 }
 
-// Open opens the provider as env.ProviderID, on env's client and clock.
-func (c Config) Open(env providers.Env) (providers.Provider, error) {
-	c.ProviderID, c.CallbackURL = env.ProviderID, env.CallbackURL
-	c.HTTPClient, c.Logger, c.Now = env.HTTPClient, env.Logger, env.Now
+// Open opens the provider as opts.ProviderID, on opts' client and clock.
+func (c Config) Open(opts providers.OpenOptions) (providers.Provider, error) {
+	c.ProviderID, c.CallbackURL = opts.ProviderID, opts.CallbackURL
+	c.HTTPClient, c.Logger, c.Now = opts.HTTPClient, opts.Logger, opts.Now
 	return New(c)
 }
 

@@ -133,10 +133,10 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = providers.DefaultTimeout
 	}
-	env := providers.Env{HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, Now: cfg.Now}
-	env.Defaults(cfg.Timeout)
-	cfg.Now, cfg.Logger = env.Now, env.Logger
-	hc := env.HTTPClient
+	opts := providers.OpenOptions{HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, Now: cfg.Now}
+	opts.Defaults(cfg.Timeout)
+	cfg.Now, cfg.Logger = opts.Now, opts.Logger
+	hc := opts.HTTPClient
 	return &Provider{cfg: cfg, http: hc, log: cfg.Logger}, nil
 }
 

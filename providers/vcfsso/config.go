@@ -21,9 +21,9 @@ type Config struct {
 	oidc.Config
 }
 
-// Open opens a VCF SSO provider (New) on env's client and clock.
-func (c Config) Open(env providers.Env) (providers.Provider, error) {
+// Open opens a VCF SSO provider (New) on opts' client and clock.
+func (c Config) Open(opts providers.OpenOptions) (providers.Provider, error) {
 	o := c.Config
-	o.CallbackURL, o.HTTPClient, o.Logger, o.Now = env.CallbackURL, env.HTTPClient, env.Logger, env.Now
+	o.CallbackURL, o.HTTPClient, o.Logger, o.Now = opts.CallbackURL, opts.HTTPClient, opts.Logger, opts.Now
 	return New(o)
 }

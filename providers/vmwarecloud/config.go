@@ -42,9 +42,9 @@ func Decode(s providers.Settings) Config {
 	return c
 }
 
-// Open opens the provider on env's callback URL, client and clock.
-func (c Config) Open(env providers.Env) (providers.Provider, error) {
-	c.CallbackURL, c.HTTPClient, c.Logger, c.Now = env.CallbackURL, env.HTTPClient, env.Logger, env.Now
+// Open opens the provider on opts' callback URL, client and clock.
+func (c Config) Open(opts providers.OpenOptions) (providers.Provider, error) {
+	c.CallbackURL, c.HTTPClient, c.Logger, c.Now = opts.CallbackURL, opts.HTTPClient, opts.Logger, opts.Now
 	return New(c)
 }
 

@@ -116,10 +116,10 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = providers.DefaultTimeout
 	}
-	env := providers.Env{HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, Now: cfg.Now}
-	env.Defaults(cfg.Timeout)
-	cfg.Now, cfg.Logger = env.Now, env.Logger
-	hc := env.HTTPClient
+	opts := providers.OpenOptions{HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, Now: cfg.Now}
+	opts.Defaults(cfg.Timeout)
+	cfg.Now, cfg.Logger = opts.Now, opts.Logger
+	hc := opts.HTTPClient
 	p := &Provider{cfg: cfg, http: hc, basic: "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.ClientID+":"))}
 	if cfg.VerifySignature || cfg.JWKSURL != "" {
 		jwks := cfg.JWKSURL
