@@ -44,7 +44,7 @@ type Settings interface {
 // Config is a provider's own settings, decoded from its environment block
 // with its defaults filled in (Dex's ConnectorConfig). Open opens it.
 type Config interface {
-	// Open opens the provider in env. It contacts no IdP: discovery, if
+	// Open opens the provider with opts. It contacts no IdP: discovery, if
 	// any, happens on first use (Discoverer).
 	Open(opts OpenOptions) (Provider, error)
 	// IdPTimeout bounds each call to the IdP.
