@@ -150,7 +150,7 @@ func Start(ctx context.Context, cfg Config) (*IdP, error) {
 	p.serve(ln)
 	set.logger.Info("dev IdP started", "issuer", p.issuer, "users", len(cfg.Users), "clients", len(cfg.Clients))
 	if p.console != nil {
-		set.logger.Info("dev IdP serves CSP", "console", base, "org", cfg.ConsoleOrgID)
+		set.logger.Info("dev IdP serves the VMware Cloud Services console", "console", base, "org", cfg.ConsoleOrgID)
 	}
 	return p, nil
 }

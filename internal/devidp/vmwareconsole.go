@@ -66,7 +66,7 @@ func newConsoleInstance(base, orgID string, vcf *storage, logger *slog.Logger) (
 		op.WithCustomEndSessionEndpoint(op.NewEndpoint(consoleLogoutPath)),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("dev IdP: CSP: %w", err)
+		return nil, fmt.Errorf("dev IdP: VMware Cloud Services console: %w", err)
 	}
 	return &instance{
 		product:    "VMware Cloud Services",
