@@ -129,7 +129,7 @@ func (p *IdP) consoleAuthorizeChecks(next http.Handler) http.Handler {
 			desc = "orgId " + strconv.Quote(org) + " is not an organization of this console"
 		}
 		if desc != "" {
-			p.log.Info("dev IdP: CSP authorization refused", "client_id", authReq.ClientID, "reason", desc)
+			p.log.Info("dev IdP: console authorization refused", "client_id", authReq.ClientID, "reason", desc)
 			op.AuthRequestError(w, r, authReq, oidc.ErrInvalidRequest().WithDescription("%s", desc), p.console.provider)
 			return
 		}
@@ -156,7 +156,7 @@ func (p *IdP) consoleClientAuth(next http.Handler) http.Handler {
 			return
 		}
 		if _, known := p.console.store.clients[id]; !known || secret != "" {
-			p.log.Info("dev IdP: CSP client authentication failed", "client_id", id)
+			p.log.Info("dev IdP: console client authentication failed", "client_id", id)
 			consoleInvalidClient(w, "unknown client or non-empty secret (CSP public clients send an empty secret)")
 			return
 		}
