@@ -4,38 +4,17 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/gatehouse-auth/gatehouse/internal/keypath"
 )
 
-// Problem is one thing wrong with the configuration. Path is the key path
-// ("auth.providers.vcfsso.development.clientSecret", list entries as "[0]"),
-// or a file name (with ":line" when the YAML parser reported one), or an
-// APP_CONFIG_* variable name. Message never contains a secret value.
-type Problem struct {
-	Path    string
-	Message string
-}
-
-// String renders the problem as "path: message", or just the message when
-// Path is empty.
-func (p Problem) String() string {
-	if p.Path == "" {
-		return p.Message
-	}
-	return p.Path + ": " + p.Message
-}
+// Problem is one thing wrong with the configuration: its key path and a
+// message that never contains a secret value.
+type Problem = keypath.Problem
 
 // Problems is every problem found while loading, sorted by Path. Load,
 // LoadWith and LoadBytes return a non-empty Problems as their error.
-type Problems []Problem
-
-// Error lists all problems, one per line, in order.
-func (ps Problems) Error() string {
-	lines := make([]string, len(ps))
-	for i, p := range ps {
-		lines[i] = p.String()
-	}
-	return strings.Join(lines, "\n")
-}
+type Problems = keypath.Problems
 
 // sortProblems sorts by Path, then Message, keeping order otherwise stable,
 // and removes exact duplicates.

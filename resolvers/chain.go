@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/keypath"
 )
 
 // errUnresolved is Backstage's message when every resolver answered NotFound.
@@ -54,7 +55,7 @@ type chainStep struct {
 var _ SignInResolver = (*Chain)(nil)
 
 // NewChain opens each step with its factory. Every unknown name or bad
-// option is reported, as StepProblems naming the entry's key path.
+// option is reported, as keypath.Problems naming the entry's key path.
 func NewChain(steps []Step, factories map[string]ResolverFactory, deps Deps) (*Chain, error) {
 	rs, err := openSteps(steps, factories, "Sign-in resolver '%s' is not available",
 		func(f ResolverFactory, s Step) (SignInResolver, error) { return f(s.Options, deps) })
@@ -69,20 +70,20 @@ func NewChain(steps []Step, factories map[string]ResolverFactory, deps Deps) (*C
 }
 
 // openSteps opens each configured step with its named factory. Every
-// unknown name and every factory error is collected as a StepProblem
+// unknown name and every factory error is collected as a keypath.Problem
 // at the step's key path, so start-up reports them all at once.
 func openSteps[F, T any](steps []Step, factories map[string]F, unknownFormat string, open func(F, Step) (T, error)) ([]T, error) {
-	var problems StepProblems
+	var problems keypath.Problems
 	out := make([]T, 0, len(steps))
 	for _, s := range steps {
 		f, ok := factories[s.Name]
 		if !ok {
-			problems = append(problems, StepProblem{Path: s.Path, Message: fmt.Sprintf(unknownFormat, s.Name)})
+			problems = append(problems, keypath.Problem{Path: s.Path, Message: fmt.Sprintf(unknownFormat, s.Name)})
 			continue
 		}
 		v, err := open(f, s)
 		if err != nil {
-			problems = append(problems, StepProblem{Path: s.Path, Message: err.Error()})
+			problems = append(problems, keypath.Problem{Path: s.Path, Message: err.Error()})
 			continue
 		}
 		out = append(out, v)

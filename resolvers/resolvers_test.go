@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/internal/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/keypath"
 	"github.com/gatehouse-auth/gatehouse/providers"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
 	"github.com/gatehouse-auth/gatehouse/resolvers/catalog"
@@ -99,7 +100,7 @@ func TestChainConfigProblems(t *testing.T) {
 		{Name: "emailLocalPartMatchingUserEntityName", Options: map[string]any{"allowedDomain": []any{"x"}}, Path: "auth.providers.vcfsso.development.signIn.resolvers[2]"},
 	}
 	_, err := resolvers.NewChain(steps, resolvers.BuiltinResolvers(), resolvers.Deps{})
-	ps, ok := err.(resolvers.StepProblems)
+	ps, ok := err.(keypath.Problems)
 	if !ok || len(ps) != 2 {
 		t.Fatalf("err = %v, want two problems", err)
 	}
@@ -209,14 +210,5 @@ func TestVMwareCloudTransform(t *testing.T) {
 		if err != nil || got != c.want {
 			t.Errorf("%s: got %+v, %v", c.name, got, err)
 		}
-	}
-}
-
-// StepProblems, as an error, lists every step one per line, each with its
-// key path when it has one (the wiring turns them into config problems).
-func TestStepProblemsError(t *testing.T) {
-	ps := resolvers.StepProblems{{Path: "p.signIn.resolvers[0]", Message: "bad"}, {Message: "no path"}}
-	if got, want := ps.Error(), "p.signIn.resolvers[0]: bad\nno path"; got != want {
-		t.Errorf("Error() = %q, want %q", got, want)
 	}
 }

@@ -147,7 +147,7 @@ type Transforms struct {
 }
 
 // NewTransforms opens the configured transforms; none configured means the
-// provider's default one. Unknown names and bad options are StepProblems.
+// provider's default one. Unknown names and bad options are keypath.Problems.
 func NewTransforms(steps []Step, defaultName string, factories map[string]TransformFactory) (*Transforms, error) {
 	if len(steps) == 0 {
 		steps = []Step{{Name: defaultName, Path: "(default transform)"}}

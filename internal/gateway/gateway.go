@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/config"
 	"github.com/gatehouse-auth/gatehouse/identity"
 	"github.com/gatehouse-auth/gatehouse/identity/sqlstore"
+	"github.com/gatehouse-auth/gatehouse/internal/keypath"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
 	"github.com/gatehouse-auth/gatehouse/resolvers/catalog"
 	"github.com/gatehouse-auth/gatehouse/resolvers/wasm"
@@ -85,18 +86,11 @@ func AuthBaseURL(cfg *config.Config) string {
 type problemList struct{ config.Problems }
 
 // add records err at path; an error that already carries key paths
-// (config.Problems, resolvers.StepProblems) keeps its own.
+// (keypath.Problems, from config, resolvers or modules) keeps its own.
 func (pl *problemList) add(path string, err error) {
-	var ps config.Problems
+	var ps keypath.Problems
 	if errors.As(err, &ps) {
 		pl.Problems = append(pl.Problems, ps...)
-		return
-	}
-	var sps resolvers.StepProblems
-	if errors.As(err, &sps) {
-		for _, sp := range sps {
-			pl.Problems = append(pl.Problems, config.Problem{Path: sp.Path, Message: sp.Message})
-		}
 		return
 	}
 	pl.Problems = append(pl.Problems, config.Problem{Path: path, Message: err.Error()})

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/keypath"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
 )
 
@@ -31,7 +32,7 @@ type Declared struct {
 // OpenSet loads every declared module, in name order; cfg.CacheDir is the
 // compilation cache (<gatehouse.dataDir>/wasm-cache from the wiring).
 // Problems (unreadable file, pin mismatch, bad exports or imports, a name
-// taken by a built-in) are resolvers.StepProblems at each declaration's
+// taken by a built-in) are keypath.Problems at each declaration's
 // KeyPath (a bad cache directory at gatehouse.dataDir), all reported at
 // once; the Set returned with them holds the modules that did load and
 // must still be closed. No declaration gives an empty Set that holds no
@@ -43,25 +44,25 @@ func OpenSet(ctx context.Context, decls []Declared, cfg Config) (*Set, error) {
 	}
 	h, err := New(cfg)
 	if err != nil {
-		return s, resolvers.StepProblems{{Path: "gatehouse.dataDir", Message: err.Error()}}
+		return s, keypath.Problems{{Path: "gatehouse.dataDir", Message: err.Error()}}
 	}
 	s.host = h
 	decls = slices.SortedFunc(slices.Values(decls), func(a, b Declared) int { return strings.Compare(a.Name, b.Name) })
 	builtinR, builtinT := resolvers.BuiltinResolvers(), resolvers.BuiltinTransforms()
-	var problems resolvers.StepProblems
+	var problems keypath.Problems
 	for _, d := range decls {
 		name := d.Name
 		if _, ok := builtinR[name]; ok {
-			problems = append(problems, resolvers.StepProblem{Path: d.KeyPath, Message: fmt.Sprintf("%q is the name of a built-in sign-in resolver; choose another module name", name)})
+			problems = append(problems, keypath.Problem{Path: d.KeyPath, Message: fmt.Sprintf("%q is the name of a built-in sign-in resolver; choose another module name", name)})
 			continue
 		}
 		if _, ok := builtinT[name]; ok {
-			problems = append(problems, resolvers.StepProblem{Path: d.KeyPath, Message: fmt.Sprintf("%q is the name of a built-in profile transform; choose another module name", name)})
+			problems = append(problems, keypath.Problem{Path: d.KeyPath, Message: fmt.Sprintf("%q is the name of a built-in profile transform; choose another module name", name)})
 			continue
 		}
 		m, err := h.Load(ctx, d.ModuleConfig)
 		if err != nil {
-			problems = append(problems, resolvers.StepProblem{Path: d.KeyPath, Message: err.Error()})
+			problems = append(problems, keypath.Problem{Path: d.KeyPath, Message: err.Error()})
 			continue
 		}
 		s.mods[name] = m
