@@ -134,31 +134,35 @@ func Build(cfg *config.Config, o Options) (*Gateway, error) {
 		slices.SortStableFunc(ps, func(a, b config.Problem) int { return strings.Compare(a.Path, b.Path) })
 		return nil, ps
 	}
-	srv, err := server.New(server.Options{
-		AppBaseURL:          cfg.App.BaseURL,
-		AuthBaseURL:         AuthBaseURL(cfg),
-		ExtraAllowedOrigins: cfg.Auth.ExperimentalExtraAllowedOrigins,
-		SessionSecret:       cfg.Auth.SessionSecret,
-		Providers:           envs,
-		Tokens:              tokens,
-		Edge:                edgeOptions(cfg),
-		Logger:              o.Logger,
-		Metrics:             ops.metrics,
-		PluginKeys:          pluginKeys,
-		Now:                 o.Now,
-	})
-	if err != nil {
+	gw := &Gateway{cfg: cfg, catalog: cat, tokens: tokens, envs: envs, defaultTransforms: defaults,
+		ops: ops, modules: modules, pluginKeys: pluginKeys}
+	if gw.server, err = gw.newServer(o); err != nil {
 		ops.closeAll(context.Background(), o.Logger)
 		return nil, err
 	}
-	gw := &Gateway{cfg: cfg, catalog: cat, tokens: tokens, server: srv, envs: envs, defaultTransforms: defaults,
-		ops: ops, modules: modules, pluginKeys: pluginKeys}
 	if err := ops.addGatewayChecks(gw); err != nil {
 		ops.closeAll(context.Background(), o.Logger)
 		return nil, err
 	}
 	registerStores(ops, o.DB)
 	return gw, nil
+}
+
+// newServer makes the /api/auth server of what Build opened.
+func (gw *Gateway) newServer(o Options) (*server.Server, error) {
+	return server.New(server.Options{
+		AppBaseURL:          gw.cfg.App.BaseURL,
+		AuthBaseURL:         AuthBaseURL(gw.cfg),
+		ExtraAllowedOrigins: gw.cfg.Auth.ExperimentalExtraAllowedOrigins,
+		SessionSecret:       gw.cfg.Auth.SessionSecret,
+		Providers:           gw.envs,
+		Tokens:              gw.tokens,
+		Edge:                edgeOptions(gw.cfg),
+		Logger:              o.Logger,
+		Metrics:             gw.ops.metrics,
+		PluginKeys:          gw.pluginKeys,
+		Now:                 o.Now,
+	})
 }
 
 // openIssuer opens the issuer of Backstage user tokens on the stores
