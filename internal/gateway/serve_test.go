@@ -293,7 +293,8 @@ func TestServeFailures(t *testing.T) {
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			gw := build(t, load(t, c.yaml), c.opts(t))
+			opts := c.opts(t)
+			gw := build(t, load(t, c.yaml), opts)
 			if c.mutate != nil {
 				c.mutate(gw)
 			}
@@ -303,6 +304,13 @@ func TestServeFailures(t *testing.T) {
 			err := gw.Serve(ctx, nil, logs.logger())
 			if !errors.Is(err, errLogged) || !strings.Contains(logs.String(), c.log) {
 				t.Errorf("Serve = %v; log:\n%s\nwant %q logged", err, logs.String(), c.log)
+			}
+			// Nothing Serve was handed keeps listening after it failed.
+			if opts.Listener != nil {
+				if conn, err := net.Dial("tcp", opts.Listener.Addr().String()); err == nil {
+					conn.Close()
+					t.Error("the auth listener is still open after Serve failed")
+				}
 			}
 		})
 	}
