@@ -281,6 +281,11 @@ func TestBuildProblemPaths(t *testing.T) {
 			yaml: base + "auth:\n  session: {secret: test-secret}\n  providers:\n    vcfsso:\n      development: {metadataUrl: not-a-url, clientId: c, clientSecret: s}\n",
 			path: "auth.providers.vcfsso.development", message: "not-a-url",
 		},
+		{
+			name: "a console endpoint that is not http(s)",
+			yaml: base + "auth:\n  session: {secret: test-secret}\n  providers:\n    vmwareCloudServices:\n      development: {clientId: c, organizationId: o, consoleEndpoint: 'ftp://console'}\n",
+			path: "auth.providers.vmwareCloudServices.development", message: "ftp://console",
+		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Build(load(t, c.yaml), Options{Logger: quiet(), Registry: prometheus.NewRegistry()})
