@@ -39,6 +39,10 @@ func (gw *Gateway) Serve(ctx context.Context, extra http.Handler, logger *slog.L
 	defer stopOps()
 	// backend.https and backend.limits (listener.go).
 	if ln, err = WrapListener(ln, gw.cfg); err != nil {
+		// WrapListener hands back the plain listener on error; close it
+		// as the metrics failure above does, so that nothing listens on
+		// after Serve has failed.
+		ln.Close()
 		logger.Error("cannot serve https", "error", err)
 		return errLogged
 	}
