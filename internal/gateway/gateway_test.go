@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/config"
 	"github.com/gatehouse-auth/gatehouse/identity"
+	"github.com/gatehouse-auth/gatehouse/internal/keypath"
 	"github.com/gatehouse-auth/gatehouse/providers"
 	"github.com/gatehouse-auth/gatehouse/providers/builtin"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
@@ -341,7 +343,7 @@ func TestBuildStaticKeys(t *testing.T) {
 func TestProblemListKeepsKeyPaths(t *testing.T) {
 	var pl problemList
 	pl.add("auth", config.Problems{{Path: "auth.a", Message: "one"}, {Path: "auth.b", Message: "two"}})
-	pl.add("auth.providers.x", resolvers.StepProblems{{Path: "auth.providers.x.signIn.resolvers[1]", Message: "three"}})
+	pl.add("auth.providers.x", fmt.Errorf("wrapped: %w", keypath.Problems{{Path: "auth.providers.x.signIn.resolvers[1]", Message: "three"}}))
 	pl.add("gatehouse.modules", errors.New("four"))
 	want := config.Problems{
 		{Path: "auth.a", Message: "one"},
