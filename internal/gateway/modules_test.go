@@ -21,14 +21,8 @@ import (
 // TestSIGHUPReloadsModules: SIGHUP makes a serving gateway reload its
 // modules from disk.
 func TestSIGHUPReloadsModules(t *testing.T) {
-	a, err := os.ReadFile(wasmtest.WAT(t, "resolvers/wasm/testdata/wat/static.wat"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(wasmtest.WAT(t, "resolvers/wasm/testdata/wat/static_b.wat"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := wasmtest.WATBytes(t, "resolvers/wasm/testdata/wat/static.wat")
+	b := wasmtest.WATBytes(t, "resolvers/wasm/testdata/wat/static_b.wat")
 	dir := t.TempDir()
 	mod := filepath.Join(dir, "m.wasm")
 	if err := os.WriteFile(mod, a, 0o644); err != nil {

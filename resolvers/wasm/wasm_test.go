@@ -311,14 +311,8 @@ func TestConcurrent(t *testing.T) {
 // fails, and a broken file keeps the old version serving.
 func TestReloadUnderLoad(t *testing.T) {
 	h := newHost(t)
-	a, err := os.ReadFile(wasmtest.WAT(t, "resolvers/wasm/testdata/wat/static.wat"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(wasmtest.WAT(t, "resolvers/wasm/testdata/wat/static_b.wat"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := wasmtest.WATBytes(t, "resolvers/wasm/testdata/wat/static.wat")
+	b := wasmtest.WATBytes(t, "resolvers/wasm/testdata/wat/static_b.wat")
 	path := filepath.Join(t.TempDir(), "m.wasm")
 	write := func(data []byte) {
 		tmp := path + ".tmp"
@@ -428,14 +422,8 @@ func TestAssemblyScriptExample(t *testing.T) {
 // TestSetWatch: a Set from config reloads a module when its file changes,
 // reports load problems at the module's key, and refuses built-in names.
 func TestSetWatch(t *testing.T) {
-	a, err := os.ReadFile(wasmtest.WAT(t, "resolvers/wasm/testdata/wat/static.wat"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(wasmtest.WAT(t, "resolvers/wasm/testdata/wat/static_b.wat"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := wasmtest.WATBytes(t, "resolvers/wasm/testdata/wat/static.wat")
+	b := wasmtest.WATBytes(t, "resolvers/wasm/testdata/wat/static_b.wat")
 	dir := t.TempDir()
 	path := filepath.Join(dir, "m.wasm")
 	if err := os.WriteFile(path, a, 0o644); err != nil {

@@ -170,3 +170,14 @@ func AssemblyScript(tb testing.TB, entry string) string {
 // binary run, so each module is compiled once (compiling a std-Go guest
 // takes seconds, much longer under -race).
 func CacheDir() string { return filepath.Join(outDir(), "cache") }
+
+// WATBytes is the module WAT names, read: for a test that writes it where
+// a config points, or rewrites it to see a reload.
+func WATBytes(tb testing.TB, file string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(WAT(tb, file))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
