@@ -1,0 +1,88 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/identity"
+)
+
+var _ identity.RefreshGraceStore = (*DB)(nil)
+
+// ClaimRefresh implements identity.RefreshGraceStore. The election is the
+// primary key: of the replicas inserting the same token_hash with
+// INSERT … ON CONFLICT DO NOTHING, exactly one inserts a row. Expired rows
+// (of any key, through the expires_at index) are deleted first, so that an
+// expired claim or answer can be claimed again and the table stays small.
+func (db *DB) ClaimRefresh(ctx context.Context, key string, now, expires time.Time) (bool, error) {
+	ctx, cancel := db.ctx(ctx)
+	defer cancel()
+	if _, err := db.sql.ExecContext(ctx, db.q(`DELETE FROM refresh_grace WHERE expires_at <= ?`), db.timeArg(now)); err != nil {
+		return false, db.unavailable(err)
+	}
+	res, err := db.sql.ExecContext(ctx, db.q(`INSERT INTO refresh_grace (token_hash, answer, expires_at) VALUES (?, NULL, ?) ON CONFLICT (token_hash) DO NOTHING`),
+		key, db.timeArg(expires))
+	if err != nil {
+		return false, db.unavailable(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, db.unavailable(err)
+	}
+	return n == 1, nil
+}
+
+// PutRefresh implements identity.RefreshGraceStore: an upsert.
+func (db *DB) PutRefresh(ctx context.Context, key string, answer []byte, expires time.Time) error {
+	ctx, cancel := db.ctx(ctx)
+	defer cancel()
+	_, err := db.sql.ExecContext(ctx, db.q(`INSERT INTO refresh_grace (token_hash, answer, expires_at) VALUES (?, ?, ?)
+ON CONFLICT (token_hash) DO UPDATE SET answer = excluded.answer, expires_at = excluded.expires_at`),
+		key, answer, db.timeArg(expires))
+	if err != nil {
+		return db.unavailable(err)
+	}
+	return nil
+}
+
+// GetRefresh implements identity.RefreshGraceStore.
+func (db *DB) GetRefresh(ctx context.Context, key string, now time.Time) ([]byte, bool, error) {
+	ctx, cancel := db.ctx(ctx)
+	defer cancel()
+	var answer []byte
+	err := db.sql.QueryRowContext(ctx, db.q(`SELECT answer FROM refresh_grace WHERE token_hash = ? AND expires_at > ?`), key, db.timeArg(now)).Scan(&answer)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, db.unavailable(err)
+	}
+	return answer, true, nil
+}
+
+// ReleaseRefresh implements identity.RefreshGraceStore.
+func (db *DB) ReleaseRefresh(ctx context.Context, key string) error {
+	ctx, cancel := db.ctx(ctx)
+	defer cancel()
+	if _, err := db.sql.ExecContext(ctx, db.q(`DELETE FROM refresh_grace WHERE token_hash = ? AND answer IS NULL`), key); err != nil {
+		return db.unavailable(err)
+	}
+	return nil
+}
+
+// DeleteExpiredRefresh implements identity.RefreshGraceStore.
+func (db *DB) DeleteExpiredRefresh(ctx context.Context, now time.Time) (int, error) {
+	ctx, cancel := db.ctx(ctx)
+	defer cancel()
+	res, err := db.sql.ExecContext(ctx, db.q(`DELETE FROM refresh_grace WHERE expires_at <= ?`), db.timeArg(now))
+	if err != nil {
+		return 0, db.unavailable(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, db.unavailable(err)
+	}
+	return int(n), nil
+}
