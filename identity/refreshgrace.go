@@ -48,6 +48,9 @@ type RefreshGraceStore interface {
 type MemoryRefreshGraceStore struct {
 	mu   sync.Mutex
 	rows map[string]graceRow
+	// swept is when a claim last swept expired rows: claims sweep at most
+	// once a second, so that a busy store is not scanned on every claim.
+	swept time.Time
 }
 
 type graceRow struct {
@@ -66,8 +69,11 @@ func NewMemoryRefreshGraceStore() *MemoryRefreshGraceStore {
 func (s *MemoryRefreshGraceStore) ClaimRefresh(_ context.Context, key string, now, expires time.Time) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.deleteExpiredLocked(now)
-	if _, ok := s.rows[key]; ok {
+	if now.Sub(s.swept) >= time.Second || now.Before(s.swept) {
+		s.deleteExpiredLocked(now)
+		s.swept = now
+	}
+	if r, ok := s.rows[key]; ok && r.expires.After(now) {
 		return false, nil
 	}
 	s.rows[key] = graceRow{expires: expires}

@@ -314,9 +314,10 @@ func (s *Server) doRefresh(c echo.Context, rt *envRuntime) (*authResponse, error
 		granted = providers.SplitScopes(rt.jar.get(r, rt.jar.grantedScopeName()))
 	}
 	scope := joinScopes(providers.SplitScopes(r.URL.Query().Get("scope")), granted, rt.scopes.Required, rt.AdditionalScopes)
-	result, err := refresher.Refresh(r.Context(), providers.RefreshRequest{RefreshToken: refreshToken, Scope: scope})
+	// Concurrent refreshes of one token share one IdP call (refresh.go).
+	result, err := s.refreshes.refresh(r.Context(), rt, refresher, providers.RefreshRequest{RefreshToken: refreshToken, Scope: scope})
 	if err != nil {
-		return nil, atStage(stageIdP, err)
+		return nil, err
 	}
 	// The IdP has answered: a rotated refresh token replaced the one in the
 	// cookie, which is now spent. Set the cookies before anything else can

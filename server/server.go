@@ -79,6 +79,16 @@ type Options struct {
 	// the plugin tokens Gatehouse sends as plugin `auth`; nil serves an
 	// empty key set (server/pluginkeys.go).
 	PluginKeys JWKSSource
+	// RefreshGrace elects, across the replicas sharing it, the one request
+	// that spends a rotating refresh token at the IdP and keeps its sealed
+	// answer for the others (server/refresh.go); nil means a memory store,
+	// which serves one replica.
+	RefreshGrace identity.RefreshGraceStore
+	// RefreshGracePeriod is gatehouse.sessions.refreshGracePeriod: how long
+	// that answer stays usable; 0 means DefaultRefreshGracePeriod, and a
+	// negative value keeps no answers (concurrent requests on one replica
+	// still share one IdP call).
+	RefreshGracePeriod time.Duration
 	// Now is for tests; default time.Now.
 	Now func() time.Time
 }
@@ -91,6 +101,7 @@ type Server struct {
 	log       *slog.Logger
 	origins   *originFilter
 	seal      *sealer
+	refreshes *refreshes // refresh.go
 	providers map[string]*providerRoutes
 	discovery []byte
 }
@@ -129,6 +140,9 @@ func New(o Options) (*Server, error) {
 	s := &Server{opts: o, log: o.Logger, origins: origins, providers: map[string]*providerRoutes{}}
 	if len(o.Providers) > 0 {
 		if s.seal, err = newSealer(o.SessionSecret, o.Now); err != nil {
+			return nil, err
+		}
+		if s.refreshes, err = newRefreshes(o.SessionSecret, o); err != nil {
 			return nil, err
 		}
 	}

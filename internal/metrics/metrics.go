@@ -46,6 +46,7 @@ var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25
 type Metrics struct {
 	signIns      *prometheus.CounterVec
 	refreshes    *prometheus.CounterVec
+	shared       *prometheus.CounterVec // refresh.go
 	steps        *prometheus.HistogramVec
 	resolvers    *prometheus.HistogramVec
 	idpRequests  *prometheus.CounterVec
@@ -82,6 +83,7 @@ func New(reg prometheus.Registerer, o Options) (*Metrics, error) {
 			Namespace: Namespace, Name: "refreshes_total",
 			Help: "Session refreshes (/refresh) by provider and result.",
 		}, []string{"provider", "result"}),
+		shared: newRefreshShared(),
 		steps: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "sign_in_step_duration_seconds",
 			Help:    "Time spent in each Gatehouse step of a sign-in or refresh: transforms, resolve (the whole chain), token_signing.",
@@ -115,7 +117,7 @@ func New(reg prometheus.Registerer, o Options) (*Metrics, error) {
 			Buckets: latencyBuckets,
 		}, []string{"route", "method"}),
 	}
-	cs := []prometheus.Collector{m.signIns, m.refreshes, m.steps, m.resolvers, m.idpRequests,
+	cs := []prometheus.Collector{m.signIns, m.refreshes, m.shared, m.steps, m.resolvers, m.idpRequests,
 		m.idpDuration, m.keyRotations, m.httpRequests, m.httpDuration, buildInfo(o.Version)}
 	if o.Runtime {
 		cs = append(cs, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -1,0 +1,275 @@
+package server
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/gatehouse-auth/gatehouse/identity"
+	"github.com/gatehouse-auth/gatehouse/internal/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/metrics"
+	"github.com/gatehouse-auth/gatehouse/providers"
+)
+
+// DefaultRefreshGracePeriod is how long the IdP's answer to a refresh stays
+// usable by the other holders of the refresh token it spent, unless
+// Options.RefreshGracePeriod says otherwise.
+const DefaultRefreshGracePeriod = 30 * time.Second
+
+const (
+	// refreshClaimTTL is how long a replica's claim on a refresh token
+	// holds before another may take over, should the claimer die between
+	// its claim and its answer. It outlasts any IdP call a client waits for.
+	refreshClaimTTL = 30 * time.Second
+	// refreshFlightLimit bounds the one IdP call a flight makes: it runs on
+	// behalf of every waiting request, so no single caller's cancellation
+	// ends it, but it may not run forever.
+	refreshFlightLimit = 60 * time.Second
+	// refreshPollMax is the longest pause between two looks at another
+	// replica's pending claim.
+	refreshPollMax = 200 * time.Millisecond
+)
+
+// refreshes shares one IdP refresh among the concurrent /refresh requests
+// that carry the same refresh token, which a rotating IdP accepts only
+// once (backstage#31266, #12917):
+//   - within this process, a single-flight per token hash;
+//   - across replicas, a RefreshGraceStore: one request claims the token,
+//     calls the IdP and records the sealed answer for the grace period;
+//     the others use that answer.
+//
+// Every request still runs its own transforms, resolvers and token issuance.
+type refreshes struct {
+	flight  singleflight.Group
+	store   identity.RefreshGraceStore // nil: single-flight only
+	grace   time.Duration
+	aead    cipher.AEAD
+	now     func() time.Time
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	// fixed remembers the provider environments whose IdP answered a
+	// refresh without rotating the token: their tokens may be spent any
+	// number of times, so the store is not consulted.
+	fixed sync.Map // "id\x00env" → true
+	// joined, when set (tests), runs once a request has joined its
+	// token's flight, as leader or follower.
+	joined func()
+}
+
+// graceRecord is the sealed plaintext of a recorded answer.
+type graceRecord struct {
+	// At is when the IdP answered (Unix ms), so that a replay can count
+	// down expiresInSeconds.
+	At     int64             `json:"at"`
+	Result *providers.Result `json:"r"`
+}
+
+// newRefreshes derives the record key from the session secret with its own
+// HKDF label, so it is independent of the transaction cookie's key.
+func newRefreshes(secret string, o Options) (*refreshes, error) {
+	key, err := hkdf.Key(sha256.New, []byte(secret), nil, "gatehouse refresh grace record v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	grace := o.RefreshGracePeriod
+	if grace == 0 {
+		grace = DefaultRefreshGracePeriod
+	}
+	store := o.RefreshGrace
+	if store == nil {
+		store = identity.NewMemoryRefreshGraceStore()
+	}
+	if grace < 0 {
+		store = nil
+	}
+	return &refreshes{store: store, grace: grace, aead: aead, now: o.Now, log: o.Logger, metrics: o.Metrics}, nil
+}
+
+// refreshKey names a refresh token in the flight and the store: the
+// provider and environment, and the SHA-256 of the token, never the token.
+func refreshKey(rt *envRuntime, token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return rt.id + "/" + rt.env + "/" + hex.EncodeToString(sum[:])
+}
+
+type refreshAnswer struct {
+	result *providers.Result
+	how    string // "" (this request's own IdP call) or metrics.SharedRecord
+}
+
+// refresh answers req with the IdP's answer for its refresh token, calling
+// the IdP at most once per token across the concurrent callers.
+func (g *refreshes) refresh(ctx context.Context, rt *envRuntime, refresher providers.Refresher, req providers.RefreshRequest) (*providers.Result, error) {
+	key := refreshKey(rt, req.RefreshToken)
+	led := false
+	ch := g.flight.DoChan(key, func() (any, error) {
+		led = true
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshFlightLimit)
+		defer cancel()
+		return g.acrossReplicas(fctx, rt, refresher, req, key)
+	})
+	if g.joined != nil {
+		g.joined()
+	}
+	var res singleflight.Result
+	select {
+	case res = <-ch:
+	case <-ctx.Done():
+		return nil, autherr.Wrap(autherr.NameServiceUnavailable, "The refresh was abandoned while another request refreshed the same session", ctx.Err())
+	}
+	if res.Err != nil {
+		return nil, res.Err
+	}
+	a := res.Val.(refreshAnswer)
+	switch {
+	case !led:
+		g.metrics.RefreshShared(rt.id, metrics.SharedFlight)
+	case a.how != "":
+		g.metrics.RefreshShared(rt.id, a.how)
+	}
+	return a.result, nil
+}
+
+// acrossReplicas is the one call of a flight: it uses a recorded answer,
+// or claims the token and calls the IdP, or waits for the replica that
+// claimed it. A store that fails is logged and bypassed: the request then
+// calls the IdP as it would without one.
+func (g *refreshes) acrossReplicas(ctx context.Context, rt *envRuntime, refresher providers.Refresher, req providers.RefreshRequest, key string) (refreshAnswer, error) {
+	envKey := rt.id + "\x00" + rt.env
+	if _, fixed := g.fixed.Load(envKey); fixed || g.store == nil {
+		return g.call(ctx, rt, refresher, req, key, false)
+	}
+	wait := 5 * time.Millisecond
+	for {
+		now := g.now()
+		sealed, live, err := g.store.GetRefresh(ctx, key, now)
+		if err != nil {
+			g.storeFailed(ctx, rt, err)
+			return g.call(ctx, rt, refresher, req, key, false)
+		}
+		if live && sealed != nil {
+			r, err := g.open(key, sealed)
+			if err != nil {
+				// Sealed under another auth.session.secret, most likely
+				// mid-rotation: the IdP decides, as it would without a record.
+				g.storeFailed(ctx, rt, err)
+				return g.call(ctx, rt, refresher, req, key, false)
+			}
+			return refreshAnswer{result: r, how: metrics.SharedRecord}, nil
+		}
+		if !live {
+			won, err := g.store.ClaimRefresh(ctx, key, now, now.Add(refreshClaimTTL))
+			if err != nil {
+				g.storeFailed(ctx, rt, err)
+				return g.call(ctx, rt, refresher, req, key, false)
+			}
+			if won {
+				return g.call(ctx, rt, refresher, req, key, true)
+			}
+		}
+		// Another replica holds the claim: look again shortly.
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return refreshAnswer{}, autherr.Wrap(autherr.NameServiceUnavailable, "Timed out waiting for another replica's refresh of the same session", ctx.Err())
+		case <-t.C:
+		}
+		wait = min(2*wait, refreshPollMax)
+	}
+}
+
+// call makes the IdP call. With claimed, it records a rotated answer for
+// the grace period, or releases the claim.
+func (g *refreshes) call(ctx context.Context, rt *envRuntime, refresher providers.Refresher, req providers.RefreshRequest, key string, claimed bool) (refreshAnswer, error) {
+	r, err := refresher.Refresh(ctx, req)
+	if err != nil {
+		if claimed {
+			if rerr := g.store.ReleaseRefresh(ctx, key); rerr != nil {
+				g.storeFailed(ctx, rt, rerr)
+			}
+		}
+		return refreshAnswer{}, atStage(stageIdP, err)
+	}
+	if !rt.RefreshTokenRotated(r, req.RefreshToken) {
+		g.fixed.Store(rt.id+"\x00"+rt.env, true)
+		if claimed {
+			if err := g.store.ReleaseRefresh(ctx, key); err != nil {
+				g.storeFailed(ctx, rt, err)
+			}
+		}
+		return refreshAnswer{result: r}, nil
+	}
+	if claimed {
+		now := g.now()
+		sealed, err := g.seal(key, graceRecord{At: now.UnixMilli(), Result: r})
+		if err == nil {
+			err = g.store.PutRefresh(ctx, key, sealed, now.Add(g.grace))
+		}
+		if err != nil {
+			// This flight's requests are answered; other replicas' holders
+			// of the old token meet the IdP's refusal, as without a store.
+			g.storeFailed(ctx, rt, err)
+		}
+	}
+	return refreshAnswer{result: r}, nil
+}
+
+func (g *refreshes) storeFailed(ctx context.Context, rt *envRuntime, err error) {
+	g.log.LogAttrs(ctx, levelWarn, "refresh grace record unavailable; the IdP is asked directly", providerAttr(rt), errorAttr(err))
+}
+
+// seal is AES-256-GCM over the record's JSON, with the key as additional
+// data: a record moved to another token's row does not open.
+func (g *refreshes) seal(key string, rec graceRecord) ([]byte, error) {
+	plain, err := json.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, g.aead.NonceSize(), g.aead.NonceSize()+len(plain)+g.aead.Overhead())
+	if _, err := rand.Read(out); err != nil {
+		return nil, err
+	}
+	return g.aead.Seal(out, out, plain, []byte(key)), nil
+}
+
+// open unseals a record and counts expiresInSeconds down by the time since
+// the IdP answered.
+func (g *refreshes) open(key string, sealed []byte) (*providers.Result, error) {
+	ns := g.aead.NonceSize()
+	if len(sealed) < ns+g.aead.Overhead() {
+		return nil, errors.New("refresh grace record is truncated")
+	}
+	plain, err := g.aead.Open(nil, sealed[:ns], sealed[ns:], []byte(key))
+	if err != nil {
+		return nil, errors.New("refresh grace record failed its integrity check (sealed with another auth.session.secret?)")
+	}
+	var rec graceRecord
+	if err := json.Unmarshal(plain, &rec); err != nil || rec.Result == nil {
+		return nil, errors.New("refresh grace record is malformed")
+	}
+	if exp := rec.Result.Session.ExpiresInSeconds; exp > 0 {
+		elapsed := g.now().Sub(time.UnixMilli(rec.At)) / time.Second
+		rec.Result.Session.ExpiresInSeconds = max(1, exp-int64(elapsed))
+	}
+	return rec.Result, nil
+}
