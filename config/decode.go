@@ -259,6 +259,7 @@ func (d *decoder) decode(raw map[string]any) *Config {
 	d.decodeCatalogSource(raw, cfg)
 	d.decodePersistence(raw, cfg)
 	d.decodeModules(raw, cfg)
+	d.decodeSessions(raw, cfg)
 	return cfg
 }
 

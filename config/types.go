@@ -27,6 +27,8 @@ type Config struct {
 	// Modules is gatehouse.modules and the compilation cache under
 	// gatehouse.dataDir (config/modules.go).
 	Modules Modules
+	// Sessions is gatehouse.sessions (config/sessions.go).
+	Sessions Sessions
 	// Files are the config files that were loaded, in merge order.
 	Files []string
 }

@@ -161,6 +161,8 @@ func (gw *Gateway) newServer(o Options) (*server.Server, error) {
 		Logger:              o.Logger,
 		Metrics:             gw.ops.metrics,
 		PluginKeys:          gw.pluginKeys,
+		RefreshGrace:        refreshGraceStore(o.DB),
+		RefreshGracePeriod:  refreshGracePeriod(gw.cfg),
 		Now:                 o.Now,
 	})
 }

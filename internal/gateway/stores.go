@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/config"
 	"github.com/gatehouse-auth/gatehouse/identity"
@@ -74,4 +75,24 @@ func registerStores(ops *opsState, db *sqlstore.DB) {
 	}
 	ops.ready.Add("database", db.Ready)
 	ops.onClose("database", func(context.Context) error { return db.Close() })
+}
+
+// refreshGraceStore is where concurrent refreshes of one rotating refresh
+// token elect their one IdP call: the database, which every replica
+// shares, when one is open; else memory, which serves this replica.
+func refreshGraceStore(db *sqlstore.DB) identity.RefreshGraceStore {
+	if db == nil {
+		return identity.NewMemoryRefreshGraceStore()
+	}
+	return db
+}
+
+// refreshGracePeriod is gatehouse.sessions.refreshGracePeriod as
+// server.Options reads it: there 0 means the default and a negative value
+// none, here 0 means none.
+func refreshGracePeriod(cfg *config.Config) time.Duration {
+	if cfg.Sessions.RefreshGracePeriod == 0 {
+		return -1
+	}
+	return cfg.Sessions.RefreshGracePeriod
 }
