@@ -1,9 +1,15 @@
 package sqlstore_test
 
 import (
+	"context"
+	"path/filepath"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/identity"
+	"github.com/gatehouse-auth/gatehouse/identity/sqlstore"
+	"github.com/gatehouse-auth/gatehouse/identity/sqlstore/pgtest"
 	"github.com/gatehouse-auth/gatehouse/identity/storetest"
 )
 
@@ -13,6 +19,62 @@ func TestRefreshGraceStoreConformance(t *testing.T) {
 	for name, open := range backends {
 		t.Run(name, func(t *testing.T) {
 			storetest.RunRefreshGraceStore(t, func(t *testing.T) identity.RefreshGraceStore { return open(t) })
+		})
+	}
+}
+
+// BenchmarkRefreshGrace is what the grace records add to a /refresh on
+// each database: lookup (the miss every refresh of a rotating token pays
+// before its IdP call), leader (lookup, claim and record around the IdP
+// call) and replay (the hit that replaces the IdP call).
+func BenchmarkRefreshGrace(b *testing.B) {
+	for _, name := range []string{"sqlite-file", "postgres"} {
+		b.Run(name, func(b *testing.B) {
+			cfg := sqlstore.Config{Client: sqlstore.ClientSQLite, Connection: filepath.Join(b.TempDir(), "gatehouse.sqlite")}
+			if name == "postgres" {
+				cfg = sqlstore.Config{Client: sqlstore.ClientPostgres, Connection: pgtest.URL(b)}
+			}
+			db, err := sqlstore.Open(context.Background(), cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { db.Close() })
+			if _, err := db.Migrate(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			answer := make([]byte, 1200) // a sealed CSP answer's size
+			b.Run("lookup", func(b *testing.B) {
+				for i := 0; b.Loop(); i++ {
+					if _, live, err := db.GetRefresh(ctx, "miss-"+strconv.Itoa(i), time.Now()); err != nil || live {
+						b.Fatal(live, err)
+					}
+				}
+			})
+			b.Run("leader", func(b *testing.B) {
+				for i := 0; b.Loop(); i++ {
+					key, now := "lead-"+strconv.Itoa(i), time.Now()
+					if _, _, err := db.GetRefresh(ctx, key, now); err != nil {
+						b.Fatal(err)
+					}
+					if won, err := db.ClaimRefresh(ctx, key, now, now.Add(30*time.Second)); err != nil || !won {
+						b.Fatal(won, err)
+					}
+					if err := db.PutRefresh(ctx, key, answer, now.Add(30*time.Second)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			if err := db.PutRefresh(ctx, "hit", answer, time.Now().Add(time.Hour)); err != nil {
+				b.Fatal(err)
+			}
+			b.Run("replay", func(b *testing.B) {
+				for b.Loop() {
+					if a, live, err := db.GetRefresh(ctx, "hit", time.Now()); err != nil || !live || len(a) != len(answer) {
+						b.Fatal(live, err)
+					}
+				}
+			})
 		})
 	}
 }
