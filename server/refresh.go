@@ -2,9 +2,7 @@ package server
 
 import (
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -78,15 +76,7 @@ type graceRecord struct {
 // newRefreshes derives the record key from the session secret with its own
 // HKDF label, so it is independent of the transaction cookie's key.
 func newRefreshes(secret string, o Options) (*refreshes, error) {
-	key, err := hkdf.Key(sha256.New, []byte(secret), nil, "gatehouse refresh grace record v1", 32)
-	if err != nil {
-		return nil, err
-	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := deriveAEAD(secret, "gatehouse refresh grace record v1")
 	if err != nil {
 		return nil, err
 	}

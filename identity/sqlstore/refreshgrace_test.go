@@ -34,14 +34,7 @@ func BenchmarkRefreshGrace(b *testing.B) {
 			if name == "postgres" {
 				cfg = sqlstore.Config{Client: sqlstore.ClientPostgres, Connection: pgtest.URL(b)}
 			}
-			db, err := sqlstore.Open(context.Background(), cfg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { db.Close() })
-			if _, err := db.Migrate(context.Background()); err != nil {
-				b.Fatal(err)
-			}
+			db := openMigrated(b, cfg)
 			ctx := context.Background()
 			answer := make([]byte, 1200) // a sealed CSP answer's size
 			b.Run("lookup", func(b *testing.B) {

@@ -26,7 +26,7 @@ var backends = map[string]func(t *testing.T) *sqlstore.DB{
 	},
 }
 
-func openMigrated(t *testing.T, cfg sqlstore.Config) *sqlstore.DB {
+func openMigrated(t testing.TB, cfg sqlstore.Config) *sqlstore.DB {
 	t.Helper()
 	db, err := sqlstore.Open(context.Background(), cfg)
 	if err != nil {
