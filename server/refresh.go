@@ -150,7 +150,17 @@ func (g *refreshes) acrossReplicas(ctx context.Context, rt *envRuntime, refreshe
 	}
 	wait := 5 * time.Millisecond
 	for {
+		// Claim first: a lone refresh (the common case) wins at once and
+		// pays one statement before its IdP call.
 		now := g.now()
+		won, err := g.store.ClaimRefresh(ctx, key, now, now.Add(refreshClaimTTL))
+		if err != nil {
+			g.storeFailed(ctx, rt, err)
+			return g.call(ctx, rt, refresher, req, key, false)
+		}
+		if won {
+			return g.call(ctx, rt, refresher, req, key, true)
+		}
 		sealed, live, err := g.store.GetRefresh(ctx, key, now)
 		if err != nil {
 			g.storeFailed(ctx, rt, err)
@@ -166,17 +176,8 @@ func (g *refreshes) acrossReplicas(ctx context.Context, rt *envRuntime, refreshe
 			}
 			return refreshAnswer{result: r, how: metrics.SharedRecord}, nil
 		}
-		if !live {
-			won, err := g.store.ClaimRefresh(ctx, key, now, now.Add(refreshClaimTTL))
-			if err != nil {
-				g.storeFailed(ctx, rt, err)
-				return g.call(ctx, rt, refresher, req, key, false)
-			}
-			if won {
-				return g.call(ctx, rt, refresher, req, key, true)
-			}
-		}
-		// Another replica holds the claim: look again shortly.
+		// Another replica holds the claim (or released it since, after its
+		// IdP call failed): look again shortly.
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

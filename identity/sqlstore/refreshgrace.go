@@ -11,19 +11,24 @@ import (
 
 var _ identity.RefreshGraceStore = (*DB)(nil)
 
-// ClaimRefresh implements identity.RefreshGraceStore. The election is the
-// primary key: of the replicas inserting the same token_hash with
-// INSERT … ON CONFLICT DO NOTHING, exactly one inserts a row. Expired rows
-// (of any key, through the expires_at index) are deleted first, so that an
-// expired claim or answer can be claimed again and the table stays small.
+// ClaimRefresh implements identity.RefreshGraceStore. The election is one
+// statement on the primary key: of the replicas inserting the same
+// token_hash with INSERT … ON CONFLICT, exactly one inserts a row, or takes
+// over an expired one (DO UPDATE … WHERE expired); a live row is left
+// alone (0 rows affected). At most once a second per process, a claim
+// also deletes the expired rows of every key (through the expires_at
+// index), so that the table stays small without a sweeper.
 func (db *DB) ClaimRefresh(ctx context.Context, key string, now, expires time.Time) (bool, error) {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
-	if _, err := db.sql.ExecContext(ctx, db.q(`DELETE FROM refresh_grace WHERE expires_at <= ?`), db.timeArg(now)); err != nil {
-		return false, db.unavailable(err)
+	if db.graceSweepDue(now) {
+		if _, err := db.sql.ExecContext(ctx, db.q(`DELETE FROM refresh_grace WHERE expires_at <= ?`), db.timeArg(now)); err != nil {
+			return false, db.unavailable(err)
+		}
 	}
-	res, err := db.sql.ExecContext(ctx, db.q(`INSERT INTO refresh_grace (token_hash, answer, expires_at) VALUES (?, NULL, ?) ON CONFLICT (token_hash) DO NOTHING`),
-		key, db.timeArg(expires))
+	res, err := db.sql.ExecContext(ctx, db.q(`INSERT INTO refresh_grace (token_hash, answer, expires_at) VALUES (?, NULL, ?)
+ON CONFLICT (token_hash) DO UPDATE SET answer = NULL, expires_at = excluded.expires_at WHERE refresh_grace.expires_at <= ?`),
+		key, db.timeArg(expires), db.timeArg(now))
 	if err != nil {
 		return false, db.unavailable(err)
 	}
@@ -32,6 +37,19 @@ func (db *DB) ClaimRefresh(ctx context.Context, key string, now, expires time.Ti
 		return false, db.unavailable(err)
 	}
 	return n == 1, nil
+}
+
+// graceSweepDue reports whether a second has passed (by the caller's
+// clock) since this process last swept expired grace rows, and if so
+// starts a new second.
+func (db *DB) graceSweepDue(now time.Time) bool {
+	db.graceMu.Lock()
+	defer db.graceMu.Unlock()
+	if now.Sub(db.graceSwept) < time.Second && !now.Before(db.graceSwept) {
+		return false
+	}
+	db.graceSwept = now
+	return true
 }
 
 // PutRefresh implements identity.RefreshGraceStore: an upsert.

@@ -61,6 +61,10 @@ type DB struct {
 	pg        bool
 	where     string // "PostgreSQL at host:port, database db" or "SQLite file.db"
 	opTimeout time.Duration
+	// graceMu guards graceSwept, when ClaimRefresh last deleted expired
+	// refresh grace rows (refreshgrace.go).
+	graceMu    sync.Mutex
+	graceSwept time.Time
 }
 
 var (

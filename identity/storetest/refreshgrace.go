@@ -71,6 +71,20 @@ func RunRefreshGraceStore(t *testing.T, open func(t *testing.T) identity.Refresh
 		if won, err := s.ClaimRefresh(ctx, "k", base.Add(time.Minute), base.Add(2*time.Minute)); err != nil || !won {
 			t.Fatalf("ClaimRefresh after the claim expired = %v, %v; want won", won, err)
 		}
+		// Also at once, before any sweep of expired rows could have run.
+		at := base.Add(time.Hour)
+		if won, err := s.ClaimRefresh(ctx, "quick", at, at.Add(10*time.Millisecond)); err != nil || !won {
+			t.Fatalf("ClaimRefresh(quick) = %v, %v; want won", won, err)
+		}
+		if won, err := s.ClaimRefresh(ctx, "quick", at.Add(5*time.Millisecond), at.Add(time.Minute)); err != nil || won {
+			t.Fatalf("ClaimRefresh(quick) while live = %v, %v; want lost", won, err)
+		}
+		if won, err := s.ClaimRefresh(ctx, "quick", at.Add(20*time.Millisecond), at.Add(time.Minute)); err != nil || !won {
+			t.Fatalf("ClaimRefresh(quick) 10 ms after it expired = %v, %v; want won", won, err)
+		}
+		if a, live, err := s.GetRefresh(ctx, "quick", at.Add(30*time.Millisecond)); err != nil || !live || a != nil {
+			t.Fatalf("taken-over claim: GetRefresh = %q, %v, %v; want a live pending claim", a, live, err)
+		}
 	})
 
 	t.Run("Release", func(t *testing.T) {
