@@ -22,9 +22,9 @@ import (
 type RefreshGraceStore interface {
 	// ClaimRefresh records a pending claim on key until expires, and
 	// reports whether this caller made it. At most one caller wins while a
-	// claim or an answer for key is live; an expired row is replaced. It
-	// also deletes expired rows of other keys, so that the table stays
-	// small without a sweeper.
+	// claim or an answer for key is live; an expired row is replaced. At
+	// most once a second per process it also deletes the expired rows of
+	// every key, so that the table stays small without a sweeper.
 	ClaimRefresh(ctx context.Context, key string, now, expires time.Time) (bool, error)
 	// PutRefresh stores answer under key until expires, replacing the
 	// claim (or creating the row when the claim has expired meanwhile).
