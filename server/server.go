@@ -52,6 +52,9 @@ type Environment struct {
 	SessionDuration time.Duration
 	// AdditionalScopes are added to every authorization request.
 	AdditionalScopes []string
+	// SignOut is the provider env's signOut block (RP-initiated logout,
+	// server/logout.go).
+	SignOut SignOut
 }
 
 // Options configures a Server.
@@ -91,6 +94,7 @@ type Server struct {
 	log       *slog.Logger
 	origins   *originFilter
 	seal      *sealer
+	idTokens  *idTokenSealer // the <provider>-id-token cookie
 	providers map[string]*providerRoutes
 	discovery []byte
 }
@@ -129,6 +133,9 @@ func New(o Options) (*Server, error) {
 	s := &Server{opts: o, log: o.Logger, origins: origins, providers: map[string]*providerRoutes{}}
 	if len(o.Providers) > 0 {
 		if s.seal, err = newSealer(o.SessionSecret, o.Now); err != nil {
+			return nil, err
+		}
+		if s.idTokens, err = newIDTokenSealer(o.SessionSecret); err != nil {
 			return nil, err
 		}
 	}

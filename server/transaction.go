@@ -1,14 +1,10 @@
 package server
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hkdf"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/autherr"
@@ -38,20 +34,7 @@ type sealed struct {
 }
 
 func newSealer(secret string, now func() time.Time) (*sealer, error) {
-	if secret == "" {
-		return nil, errors.New("auth.session.secret: required")
-	}
-	// HKDF so the raw secret is never used as a key directly and other
-	// features can derive independent keys from the same secret.
-	key, err := hkdf.Key(sha256.New, []byte(secret), nil, "gatehouse transaction cookie v1", 32)
-	if err != nil {
-		return nil, err
-	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := deriveAEAD(secret, "gatehouse transaction cookie v1")
 	if err != nil {
 		return nil, err
 	}
