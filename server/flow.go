@@ -365,7 +365,7 @@ func (s *Server) logout(c echo.Context, rt *envRuntime) error {
 			if err != nil {
 				// Backstage answers 500 here (backstage#28940); the user
 				// asked to sign out, so Gatehouse clears the cookies anyway.
-				s.log.LogAttrs(r.Context(), levelWarn, "token revocation failed", providerAttr(rt), errorAttr(err))
+				s.log.LogAttrs(r.Context(), levelWarn, "logout at the IdP failed", providerAttr(rt), errorAttr(err))
 			}
 			logoutURL = u
 		}

@@ -168,6 +168,24 @@ test('popup flow (VMware Cloud Services)', async () => {
   ]);
   assert.equal(refresh.status(), 200);
   await whoIs(page, 'user:default/alice');
+
+  // Sign out: Gatehouse asks the console's logout API (as CSP documents
+  // it) for the logout URL, the page goes there and back to app.baseUrl,
+  // and the next sign-in asks for the password again.
+  const back = waitForMainFrame(page, u => u.startsWith(appURL + '/'));
+  const [logout, toIdP] = await Promise.all([
+    page.waitForResponse(r => r.url().includes('/api/auth/vmwareCloudServices/logout')),
+    page.waitForRequest(r => r.url().startsWith(`${idp}/csp/gateway/am/api/auth/logout?`) && r.isNavigationRequest()),
+    page.click('#logout'),
+  ]);
+  assert.equal(logout.status(), 200);
+  const u = new URL(toIdP.url());
+  assert.match(u.searchParams.get('id_token_hint'), /^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
+  assert.equal(u.searchParams.get('post_logout_redirect_uri'), appURL);
+  await back;
+  await page.waitForFunction(() => document.getElementById('who').textContent === 'Not signed in.');
+  await loginInPopup(page, '#signin-csp', 'alice');
+  await whoIs(page, 'user:default/alice');
   await context.close();
 });
 
