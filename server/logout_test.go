@@ -166,3 +166,26 @@ func TestLogoutSignOutSettings(t *testing.T) {
 		}
 	})
 }
+
+// FuzzIDTokenCookieOpen: any cookie value opens or is refused and never
+// panics; what opens is what was sealed (the fuzzing workers seal their own
+// seed, so "which cookie" cannot be compared across processes).
+func FuzzIDTokenCookieOpen(f *testing.F) {
+	s, err := newIDTokenSealer(fakeSecret)
+	if err != nil {
+		f.Fatal(err)
+	}
+	good, err := s.seal("fake", "development", "id-1")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, seed := range []string{good, "", "%%%", "AAAA", good[:len(good)-1]} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, cookie string) {
+		tok, ok := s.open("fake", "development", cookie)
+		if (ok && tok != "id-1") || (!ok && tok != "") || (cookie == good && !ok) {
+			t.Fatalf("open(%q) = %q, %v", cookie, tok, ok)
+		}
+	})
+}
