@@ -9,6 +9,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+
+	"github.com/gatehouse-auth/gatehouse/providers"
 )
 
 // idTokenCookieLabel is the HKDF info of the key that seals the
@@ -89,11 +91,15 @@ func (rt *envRuntime) endSession() bool { return !rt.SignOut.KeepIdPSession }
 // storeIDToken keeps the latest ID token in the sealed <provider>-id-token
 // cookie, chunked like the refresh cookie and with its life. It does
 // nothing without an ID token (the cookie then keeps the previous one,
-// which still names the session) or when signOut.endSession is off. A
+// which still names the session), when signOut.endSession is off, or for a
+// provider without a LogoutHandler. A
 // sealing failure loses only the hint, so it is logged, not returned.
 func (s *Server) storeIDToken(h http.Header, r *http.Request, rt *envRuntime, idToken, origin string) {
 	if idToken == "" || !rt.endSession() || s.idTokens == nil {
 		return
+	}
+	if _, ok := rt.Provider.(providers.LogoutHandler); !ok {
+		return // nobody would read it
 	}
 	sealed, err := s.idTokens.seal(rt.id, rt.env, idToken)
 	if err != nil {

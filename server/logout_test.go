@@ -148,6 +148,14 @@ func TestLogoutSignOutSettings(t *testing.T) {
 			t.Fatalf("logout calls %+v", c)
 		}
 	})
+	t.Run("no LogoutHandler", func(t *testing.T) {
+		p := providertest.New()
+		h := newFakeHarness(t, p, providertest.Basic{P: p}, emailProfile, resolveAlice)
+		h.frame(h.start("env=development"))
+		if h.cookie("fake-refresh-token") == "" || h.cookie("fake-id-token") != "" {
+			t.Fatal("want a refresh cookie and no id-token cookie")
+		}
+	})
 	t.Run("long ID token", func(t *testing.T) {
 		p := providertest.New()
 		long := strings.Repeat("x", 5000)
