@@ -11,7 +11,7 @@ import (
 
 // commonProviderKeys are read for every provider by Backstage's OAuth route
 // handlers and so are valid in every provider environment block.
-var commonProviderKeys = []string{"callbackUrl", "sessionDuration", "additionalScopes", "signIn"}
+var commonProviderKeys = []string{"callbackUrl", "sessionDuration", "additionalScopes", "signIn", "signOut"}
 
 // secretKeys are keys whose values never appear in problem messages.
 var secretKeys = map[string]bool{"clientSecret": true, "secret": true}
@@ -56,6 +56,7 @@ func (d *decoder) decodeProviderEnv(id, env string, v any, kind providers.Kind) 
 	}
 	pe.AdditionalScopes = d.scopes(m["additionalScopes"], joinPath(path, "additionalScopes"))
 	pe.SignIn = d.signIn(m["signIn"], joinPath(path, "signIn"))
+	pe.SignOut = d.signOut(m["signOut"], joinPath(path, "signOut"))
 	pe.Settings = kind.Decode(providerSettings{d: d, m: m, path: path})
 	return pe
 }

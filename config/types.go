@@ -104,6 +104,8 @@ type ProviderEnv struct {
 	// AdditionalScopes is additionalScopes, split on whitespace, "|" and ",".
 	AdditionalScopes []string
 	SignIn           SignIn
+	// SignOut is signOut (config/signout.go).
+	SignOut SignOut
 
 	// Settings are the provider's own settings, decoded by its package
 	// (providers/builtin lists them): oidc.Config, vcfsso.Config or

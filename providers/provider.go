@@ -110,11 +110,34 @@ type Refresher interface {
 }
 
 // LogoutHandler is implemented by providers that do something at /logout
-// beyond clearing cookies, such as revoking the refresh token.
+// beyond clearing cookies, such as revoking the refresh token or sending the
+// browser to the IdP's end_session_endpoint.
 type LogoutHandler interface {
 	// Logout ends the session at the IdP. It returns a logout URL for the
-	// frontend to navigate to, or "" for none.
-	Logout(ctx context.Context, refreshToken string) (logoutURL string, err error)
+	// frontend to navigate to, or "" for none. A logout URL may come back
+	// together with an error (say, a failed revocation): the caller still
+	// hands the URL to the frontend.
+	Logout(ctx context.Context, req LogoutRequest) (logoutURL string, err error)
+}
+
+// LogoutRequest is what the server knows at POST /:provider/logout.
+type LogoutRequest struct {
+	// RefreshToken is from the <provider>-refresh-token cookie; "" when the
+	// browser sent none.
+	RefreshToken string
+	// IDTokenHint is the latest ID token of the session (the sealed
+	// <provider>-id-token cookie), for OpenID Connect RP-Initiated Logout's
+	// id_token_hint; "" when unknown.
+	IDTokenHint string
+	// EndSession asks for an RP-initiated logout URL when the IdP has an
+	// end-session endpoint (signOut.endSession, default true).
+	EndSession bool
+	// PostLogoutRedirectURI is where the IdP sends the browser after its
+	// logout: signOut.postLogoutRedirectUrl, else app.baseUrl.
+	PostLogoutRedirectURI string
+	// State is an opaque random value the IdP echoes to the post-logout
+	// redirect.
+	State string
 }
 
 // Discoverer is implemented by providers that read their IdP's metadata

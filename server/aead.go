@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/sha256"
+	"errors"
 )
 
 // deriveAEAD is AES-256-GCM under a key derived from auth.session.secret
@@ -12,6 +13,9 @@ import (
 // itself, and one label per feature so that each seals with its own key
 // (a transaction cookie does not open as a refresh grace record).
 func deriveAEAD(secret, label string) (cipher.AEAD, error) {
+	if secret == "" {
+		return nil, errors.New("auth.session.secret: required")
+	}
 	key, err := hkdf.Key(sha256.New, []byte(secret), nil, label, 32)
 	if err != nil {
 		return nil, err

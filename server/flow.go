@@ -209,6 +209,7 @@ func (s *Server) frameAuthenticate(c echo.Context, rt *envRuntime, st oauthState
 	if result.Session.RefreshToken != "" {
 		rt.jar.setRefreshToken(h, r, result.Session.RefreshToken, origin)
 	}
+	s.storeIDToken(h, r, rt, result.Session.IDToken, origin)
 	if st.Flow == "redirect" {
 		if target == nil {
 			return autherr.Input("No redirectUrl provided in request query parameters")
@@ -331,6 +332,7 @@ func (s *Server) doRefresh(c echo.Context, rt *envRuntime) (*authResponse, error
 	if rt.RefreshTokenRotated(result, refreshToken) {
 		rt.jar.setRefreshToken(h, r, result.Session.RefreshToken, origin)
 	}
+	s.storeIDToken(h, r, rt, result.Session.IDToken, origin)
 	resp, err := s.signIn(c, rt, result, outcomeRefreshed)
 	if err != nil {
 		return nil, err
@@ -359,18 +361,19 @@ func (s *Server) logout(c echo.Context, rt *envRuntime) error {
 	}
 	var logoutURL string
 	if lh, ok := rt.Provider.(providers.LogoutHandler); ok {
-		if rtok := rt.jar.get(r, rt.jar.refreshName()); rtok != "" {
-			u, err := lh.Logout(r.Context(), rtok)
+		if req, ok := s.logoutRequest(r, rt); ok {
+			u, err := lh.Logout(r.Context(), req)
 			if err != nil {
 				// Backstage answers 500 here (backstage#28940); the user
 				// asked to sign out, so Gatehouse clears the cookies anyway.
-				s.log.LogAttrs(r.Context(), levelWarn, "token revocation failed", providerAttr(rt), errorAttr(err))
+				s.log.LogAttrs(r.Context(), levelWarn, "logout at the IdP failed", providerAttr(rt), errorAttr(err))
 			}
 			logoutURL = u
 		}
 	}
 	h := c.Response().Header()
 	rt.jar.remove(h, r, rt.jar.refreshName(), rt.jar.path, origin)
+	rt.jar.remove(h, r, rt.jar.idTokenName(), rt.jar.path, origin)
 	if rt.scopes.Persist {
 		rt.jar.remove(h, r, rt.jar.grantedScopeName(), rt.jar.path, origin)
 	}

@@ -47,6 +47,13 @@ type fakeHarness struct {
 // (a *providertest.Provider or a Basic wrapping p).
 func newFakeHarness(t *testing.T, p *providertest.Provider, prov providers.Provider, tr Transforms, res resolvers.SignInResolver) *fakeHarness {
 	t.Helper()
+	return newFakeHarnessWith(t, p, prov, tr, res, nil)
+}
+
+// newFakeHarnessWith is newFakeHarness with env's settings changed by mod
+// (nil changes nothing).
+func newFakeHarnessWith(t *testing.T, p *providertest.Provider, prov providers.Provider, tr Transforms, res resolvers.SignInResolver, mod func(env *Environment)) *fakeHarness {
+	t.Helper()
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
@@ -58,16 +65,18 @@ func newFakeHarness(t *testing.T, p *providertest.Provider, prov providers.Provi
 	if err != nil {
 		t.Fatal(err)
 	}
+	env := &Environment{Provider: prov, Transforms: tr, Resolver: res, AdditionalScopes: []string{"extra"}}
+	if mod != nil {
+		mod(env)
+	}
 	s, err := New(Options{
 		AppBaseURL:          flowApp,
 		AuthBaseURL:         srv.URL + "/api/auth",
 		ExtraAllowedOrigins: flowExtraOrigins,
 		SessionSecret:       "fake-test-session-secret",
-		Providers: map[string]map[string]*Environment{"fake": {"development": {
-			Provider: prov, Transforms: tr, Resolver: res, AdditionalScopes: []string{"extra"},
-		}}},
-		Tokens: tokens,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Providers:           map[string]map[string]*Environment{"fake": {"development": env}},
+		Tokens:              tokens,
+		Logger:              slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -374,7 +383,7 @@ func TestFakeLogout(t *testing.T) {
 				t.Fatal("refresh cookie survived logout")
 			}
 			calls := p.Calls().Logout
-			if c.basic != (len(calls) == 0) || (!c.basic && calls[0] != "refresh-1") {
+			if c.basic != (len(calls) == 0) || (!c.basic && calls[0].RefreshToken != "refresh-1") {
 				t.Fatalf("logout calls %+v", calls)
 			}
 		})

@@ -52,6 +52,9 @@ type Environment struct {
 	SessionDuration time.Duration
 	// AdditionalScopes are added to every authorization request.
 	AdditionalScopes []string
+	// SignOut is the provider env's signOut block (RP-initiated logout,
+	// server/logout.go).
+	SignOut SignOut
 }
 
 // Options configures a Server.
@@ -101,7 +104,8 @@ type Server struct {
 	log       *slog.Logger
 	origins   *originFilter
 	seal      *sealer
-	refreshes *refreshes // refresh.go
+	refreshes *refreshes     // refresh.go
+	idTokens  *idTokenSealer // the <provider>-id-token cookie
 	providers map[string]*providerRoutes
 	discovery []byte
 }
@@ -143,6 +147,9 @@ func New(o Options) (*Server, error) {
 			return nil, err
 		}
 		if s.refreshes, err = newRefreshes(o.SessionSecret, o); err != nil {
+			return nil, err
+		}
+		if s.idTokens, err = newIDTokenSealer(o.SessionSecret); err != nil {
 			return nil, err
 		}
 	}

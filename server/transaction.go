@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/autherr"
@@ -35,9 +34,6 @@ type sealed struct {
 }
 
 func newSealer(secret string, now func() time.Time) (*sealer, error) {
-	if secret == "" {
-		return nil, errors.New("auth.session.secret: required")
-	}
 	aead, err := deriveAEAD(secret, "gatehouse transaction cookie v1")
 	if err != nil {
 		return nil, err

@@ -3,7 +3,7 @@
 // Services console) and Gatehouse on examples/dev/app-config.yaml, with a
 // page at app.baseUrl that plays the Backstage app.
 //
-//	gatehouse-dev [--idp-addr 127.0.0.1:5556] [--log-format text|json]
+//	gatehouse-dev [--idp-addr localhost:5556] [--log-format text|json]
 //
 // It is a binary of its own so that the production one, cmd/gatehouse,
 // links no OpenID provider.
@@ -50,7 +50,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("gatehouse-dev", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	idpAddr := flags.String("idp-addr", "127.0.0.1:5556", "loopback address of the dev IdP")
+	idpAddr := flags.String("idp-addr", "localhost:5556", "loopback address of the dev IdP (localhost: Backstage's frontend follows an http logoutUrl only on localhost)")
 	logFormat := flags.String("log-format", "text", "log format: text or json")
 	if flags.Parse(args) != nil {
 		return 2

@@ -93,6 +93,7 @@ func (p *IdP) consoleRoutes(mux *http.ServeMux) {
 	mux.Handle(consoleAuthPath, p.consoleAuthorizeChecks(opHandler))
 	mux.Handle(consoleTokenPath, p.consoleClientAuth(opHandler))
 	mux.Handle(consoleRevokePath, p.consoleClientAuth(opHandler))
+	mux.Handle(consoleLogoutPath, p.consoleLogoutAPI(opHandler))
 	mux.Handle(consolePrefix+"/", opHandler)
 	mux.Handle(oidc.DiscoveryEndpoint, opHandler)
 }

@@ -89,6 +89,10 @@ func (op envOpener) open(id string, kind providers.Kind, settings *config.Provid
 		CallbackURL:      settings.CallbackURL,
 		SessionDuration:  settings.SessionDuration,
 		AdditionalScopes: settings.AdditionalScopes,
+		SignOut: server.SignOut{
+			KeepIdPSession:        settings.SignOut.EndSession != nil && !*settings.SignOut.EndSession,
+			PostLogoutRedirectURL: settings.SignOut.PostLogoutRedirectURL,
+		},
 	}
 	if len(settings.SignIn.Resolvers) > 0 {
 		chain, err := resolvers.NewChain(resolverSteps(settings.SignIn.Resolvers), op.resolverFactories, op.deps)

@@ -2,7 +2,8 @@
 // Backstage's oidc module (@backstage/plugin-auth-backend-module-oidc-provider):
 // discovery from metadataUrl, authorization code with PKCE (S256) and nonce,
 // ID-token verification with go-oidc, a userinfo call that accepts JSON and
-// application/jwt answers, refresh, and revocation at logout.
+// application/jwt answers, refresh, and revocation and RP-initiated logout
+// (end_session_endpoint) at logout.
 //
 // Unlike Backstage it keeps no server-side session: the nonce and PKCE
 // verifier come back from the server's sealed transaction cookie.
@@ -96,6 +97,8 @@ type discovered struct {
 	keys          *gooidc.RemoteKeySet
 	userinfoURL   string
 	revocationURL string
+	// endSessionURL is end_session_endpoint (RP-Initiated Logout 1.0).
+	endSessionURL string
 	pkceMethod    string
 	// issParam is authorization_response_iss_parameter_supported: the
 	// callback must then carry iss (RFC 9207).
@@ -110,6 +113,7 @@ type metadata struct {
 	UserinfoEndpoint      string   `json:"userinfo_endpoint"`
 	JWKSURI               string   `json:"jwks_uri"`
 	RevocationEndpoint    string   `json:"revocation_endpoint"`
+	EndSessionEndpoint    string   `json:"end_session_endpoint"`
 	CodeChallengeMethods  []string `json:"code_challenge_methods_supported"`
 	IssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
 }
@@ -248,6 +252,7 @@ func (p *Provider) fetchDiscovery(ctx context.Context) (*discovered, error) {
 		keys:          keys,
 		userinfoURL:   m.UserinfoEndpoint,
 		revocationURL: m.RevocationEndpoint,
+		endSessionURL: m.EndSessionEndpoint,
 		pkceMethod:    pkce,
 		issParam:      m.IssParameterSupported,
 	}, nil
@@ -456,12 +461,54 @@ func (e integrityError) Error() string { return e.err.Error() }
 func (e integrityError) Unwrap() error { return e.err }
 
 // Logout revokes the refresh token when the IdP advertises a
-// revocation_endpoint (RFC 7009). It returns no logout URL.
-func (p *Provider) Logout(ctx context.Context, refreshToken string) (string, error) {
+// revocation_endpoint (RFC 7009), and returns the RP-initiated logout URL
+// (rpLogoutURL) when req.EndSession is set and the IdP advertises an
+// end_session_endpoint. The URL comes back even when the revocation fails:
+// ending the IdP session is worth more than reporting the error first.
+func (p *Provider) Logout(ctx context.Context, req providers.LogoutRequest) (string, error) {
 	d, err := p.discover(ctx)
-	if err != nil || d.revocationURL == "" {
+	if err != nil {
 		return "", err
 	}
+	var logoutURL string
+	if req.EndSession && d.endSessionURL != "" {
+		if logoutURL, err = rpLogoutURL(d.endSessionURL, p.cfg.ClientID, req); err != nil {
+			return "", err
+		}
+	}
+	if req.RefreshToken == "" || d.revocationURL == "" {
+		return logoutURL, nil
+	}
+	return logoutURL, p.revoke(ctx, d, req.RefreshToken)
+}
+
+// rpLogoutURL is end_session_endpoint with the parameters of OpenID Connect
+// RP-Initiated Logout 1.0 §2 added to any query it already has:
+// id_token_hint (when known), client_id, post_logout_redirect_uri and state
+// (when set). The endpoint must be an absolute http(s) URL.
+func rpLogoutURL(endpoint, clientID string, req providers.LogoutRequest) (string, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", errors.New("the discovery document's end_session_endpoint is not an absolute http(s) URL")
+	}
+	q := u.Query()
+	if req.IDTokenHint != "" {
+		q.Set("id_token_hint", req.IDTokenHint)
+	}
+	q.Set("client_id", clientID)
+	if req.PostLogoutRedirectURI != "" {
+		q.Set("post_logout_redirect_uri", req.PostLogoutRedirectURI)
+	}
+	if req.State != "" {
+		q.Set("state", req.State)
+	}
+	u.RawQuery = q.Encode()
+	u.Fragment = ""
+	return u.String(), nil
+}
+
+// revoke sends the refresh token to the revocation endpoint (RFC 7009).
+func (p *Provider) revoke(ctx context.Context, d *discovered, refreshToken string) error {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
 	form := url.Values{"token": {refreshToken}, "token_type_hint": {"refresh_token"}}
@@ -471,7 +518,7 @@ func (p *Provider) Logout(ctx context.Context, refreshToken string) (string, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.revocationURL, strings.NewReader(form.Encode()))
 	if err != nil {
-		return "", err
+		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if d.oauth.Endpoint.AuthStyle != oauth2.AuthStyleInParams {
@@ -479,14 +526,14 @@ func (p *Provider) Logout(ctx context.Context, refreshToken string) (string, err
 	}
 	resp, err := p.http.Do(req)
 	if err != nil {
-		return "", neterr.WithoutURL(err)
+		return neterr.WithoutURL(err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("revocation endpoint answered HTTP %d", resp.StatusCode)
+		return fmt.Errorf("revocation endpoint answered HTTP %d", resp.StatusCode)
 	}
-	return "", nil
+	return nil
 }
 
 func oauth2ctx(ctx context.Context, hc *http.Client) context.Context {

@@ -308,7 +308,7 @@ func TestDiscoveryFailures(t *testing.T) {
 		devidptest.WantError(t, p.Discover(t.Context()), autherr.NameServiceUnavailable, "OIDC discovery at http://127.0.0.1:1/acs/.well-known/openid-configuration failed")
 		_, err = p.Refresh(t.Context(), providers.RefreshRequest{RefreshToken: "rt"})
 		devidptest.WantError(t, err, autherr.NameServiceUnavailable, "OIDC discovery")
-		if _, err := p.Logout(t.Context(), "rt"); err == nil {
+		if _, err := p.Logout(t.Context(), providers.LogoutRequest{RefreshToken: "rt"}); err == nil {
 			t.Error("Logout without discovery succeeded")
 		}
 	})
@@ -448,7 +448,7 @@ func TestLogoutRevokes(t *testing.T) {
 		t.Run(method, func(t *testing.T) {
 			f := newFakeIdP(t)
 			p := f.provider(t, func(cfg *oidc.Config) { cfg.TokenEndpointAuthMethod = method })
-			if u, err := p.Logout(t.Context(), "rt-1"); err != nil || u != "" {
+			if u, err := p.Logout(t.Context(), providers.LogoutRequest{RefreshToken: "rt-1"}); err != nil || u != "" {
 				t.Fatalf("Logout = %q, %v", u, err)
 			}
 			r := f.revokeRequests[0]
@@ -468,7 +468,7 @@ func TestLogoutRevokes(t *testing.T) {
 	t.Run("no revocation_endpoint", func(t *testing.T) {
 		f := newFakeIdP(t)
 		f.set(func(f *fakeIdP) { f.metadata = func(m map[string]any) { delete(m, "revocation_endpoint") } })
-		if u, err := f.provider(t, nil).Logout(t.Context(), "rt-1"); err != nil || u != "" || len(f.revokeRequests) != 0 {
+		if u, err := f.provider(t, nil).Logout(t.Context(), providers.LogoutRequest{RefreshToken: "rt-1"}); err != nil || u != "" || len(f.revokeRequests) != 0 {
 			t.Errorf("Logout = %q, %v after %d revocations", u, err, len(f.revokeRequests))
 		}
 	})
@@ -477,7 +477,7 @@ func TestLogoutRevokes(t *testing.T) {
 		f.set(func(f *fakeIdP) {
 			f.revoke = devidptest.Answer(400, "application/json", `{"error":"unsupported_token_type"}`)
 		})
-		if _, err := f.provider(t, nil).Logout(t.Context(), "rt-1"); err == nil || err.Error() != "revocation endpoint answered HTTP 400" {
+		if _, err := f.provider(t, nil).Logout(t.Context(), providers.LogoutRequest{RefreshToken: "rt-1"}); err == nil || err.Error() != "revocation endpoint answered HTTP 400" {
 			t.Errorf("Logout = %v", err)
 		}
 	})
@@ -486,7 +486,7 @@ func TestLogoutRevokes(t *testing.T) {
 		f.set(func(f *fakeIdP) {
 			f.metadata = func(m map[string]any) { m["revocation_endpoint"] = "http://127.0.0.1:1/revoke" }
 		})
-		_, err := f.provider(t, nil).Logout(t.Context(), "rt-1")
+		_, err := f.provider(t, nil).Logout(t.Context(), providers.LogoutRequest{RefreshToken: "rt-1"})
 		if err == nil || strings.Contains(err.Error(), "127.0.0.1:1/revoke") {
 			t.Errorf("Logout = %v, want a connection error without the URL", err)
 		}

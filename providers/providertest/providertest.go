@@ -20,8 +20,8 @@ type Calls struct {
 	Start        []providers.StartRequest
 	Authenticate []providers.CallbackRequest
 	Refresh      []providers.RefreshRequest
-	// Logout holds the refresh tokens Logout was called with.
-	Logout []string
+	// Logout holds the requests Logout was called with.
+	Logout []providers.LogoutRequest
 }
 
 // Provider is a fake provider. Set its fields before handing it to the code
@@ -94,7 +94,7 @@ func (p *Provider) Calls() Calls {
 		Start:        append([]providers.StartRequest(nil), p.calls.Start...),
 		Authenticate: append([]providers.CallbackRequest(nil), p.calls.Authenticate...),
 		Refresh:      append([]providers.RefreshRequest(nil), p.calls.Refresh...),
-		Logout:       append([]string(nil), p.calls.Logout...),
+		Logout:       append([]providers.LogoutRequest(nil), p.calls.Logout...),
 	}
 }
 
@@ -159,9 +159,9 @@ func (p *Provider) Refresh(_ context.Context, req providers.RefreshRequest) (*pr
 }
 
 // Logout implements providers.LogoutHandler.
-func (p *Provider) Logout(_ context.Context, refreshToken string) (string, error) {
+func (p *Provider) Logout(_ context.Context, req providers.LogoutRequest) (string, error) {
 	p.mu.Lock()
-	p.calls.Logout = append(p.calls.Logout, refreshToken)
+	p.calls.Logout = append(p.calls.Logout, req)
 	p.mu.Unlock()
 	return p.LogoutURL, p.LogoutErr
 }

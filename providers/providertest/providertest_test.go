@@ -34,13 +34,13 @@ func TestProviderAnswersAndRecords(t *testing.T) {
 		t.Fatalf("refresh: %+v, %v", res, err)
 	}
 	p.LogoutURL, p.LogoutErr = "https://idp.example/logout", errors.New("revocation failed")
-	if u, err := p.Logout(ctx, "refresh-2"); u != p.LogoutURL || err != p.LogoutErr {
+	if u, err := p.Logout(ctx, providers.LogoutRequest{RefreshToken: "refresh-2"}); u != p.LogoutURL || err != p.LogoutErr {
 		t.Fatalf("logout: %q, %v", u, err)
 	}
 	c := p.Calls()
 	if len(c.Start) != 1 || c.Start[0].State != "s1" || c.Start[0].Transaction != nil ||
 		len(c.Authenticate) != 2 || len(c.Refresh) != 1 || c.Refresh[0].RefreshToken != "refresh-1" ||
-		len(c.Logout) != 1 || c.Logout[0] != "refresh-2" {
+		len(c.Logout) != 1 || c.Logout[0].RefreshToken != "refresh-2" {
 		t.Fatalf("calls: %+v", c)
 	}
 }

@@ -22,7 +22,7 @@ const artifacts = path.join(__dirname, 'artifacts');
 
 // serverLog is stdout (the banner, with the demo passwords) and stderr;
 // errLog is stderr alone: the log lines.
-let server, serverLog = '', errLog = '', browser, appURL;
+let server, serverLog = '', errLog = '', browser, appURL, idp;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -50,8 +50,10 @@ before(async () => {
   // Free ports, so the test runs beside a `make run` on 7007.
   const [port, idpPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
   appURL = `http://localhost:${port}`;
-  const idp = `http://127.0.0.1:${idpPort}`;
-  server = spawn(bin, ['--idp-addr', `127.0.0.1:${idpPort}`], {
+  // The dev IdP on "localhost": Backstage's frontend (and Gatehouse)
+  // follow an http logoutUrl only there.
+  idp = `http://localhost:${idpPort}`;
+  server = spawn(bin, ['--idp-addr', `localhost:${idpPort}`], {
     cwd: repo,
     env: {
       ...process.env,
@@ -133,19 +135,22 @@ test('popup flow (VCF SSO), reload through /refresh, sign-out', async () => {
   await whoIs(page, 'user:default/alice');
   assert.deepEqual(await ownership(page), ['user:default/alice', 'group:default/team-a']);
 
-  // Sign out: the refresh cookie is gone, so a reload stays signed out.
-  const [logout] = await Promise.all([
+  // Sign out: the page follows the logoutUrl to the IdP's end-session
+  // endpoint, which sends it back to app.baseUrl; the refresh cookie is
+  // gone, so the page loads signed out.
+  const endSession = await endSessionEndpoint();
+  const back = waitForMainFrame(page, u => u.startsWith(appURL + '/'));
+  const [logout, toIdP, again] = await Promise.all([
     page.waitForResponse(r => r.url().includes('/api/auth/vcfsso/logout')),
+    page.waitForRequest(r => r.url().startsWith(endSession + '?') && r.isNavigationRequest()),
+    page.waitForResponse(r => r.url().includes('/api/auth/vcfsso/refresh')),
     page.click('#logout'),
   ]);
   assert.equal(logout.status(), 200);
-  await page.waitForFunction(() => document.getElementById('who').textContent === 'Logged out.');
-  const [again] = await Promise.all([
-    page.waitForResponse(r => r.url().includes('/api/auth/vcfsso/refresh')),
-    page.reload(),
-  ]);
+  assert.ok(toIdP.url().includes('id_token_hint='), toIdP.url());
+  await back;
   assert.equal(again.status(), 401);
-  assert.equal(await who(page), 'Not signed in.');
+  await page.waitForFunction(() => document.getElementById('who').textContent === 'Not signed in.');
   await context.close();
 });
 
@@ -162,6 +167,24 @@ test('popup flow (VMware Cloud Services)', async () => {
     page.reload(),
   ]);
   assert.equal(refresh.status(), 200);
+  await whoIs(page, 'user:default/alice');
+
+  // Sign out: Gatehouse asks the console's logout API (as CSP documents
+  // it) for the logout URL, the page goes there and back to app.baseUrl,
+  // and the next sign-in asks for the password again.
+  const back = waitForMainFrame(page, u => u.startsWith(appURL + '/'));
+  const [logout, toIdP] = await Promise.all([
+    page.waitForResponse(r => r.url().includes('/api/auth/vmwareCloudServices/logout')),
+    page.waitForRequest(r => r.url().startsWith(`${idp}/csp/gateway/am/api/auth/logout?`) && r.isNavigationRequest()),
+    page.click('#logout'),
+  ]);
+  assert.equal(logout.status(), 200);
+  const u = new URL(toIdP.url());
+  assert.match(u.searchParams.get('id_token_hint'), /^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
+  assert.equal(u.searchParams.get('post_logout_redirect_uri'), appURL);
+  await back;
+  await page.waitForFunction(() => document.getElementById('who').textContent === 'Not signed in.');
+  await loginInPopup(page, '#signin-csp', 'alice');
   await whoIs(page, 'user:default/alice');
   await context.close();
 });
@@ -187,5 +210,122 @@ test('redirect flow', async () => {
   await whoIs(page, 'user:default/bob');
   assert.deepEqual(await ownership(page), ['user:default/bob', 'group:default/team-b']);
   await page.screenshot({ path: path.join(artifacts, 'signed-in-redirect.png'), fullPage: true });
+  await context.close();
+});
+
+// endSessionEndpoint is the dev IdP's (VCF SSO style) end_session_endpoint,
+// from its discovery document.
+async function endSessionEndpoint() {
+  const res = await fetch(`${idp}/acs/t/CUSTOMER/.well-known/openid-configuration`);
+  const { end_session_endpoint: endpoint } = await res.json();
+  assert.ok(endpoint && endpoint.startsWith(idp + '/'), `end_session_endpoint ${endpoint}`);
+  return endpoint;
+}
+
+// waitForMainFrame resolves once the page's main frame has navigated to a
+// URL that ok accepts (set it up before the navigation starts).
+function waitForMainFrame(page, ok) {
+  return page.waitForEvent('framenavigated', { predicate: f => f === page.mainFrame() && ok(f.url()), timeout: 15000 });
+}
+
+// The pinned @backstage/core-app-api, the first version whose
+// DefaultAuthConnector.removeSession navigates to a logoutUrl (README,
+// "Signing out of the IdP"). Its dist modules are plain ES modules with
+// relative imports only, so the page imports them as they are.
+const coreAppApi = path.join(__dirname, 'node_modules', '@backstage', 'core-app-api');
+const coreAppApiLib = path.join(coreAppApi, 'dist', 'lib');
+
+// withBackstageConnector serves core-app-api's dist/lib at
+// <app>/__core-app-api/ and puts a DefaultAuthConnector for vcfsso on
+// window.connector, configured as a Backstage app's vcfsso auth API would be.
+async function withBackstageConnector(page) {
+  await page.route(`${appURL}/__core-app-api/**`, route => {
+    const rel = new URL(route.request().url()).pathname.slice('/__core-app-api/'.length);
+    const file = path.join(coreAppApiLib, rel);
+    if (!file.startsWith(coreAppApiLib + path.sep) || !fs.existsSync(file)) return route.fulfill({ status: 404 });
+    return route.fulfill({ status: 200, contentType: 'text/javascript', body: fs.readFileSync(file) });
+  });
+  await page.evaluate(async () => {
+    const { DefaultAuthConnector } = await import('/__core-app-api/AuthConnector/DefaultAuthConnector.esm.js');
+    window.connector = new DefaultAuthConnector({
+      configApi: { getOptionalBoolean: () => undefined },
+      discoveryApi: { getBaseUrl: async () => `${window.location.origin}/api/auth` },
+      environment: 'development',
+      provider: { id: 'vcfsso', title: 'VCF SSO', icon: () => null },
+      oauthRequestApi: { createAuthRequester: () => async () => { throw new Error('not used: instantPopup'); } },
+    });
+  });
+}
+
+// connectorSignIn opens the sign-in popup through the connector. With
+// password it expects the IdP's form and fills it; without, it expects the
+// IdP's SSO session to answer with no form. It returns the session.
+async function connectorSignIn(page, user, password) {
+  const [popup] = await Promise.all([
+    page.waitForEvent('popup'),
+    page.evaluate(() => {
+      window.signIn = window.connector.createSession({ scopes: new Set(['openid', 'profile', 'email']), instantPopup: true });
+      window.signIn.catch(() => {});
+    }),
+  ]);
+  if (password) {
+    await popup.waitForSelector('input[name=password]');
+    await popup.fill('input[name=username]', user);
+    await popup.fill('input[name=password]', password);
+    await Promise.all([popup.waitForEvent('close', { timeout: 15000 }), popup.click('button[value=login]')]);
+  } else if (!popup.isClosed()) {
+    await popup.waitForEvent('close', { timeout: 15000 });
+  }
+  return page.evaluate(() => window.signIn);
+}
+
+test('RP-initiated logout through Backstage core-app-api DefaultAuthConnector', async () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(coreAppApi, 'package.json'), 'utf8'));
+  assert.equal(pkg.version, '1.20.0', 'test/browser pins @backstage/core-app-api 1.20.0');
+  const endSession = await endSessionEndpoint();
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(appURL + '/');
+  await withBackstageConnector(page);
+
+  let session = await connectorSignIn(page, 'alice', 'alice-dev-password');
+  assert.equal(session.backstageIdentity.identity.userEntityRef, 'user:default/alice');
+  const names = async () => (await context.cookies(appURL + '/api/auth/vcfsso')).map(c => c.name);
+  assert.ok((await names()).includes('vcfsso-id-token'), `cookies ${await names()}`);
+  // The IdP has an SSO session: a second sign-in needs no password.
+  session = await connectorSignIn(page, 'alice', null);
+  assert.equal(session.backstageIdentity.identity.userEntityRef, 'user:default/alice');
+
+  // Sign out with Backstage's own code: it POSTs /logout and follows the
+  // logoutUrl to the IdP, which ends its session and sends the browser on
+  // to app.baseUrl.
+  const navigations = [];
+  page.on('request', r => { if (r.isNavigationRequest() && r.frame() === page.mainFrame()) navigations.push(r.url()); });
+  const back = waitForMainFrame(page, u => u.startsWith(appURL + '/'));
+  const [logout] = await Promise.all([
+    page.waitForResponse(r => r.url().includes('/api/auth/vcfsso/logout')),
+    page.evaluate(() => { window.connector.removeSession(); }),
+  ]);
+  assert.equal(logout.status(), 200);
+  assert.match(logout.headers()['content-type'], /^application\/json/);
+  await back;
+  // The body of /logout is gone with the page that read it; the first
+  // navigation is to the logoutUrl it carried, unchanged by the frontend.
+  const logoutUrl = navigations[0];
+  const u = new URL(logoutUrl);
+  assert.equal(u.origin + u.pathname, endSession);
+  assert.equal(u.searchParams.get('client_id'), 'gatehouse-dev');
+  assert.equal(u.searchParams.get('post_logout_redirect_uri'), appURL);
+  assert.match(u.searchParams.get('id_token_hint'), /^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
+  assert.ok(u.searchParams.get('state').length >= 20);
+  assert.ok(navigations.at(-1).startsWith(appURL + '/'), `navigations ${navigations}`);
+  const left = await names();
+  assert.ok(!left.some(n => n.startsWith('vcfsso-refresh-token') || n.startsWith('vcfsso-id-token')), `cookies after logout ${left}`);
+  await page.screenshot({ path: path.join(artifacts, 'signed-out-rp-logout.png'), fullPage: true });
+
+  // The IdP session is over: signing in again asks for the password.
+  await withBackstageConnector(page);
+  session = await connectorSignIn(page, 'alice', 'alice-dev-password');
+  assert.equal(session.backstageIdentity.identity.userEntityRef, 'user:default/alice');
   await context.close();
 });
