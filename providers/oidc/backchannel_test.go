@@ -41,9 +41,15 @@ func TestVerifyLogoutToken(t *testing.T) {
 		{"wrong iss", func() string {
 			return f.key.Sign(t, jose.RS256, claims(func(c map[string]any) { c["iss"] = "https://other.example" }))
 		}, "iss"},
-		{"wrong aud", func() string { return f.key.Sign(t, jose.RS256, claims(func(c map[string]any) { c["aud"] = "someone-else" })) }, "aud"},
-		{"nonce present", func() string { return f.key.Sign(t, jose.RS256, claims(func(c map[string]any) { c["nonce"] = testNonce })) }, "nonce"},
-		{"no events", func() string { return f.key.Sign(t, jose.RS256, claims(func(c map[string]any) { delete(c, "events") })) }, "events"},
+		{"wrong aud", func() string {
+			return f.key.Sign(t, jose.RS256, claims(func(c map[string]any) { c["aud"] = "someone-else" }))
+		}, "aud"},
+		{"nonce present", func() string {
+			return f.key.Sign(t, jose.RS256, claims(func(c map[string]any) { c["nonce"] = testNonce }))
+		}, "nonce"},
+		{"no events", func() string {
+			return f.key.Sign(t, jose.RS256, claims(func(c map[string]any) { delete(c, "events") }))
+		}, "events"},
 		{"no sub or sid", func() string {
 			return f.key.Sign(t, jose.RS256, claims(func(c map[string]any) { delete(c, "sub"); delete(c, "sid") }))
 		}, "neither"},
