@@ -44,8 +44,9 @@ type fakeHarness struct {
 }
 
 // newFakeHarness serves provider id "fake", env "development", with prov
-// (a *providertest.Provider or a Basic wrapping p).
-func newFakeHarness(t *testing.T, p *providertest.Provider, prov providers.Provider, tr Transforms, res resolvers.SignInResolver) *fakeHarness {
+// (a *providertest.Provider or a Basic wrapping p); opts change the
+// server's options last.
+func newFakeHarness(t *testing.T, p *providertest.Provider, prov providers.Provider, tr Transforms, res resolvers.SignInResolver, opts ...func(*Options)) *fakeHarness {
 	t.Helper()
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
@@ -58,7 +59,7 @@ func newFakeHarness(t *testing.T, p *providertest.Provider, prov providers.Provi
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Options{
+	o := Options{
 		AppBaseURL:          flowApp,
 		AuthBaseURL:         srv.URL + "/api/auth",
 		ExtraAllowedOrigins: flowExtraOrigins,
@@ -68,7 +69,11 @@ func newFakeHarness(t *testing.T, p *providertest.Provider, prov providers.Provi
 		}}},
 		Tokens: tokens,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	s, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

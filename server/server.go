@@ -79,6 +79,10 @@ type Options struct {
 	// the plugin tokens Gatehouse sends as plugin `auth`; nil serves an
 	// empty key set (server/pluginkeys.go).
 	PluginKeys JWKSSource
+	// SessionEnds records ended sessions (back-channel logout, `gatehouse
+	// sessions revoke`) and is asked at every /refresh; nil keeps them in
+	// this process's memory (server/sessionend.go).
+	SessionEnds identity.SessionEndStore
 	// Now is for tests; default time.Now.
 	Now func() time.Time
 }
@@ -91,6 +95,7 @@ type Server struct {
 	log       *slog.Logger
 	origins   *originFilter
 	seal      *sealer
+	sessions  *sessionSealer // server/session.go
 	providers map[string]*providerRoutes
 	discovery []byte
 }
@@ -122,6 +127,9 @@ func New(o Options) (*Server, error) {
 		return nil, errors.New("server: a token issuer is required")
 	}
 	o.AuthBaseURL = strings.TrimSuffix(o.AuthBaseURL, "/")
+	if o.SessionEnds == nil {
+		o.SessionEnds = identity.NewMemorySessionEndStore()
+	}
 	origins, err := newOriginFilter(o.AppBaseURL, o.ExtraAllowedOrigins)
 	if err != nil {
 		return nil, fmt.Errorf("auth.experimentalExtraAllowedOrigins: %w", err)
@@ -129,6 +137,9 @@ func New(o Options) (*Server, error) {
 	s := &Server{opts: o, log: o.Logger, origins: origins, providers: map[string]*providerRoutes{}}
 	if len(o.Providers) > 0 {
 		if s.seal, err = newSealer(o.SessionSecret, o.Now); err != nil {
+			return nil, err
+		}
+		if s.sessions, err = newSessionSealer(o.SessionSecret); err != nil {
 			return nil, err
 		}
 	}
@@ -178,6 +189,7 @@ func (s *Server) routes() *echo.Echo {
 	g.GET("/:provider/refresh", s.withEnv(s.refresh))
 	g.POST("/:provider/refresh", s.withEnv(s.refresh))
 	g.POST("/:provider/logout", s.withEnv(s.logout))
+	g.POST("/:provider/backchannel-logout", s.withEnv(s.backchannelLogout))
 	g.Any("/:provider/*", s.unknownProvider)
 	g.Any("/:provider", s.unknownProvider)
 	return e
