@@ -141,12 +141,17 @@ type harnessOptions struct {
 }
 
 // startVCFIdP starts the dev IdP with the test users and the vcfsso test
-// client allowed to return to callback; it closes with the test.
-func startVCFIdP(t testing.TB, callback string) *devidp.IdP {
+// client allowed to return to callback, changed by each of change; it
+// closes with the test.
+func startVCFIdP(t testing.TB, callback string, change ...func(c *devidp.Client)) *devidp.IdP {
 	t.Helper()
+	client := devidp.Client{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{callback}}
+	for _, f := range change {
+		f(&client)
+	}
 	idp, err := devidp.Start(context.Background(), devidp.Config{
 		Users:   testUsers,
-		Clients: []devidp.Client{{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{callback}}},
+		Clients: []devidp.Client{client},
 	})
 	if err != nil {
 		t.Fatal(err)
