@@ -223,3 +223,37 @@ func TestLogoutClearsSessionCookie(t *testing.T) {
 		t.Errorf("logout: cleared %v", clearedCookies(resp))
 	}
 }
+
+// brokenEnds is a session-end store whose database is down.
+type brokenEnds struct{ identity.SessionEndStore }
+
+func (brokenEnds) Ended(context.Context, identity.Session) (bool, error) {
+	return false, errors.New("connection refused")
+}
+
+func (brokenEnds) EndSessions(context.Context, identity.SessionEnd) error {
+	return errors.New("connection refused")
+}
+
+// TestSessionEndStoreDown: with the store down, a refresh is refused
+// before the IdP (fail closed) but keeps its cookies, and a back-channel
+// logout answers 400 temporarily_unavailable so the IdP may send it again.
+func TestSessionEndStoreDown(t *testing.T) {
+	p := providertest.New()
+	prov := logoutVerifier{Provider: p, verify: func(string) (*providers.LogoutClaims, error) {
+		return &providers.LogoutClaims{Subject: "alice", IssuedAt: time.Now()}, nil
+	}}
+	down := newFakeHarness(t, p, prov, emailProfile, resolveAlice, func(o *Options) { o.SessionEnds = brokenEnds{} })
+	down.signInOnce()
+	resp, body := down.do("GET", "/api/auth/fake/refresh?env=development", xhr)
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "ServiceUnavailableError") || strings.Contains(body, "connection refused") {
+		t.Fatalf("refresh with the store down: %d %s", resp.StatusCode, body)
+	}
+	if len(p.Calls().Refresh) != 0 || len(clearedCookies(resp)) != 0 {
+		t.Errorf("refresh with the store down: %d IdP calls, cleared %v; want none", len(p.Calls().Refresh), clearedCookies(resp))
+	}
+	resp, body = down.postForm("/api/auth/fake/backchannel-logout?env=development", url.Values{"logout_token": {"t"}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "temporarily_unavailable") {
+		t.Errorf("back-channel logout with the store down: %d %s", resp.StatusCode, body)
+	}
+}

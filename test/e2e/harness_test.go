@@ -138,6 +138,8 @@ type harnessOptions struct {
 	// db is the opened database for the key and user info stores, as
 	// gatehouse serve passes it (faults_test.go cuts it away).
 	db *sqlstore.DB
+	// sessionEnds, when set, keeps the session-end records instead of db.
+	sessionEnds identity.SessionEndStore
 }
 
 // startVCFIdP starts the dev IdP with the test users and the vcfsso test
@@ -269,7 +271,7 @@ catalog:
 	clock := &testClock{}
 	logs := &testlog.Buffer{}
 	secrets := &secretRecorder{}
-	gw, err := gateway.Build(cfg, gateway.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Now: clock.Now, HTTPClient: secrets.client(o.httpClient), DB: o.db, MetricsListener: o.metricsListener, Listener: noServerListener(o, ln)})
+	gw, err := gateway.Build(cfg, gateway.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Now: clock.Now, HTTPClient: secrets.client(o.httpClient), DB: o.db, SessionEnds: o.sessionEnds, MetricsListener: o.metricsListener, Listener: noServerListener(o, ln)})
 	if err != nil {
 		t.Fatal(err)
 	}
