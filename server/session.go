@@ -41,7 +41,18 @@ func newSessionSealer(secret string) (*sessionSealer, error) {
 	if secret == "" {
 		return nil, errors.New("auth.session.secret: required")
 	}
-	key, err := hkdf.Key(sha256.New, []byte(secret), nil, "gatehouse session cookie v1", 32)
+	aead, err := cookieAEAD(secret, "gatehouse session cookie v1")
+	if err != nil {
+		return nil, err
+	}
+	return &sessionSealer{aead: aead}, nil
+}
+
+// cookieAEAD is AES-256-GCM under a key derived from secret with HKDF and
+// label: the raw secret is never a key, and each kind of sealed cookie
+// gets its own key from the same secret.
+func cookieAEAD(secret, label string) (cipher.AEAD, error) {
+	key, err := hkdf.Key(sha256.New, []byte(secret), nil, label, 32)
 	if err != nil {
 		return nil, err
 	}
@@ -49,11 +60,32 @@ func newSessionSealer(secret string) (*sessionSealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
+	return cipher.NewGCM(block)
+}
+
+// sealCookie returns base64url(nonce || ciphertext) of plain, with ad as
+// additional data.
+func sealCookie(aead cipher.AEAD, plain, ad []byte) (string, error) {
+	out := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
+	if _, err := rand.Read(out); err != nil {
+		return "", err
 	}
-	return &sessionSealer{aead: aead}, nil
+	return base64.RawURLEncoding.EncodeToString(aead.Seal(out, out, plain, ad)), nil
+}
+
+// errMalformedCookie is openCookie's answer to a value that is not even
+// shaped like a sealed cookie.
+var errMalformedCookie = errors.New("malformed sealed cookie")
+
+// openCookie reverses sealCookie: errMalformedCookie for a value of the
+// wrong shape, another error when the integrity check fails.
+func openCookie(aead cipher.AEAD, cookie string, ad []byte) ([]byte, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(cookie)
+	if err != nil || len(raw) < aead.NonceSize()+aead.Overhead() {
+		return nil, errMalformedCookie
+	}
+	ns := aead.NonceSize()
+	return aead.Open(nil, raw[:ns], raw[ns:], ad)
 }
 
 // seal returns base64url(nonce || ciphertext), bound to provider and env.
@@ -62,23 +94,13 @@ func (s *sessionSealer) seal(providerID, env string, c sessionClaims) (string, e
 	if err != nil {
 		return "", err
 	}
-	out := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plain)+s.aead.Overhead())
-	if _, err := rand.Read(out); err != nil {
-		return "", err
-	}
-	out = s.aead.Seal(out, out, plain, []byte("session\x00"+providerID+"\x00"+env))
-	return base64.RawURLEncoding.EncodeToString(out), nil
+	return sealCookie(s.aead, plain, []byte("session\x00"+providerID+"\x00"+env))
 }
 
 // open unseals a session cookie; ok is false for anything that is not one
 // this provider and env sealed with this secret.
 func (s *sessionSealer) open(providerID, env, cookie string) (sessionClaims, bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(cookie)
-	if err != nil || len(raw) < s.aead.NonceSize()+s.aead.Overhead() {
-		return sessionClaims{}, false
-	}
-	ns := s.aead.NonceSize()
-	plain, err := s.aead.Open(nil, raw[:ns], raw[ns:], []byte("session\x00"+providerID+"\x00"+env))
+	plain, err := openCookie(s.aead, cookie, []byte("session\x00"+providerID+"\x00"+env))
 	if err != nil {
 		return sessionClaims{}, false
 	}

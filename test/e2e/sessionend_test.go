@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/identity/sqlstore/pgtest"
@@ -57,24 +56,7 @@ func TestBackchannelLogoutAcrossReplicas(t *testing.T) {
 	idp := startVCFIdP(t, callback, func(c *devidp.Client) {
 		c.BackchannelLogoutURI = r1 + "/api/auth/vcfsso/backchannel-logout?env=development"
 	})
-	dir := t.TempDir()
-	logs := &testlog.Buffer{}
-	var wg sync.WaitGroup
-	for _, r := range []struct {
-		base string
-		port int
-	}{{r1, p1}, {r2, p2}} {
-		f := replicaConfig(t, dir, pgURL, idp.Issuer()+"/", callback, r1, r.port, "")
-		wg.Add(1)
-		go func() { defer wg.Done(); startServe(t, f, r.base, logs) }()
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
-	h1 := &harness{t: t, base: r1, logs: logs}
-	h2 := &harness{t: t, base: r2, logs: logs}
-	t.Cleanup(func() { assertLogsClean(t, logs) })
+	h1, h2 := startReplicaPair(t, pgURL, idp.Issuer()+"/", callback, p1, p2)
 
 	alice := signedIn(t, h1, h2, "alice")
 	bob := signedIn(t, h1, h2, "bob")
