@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -105,5 +106,41 @@ func TestSessionsRevokeCommand(t *testing.T) {
 	if code := run(context.Background(), []string{"sessions", "list", "--config", f, "--user", "user:default/alice"}, &out, &errb); code != 0 ||
 		!strings.Contains(out.String(), "operator") || !strings.Contains(out.String(), "vcfsso") {
 		t.Fatalf("sessions list: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+}
+
+// TestSignOutAtIdPEndsSession is the demo's path: the user signs out at the
+// dev IdP's end_session_endpoint (in the same browser, with no
+// id_token_hint); the IdP posts a logout token to Gatehouse's back-channel
+// logout route, and the next refresh of that user's session is refused.
+func TestSignOutAtIdPEndsSession(t *testing.T) {
+	pgURL := pgtest.URL(t)
+	port := freePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	callback := base + "/api/auth/vcfsso/handler/frame"
+	idp := startVCFIdP(t, callback, func(c *devidp.Client) {
+		c.BackchannelLogoutURI = base + "/api/auth/vcfsso/backchannel-logout?env=development"
+	})
+	logs := &testlog.Buffer{}
+	f := replicaConfig(t, t.TempDir(), pgURL, idp.Issuer()+"/", callback, base, port, "")
+	startServe(t, f, base, logs)
+	h := &harness{t: t, base: base, logs: logs}
+	t.Cleanup(func() { assertLogsClean(t, logs) })
+
+	alice := signedIn(t, h, h, "alice")
+	bob := signedIn(t, h, h, "bob")
+	var meta struct {
+		EndSession string `json:"end_session_endpoint"`
+	}
+	resp, body := alice.do("GET", idp.Issuer()+"/.well-known/openid-configuration", nil, nil)
+	if err := json.Unmarshal(body, &meta); err != nil || meta.EndSession == "" {
+		t.Fatalf("discovery: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := alice.do("GET", meta.EndSession, nil, nil); resp.StatusCode >= 400 {
+		t.Fatalf("end_session: %d %s", resp.StatusCode, body)
+	}
+	refusedAsEnded(t, alice, h, "alice")
+	if resp, m := bob.refresh(h, "development"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("bob's refresh after alice signed out at the IdP: %d %v", resp.StatusCode, m)
 	}
 }
