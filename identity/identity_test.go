@@ -356,3 +356,7 @@ func TestIssueTokenRefuses(t *testing.T) {
 		t.Errorf("user info after refusals = %v, %v; want none", got, err)
 	}
 }
+
+func TestMemorySessionEndStoreConformance(t *testing.T) {
+	storetest.RunSessionEndStore(t, func(*testing.T) identity.SessionEndStore { return identity.NewMemorySessionEndStore() })
+}

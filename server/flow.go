@@ -26,6 +26,8 @@ type authResponse struct {
 	Profile           providers.Profile  `json:"profile"`
 	ProviderInfo      providerInfo       `json:"providerInfo"`
 	BackstageIdentity *backstageIdentity `json:"backstageIdentity,omitempty"`
+	// entityRef is the resolved user entity, for the session cookie.
+	entityRef string
 }
 
 type providerInfo struct {
@@ -210,6 +212,7 @@ func (s *Server) frameAuthenticate(c echo.Context, rt *envRuntime, st oauthState
 		rt.jar.setRefreshToken(h, r, result.Session.RefreshToken, origin)
 	}
 	s.storeIDToken(h, r, rt, result.Session.IDToken, origin)
+	s.signedIn(h, r, rt, result, resp, origin)
 	if st.Flow == "redirect" {
 		if target == nil {
 			return autherr.Input("No redirectUrl provided in request query parameters")
@@ -265,6 +268,7 @@ func (s *Server) signIn(c echo.Context, rt *envRuntime, result *providers.Result
 	}
 	s.log.LogAttrs(ctx, levelInfo, outcome, providerAttr(rt),
 		stringAttr("resolver", res.Resolver), stringAttr("entityRef", res.UserEntityRef))
+	resp.entityRef = res.UserEntityRef
 	resp.BackstageIdentity = &backstageIdentity{
 		Token:            tok.Token,
 		Identity:         tok.Identity,
@@ -310,6 +314,9 @@ func (s *Server) doRefresh(c echo.Context, rt *envRuntime) (*authResponse, error
 	if refreshToken == "" {
 		return nil, autherr.Input("Missing session cookie")
 	}
+	if err := s.refuseEndedSession(c, rt); err != nil {
+		return nil, err
+	}
 	var granted []string
 	if rt.scopes.Persist {
 		granted = providers.SplitScopes(rt.jar.get(r, rt.jar.grantedScopeName()))
@@ -335,6 +342,9 @@ func (s *Server) doRefresh(c echo.Context, rt *envRuntime) (*authResponse, error
 	s.storeIDToken(h, r, rt, result.Session.IDToken, origin)
 	resp, err := s.signIn(c, rt, result, outcomeRefreshed)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkUnsealedSession(c, rt, result, resp); err != nil {
 		return nil, err
 	}
 	if rt.scopes.Persist {
@@ -374,6 +384,9 @@ func (s *Server) logout(c echo.Context, rt *envRuntime) error {
 	h := c.Response().Header()
 	rt.jar.remove(h, r, rt.jar.refreshName(), rt.jar.path, origin)
 	rt.jar.remove(h, r, rt.jar.idTokenName(), rt.jar.path, origin)
+	if rt.jar.get(r, rt.jar.sessionName()) != "" {
+		rt.jar.remove(h, r, rt.jar.sessionName(), rt.jar.path, origin)
+	}
 	if rt.scopes.Persist {
 		rt.jar.remove(h, r, rt.jar.grantedScopeName(), rt.jar.path, origin)
 	}

@@ -44,15 +44,16 @@ type fakeHarness struct {
 }
 
 // newFakeHarness serves provider id "fake", env "development", with prov
-// (a *providertest.Provider or a Basic wrapping p).
-func newFakeHarness(t *testing.T, p *providertest.Provider, prov providers.Provider, tr Transforms, res resolvers.SignInResolver) *fakeHarness {
+// (a *providertest.Provider or a Basic wrapping p); opts change the
+// server's options last.
+func newFakeHarness(t *testing.T, p *providertest.Provider, prov providers.Provider, tr Transforms, res resolvers.SignInResolver, opts ...func(*Options)) *fakeHarness {
 	t.Helper()
-	return newFakeHarnessWith(t, p, prov, tr, res, nil)
+	return newFakeHarnessWith(t, p, prov, tr, res, nil, opts...)
 }
 
 // newFakeHarnessWith is newFakeHarness with env's settings changed by mod
 // (nil changes nothing).
-func newFakeHarnessWith(t *testing.T, p *providertest.Provider, prov providers.Provider, tr Transforms, res resolvers.SignInResolver, mod func(env *Environment)) *fakeHarness {
+func newFakeHarnessWith(t *testing.T, p *providertest.Provider, prov providers.Provider, tr Transforms, res resolvers.SignInResolver, mod func(env *Environment), opts ...func(*Options)) *fakeHarness {
 	t.Helper()
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
@@ -69,7 +70,7 @@ func newFakeHarnessWith(t *testing.T, p *providertest.Provider, prov providers.P
 	if mod != nil {
 		mod(env)
 	}
-	s, err := New(Options{
+	o := Options{
 		AppBaseURL:          flowApp,
 		AuthBaseURL:         srv.URL + "/api/auth",
 		ExtraAllowedOrigins: flowExtraOrigins,
@@ -77,7 +78,11 @@ func newFakeHarnessWith(t *testing.T, p *providertest.Provider, prov providers.P
 		Providers:           map[string]map[string]*Environment{"fake": {"development": env}},
 		Tokens:              tokens,
 		Logger:              slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	s, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

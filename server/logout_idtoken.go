@@ -2,8 +2,6 @@ package server
 
 import (
 	"crypto/cipher"
-	"crypto/rand"
-	"encoding/base64"
 	"net/http"
 
 	"github.com/gatehouse-auth/gatehouse/providers"
@@ -33,26 +31,19 @@ func idTokenAD(providerID, env string) []byte {
 	return []byte("id-token\x00" + providerID + "\x00" + env)
 }
 
-// seal returns base64url(nonce || ciphertext) of idToken.
+// seal returns base64url(nonce || ciphertext) of idToken (sealCookie).
 func (s *idTokenSealer) seal(providerID, env, idToken string) (string, error) {
-	out := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(idToken)+s.aead.Overhead())
-	if _, err := rand.Read(out); err != nil {
-		return "", err
-	}
-	out = s.aead.Seal(out, out, []byte(idToken), idTokenAD(providerID, env))
-	return base64.RawURLEncoding.EncodeToString(out), nil
+	return sealCookie(s.aead, []byte(idToken), idTokenAD(providerID, env))
 }
 
 // open returns the ID token sealed in cookie, or false when the cookie is
 // empty, malformed, tampered with, from another provider or env, or sealed
 // under another auth.session.secret. A bad cookie only costs the hint.
 func (s *idTokenSealer) open(providerID, env, cookie string) (string, bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(cookie)
-	ns := s.aead.NonceSize()
-	if cookie == "" || err != nil || len(raw) < ns+s.aead.Overhead() {
+	if cookie == "" {
 		return "", false
 	}
-	plain, err := s.aead.Open(nil, raw[:ns], raw[ns:], idTokenAD(providerID, env))
+	plain, err := openCookie(s.aead, cookie, idTokenAD(providerID, env))
 	if err != nil {
 		return "", false
 	}

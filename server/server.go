@@ -92,6 +92,10 @@ type Options struct {
 	// negative value keeps no answers (concurrent requests on one replica
 	// still share one IdP call).
 	RefreshGracePeriod time.Duration
+	// SessionEnds records ended sessions (back-channel logout, `gatehouse
+	// sessions revoke`) and is asked at every /refresh; nil keeps them in
+	// this process's memory (server/sessionend.go).
+	SessionEnds identity.SessionEndStore
 	// Now is for tests; default time.Now.
 	Now func() time.Time
 }
@@ -106,6 +110,7 @@ type Server struct {
 	seal      *sealer
 	refreshes *refreshes     // refresh.go
 	idTokens  *idTokenSealer // the <provider>-id-token cookie
+	sessions  *sessionSealer // the <provider>-session cookie (session.go)
 	providers map[string]*providerRoutes
 	discovery []byte
 }
@@ -137,6 +142,9 @@ func New(o Options) (*Server, error) {
 		return nil, errors.New("server: a token issuer is required")
 	}
 	o.AuthBaseURL = strings.TrimSuffix(o.AuthBaseURL, "/")
+	if o.SessionEnds == nil {
+		o.SessionEnds = identity.NewMemorySessionEndStore()
+	}
 	origins, err := newOriginFilter(o.AppBaseURL, o.ExtraAllowedOrigins)
 	if err != nil {
 		return nil, fmt.Errorf("auth.experimentalExtraAllowedOrigins: %w", err)
@@ -150,6 +158,9 @@ func New(o Options) (*Server, error) {
 			return nil, err
 		}
 		if s.idTokens, err = newIDTokenSealer(o.SessionSecret); err != nil {
+			return nil, err
+		}
+		if s.sessions, err = newSessionSealer(o.SessionSecret); err != nil {
 			return nil, err
 		}
 	}
@@ -199,6 +210,7 @@ func (s *Server) routes() *echo.Echo {
 	g.GET("/:provider/refresh", s.withEnv(s.refresh))
 	g.POST("/:provider/refresh", s.withEnv(s.refresh))
 	g.POST("/:provider/logout", s.withEnv(s.logout))
+	g.POST("/:provider/backchannel-logout", s.withEnv(s.backchannelLogout))
 	g.Any("/:provider/*", s.unknownProvider)
 	g.Any("/:provider", s.unknownProvider)
 	return e

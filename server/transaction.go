@@ -2,9 +2,8 @@ package server
 
 import (
 	"crypto/cipher"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/autherr"
@@ -48,12 +47,7 @@ func (s *sealer) seal(providerID, env, stateNonce string, txn providers.Transact
 	if err != nil {
 		return "", err
 	}
-	out := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plain)+s.aead.Overhead())
-	if _, err := rand.Read(out); err != nil {
-		return "", err
-	}
-	out = s.aead.Seal(out, out, plain, []byte(providerID+"\x00"+env))
-	return base64.RawURLEncoding.EncodeToString(out), nil
+	return sealCookie(s.aead, plain, []byte(providerID+"\x00"+env))
 }
 
 // open checks and unseals a transaction cookie. Every failure is a
@@ -63,12 +57,10 @@ func (s *sealer) open(providerID, env, stateNonce, cookie string) (providers.Tra
 	if cookie == "" {
 		return providers.Transaction{}, autherr.NotAllowed("Auth response is missing the %s cookie; the sign-in must finish in the browser that started it, within 10 minutes", name)
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(cookie)
-	if err != nil || len(raw) < s.aead.NonceSize()+s.aead.Overhead() {
+	plain, err := openCookie(s.aead, cookie, []byte(providerID+"\x00"+env))
+	if errors.Is(err, errMalformedCookie) {
 		return providers.Transaction{}, autherr.NotAllowed("The %s cookie is malformed", name)
 	}
-	ns := s.aead.NonceSize()
-	plain, err := s.aead.Open(nil, raw[:ns], raw[ns:], []byte(providerID+"\x00"+env))
 	if err != nil {
 		return providers.Transaction{}, autherr.NotAllowed("The %s cookie failed its integrity check (tampered, or sealed with another auth.session.secret)", name)
 	}

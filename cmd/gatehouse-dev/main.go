@@ -135,7 +135,10 @@ func startIdP(ctx context.Context, auth, addr string, vcf vcfsso.Config, console
 		Addr:  addr,
 		Users: users,
 		Clients: []devidp.Client{
-			{ID: vcf.ClientID, Secret: vcf.ClientSecret, RedirectURIs: []string{providers.CallbackURL(auth, vcfsso.ID)}},
+			// Signing out at the dev IdP's end_session tells Gatehouse by
+			// back-channel logout, which ends the session on every replica.
+			{ID: vcf.ClientID, Secret: vcf.ClientSecret, RedirectURIs: []string{providers.CallbackURL(auth, vcfsso.ID)},
+				BackchannelLogoutURI: auth + "/" + vcfsso.ID + "/backchannel-logout?env=development"},
 			// A public client on the console side: the secret is never used.
 			{ID: console.ClientID, Secret: "unused-public-client", RedirectURIs: []string{providers.CallbackURL(auth, vmwarecloud.ID)}},
 		},

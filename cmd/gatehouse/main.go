@@ -7,6 +7,7 @@
 //	gatehouse migrate     --config …                                         (migrate.go)
 //	gatehouse resolve     --config … --provider vcfsso --claims sample.json  (resolve.go)
 //	gatehouse keys        generate|inspect …                                 (keys.go)
+//	gatehouse sessions    revoke|list --config … --user user:default/alice   (sessions.go)
 //	gatehouse healthcheck [URL]                                              (healthcheck.go)
 //
 // The demo (dev IdP + Gatehouse) is a separate binary, cmd/gatehouse-dev,
@@ -37,6 +38,8 @@ Usage:
   gatehouse resolve --config FILE … --provider ID [--env ENV] --claims FILE [--json]
                                                       run the transforms and resolvers (with WebAssembly modules) on sample claims
   gatehouse keys    generate|inspect …                write or show a static signing key pair
+  gatehouse sessions revoke|list --config FILE … --user REF [--provider ID]
+                                                      end a user's sessions on every replica, or list what ended
   gatehouse healthcheck [URL]                         probe URL (default http://127.0.0.1:9464/readyz); exit 0 on 200
 
 Run "gatehouse COMMAND -h" for a command's flags. The demo is "make run"
@@ -48,6 +51,7 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 	"serve":       runServe,
 	"check":       runCheck,
 	"migrate":     runMigrate,
+	"sessions":    runSessions,
 	"resolve":     runResolve,
 	"keys":        runKeys,
 	"healthcheck": runHealthcheck,

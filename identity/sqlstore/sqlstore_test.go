@@ -156,3 +156,11 @@ func TestOpenSQLiteFileConcurrently(t *testing.T) {
 		wg.Wait()
 	}
 }
+
+func TestSessionEndStoreConformance(t *testing.T) {
+	for name, open := range backends {
+		t.Run(name, func(t *testing.T) {
+			storetest.RunSessionEndStore(t, func(t *testing.T) identity.SessionEndStore { return open(t) })
+		})
+	}
+}

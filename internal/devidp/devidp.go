@@ -38,6 +38,10 @@ import (
 type Client struct {
 	ID, Secret   string
 	RedirectURIs []string
+	// BackchannelLogoutURI, when set, receives a logout token (OpenID
+	// Connect Back-Channel Logout 1.0) whenever a user signs out at the
+	// end-session endpoint, and from IdP.BackchannelLogout (backchannel.go).
+	BackchannelLogoutURI string
 }
 
 // Config configures Start.
@@ -81,6 +85,8 @@ type IdP struct {
 	console      *instance // VMware Cloud Services at the root, nil unless Config.ConsoleOrgID
 	consoleOrgID string
 	log          *slog.Logger
+	// backchannel maps client id → BackchannelLogoutURI (backchannel.go).
+	backchannel map[string]string
 
 	closeOnce sync.Once
 	closeErr  error
@@ -216,6 +222,10 @@ func newIdP(base string, set settings, cfg Config) (*IdP, error) {
 	if err != nil {
 		return nil, err
 	}
+	bc, err := backchannelURIs(cfg.Clients)
+	if err != nil {
+		return nil, err
+	}
 	p := &IdP{
 		issuer:       issuer,
 		issuerPath:   set.issuerPath,
@@ -224,7 +234,9 @@ func newIdP(base string, set settings, cfg Config) (*IdP, error) {
 		vcf:          vcf,
 		log:          set.logger,
 		served:       make(chan struct{}),
+		backchannel:  bc,
 	}
+	vcf.store.onEndSession = p.sendBackchannelLogouts
 	if cfg.ConsoleOrgID != "" {
 		if p.console, err = newConsoleInstance(base, cfg.ConsoleOrgID, vcf.store, set.logger); err != nil {
 			return nil, err

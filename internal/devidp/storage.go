@@ -288,6 +288,9 @@ type storage struct {
 	refreshTokens map[string]*refreshToken
 	revoked       map[string]bool // refresh tokens revoked at the revocation endpoint
 	sessions      map[string]*ssoSession
+	// onEndSession, when set, is called (without mu) with the user who
+	// signed out at the end-session endpoint: back-channel logout.
+	onEndSession func(ctx context.Context, username string)
 }
 
 // newStorage makes an empty storage for one op instance; the caller adds
@@ -620,12 +623,20 @@ func (s *storage) TerminateSession(_ context.Context, userID, _ string) error {
 // client's job at the revocation endpoint.
 func (s *storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSessionRequest) (string, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	var sid string
+	user := req.UserID
 	if cs := sessionFrom(ctx); cs != nil {
 		sid = cs.id
+		if user == "" {
+			user = cs.username
+		}
 	}
 	s.endSessionsLocked(req.UserID, sid)
+	hook := s.onEndSession
+	s.mu.Unlock()
+	if hook != nil {
+		hook(ctx, user)
+	}
 	return req.RedirectURI, nil
 }
 

@@ -62,6 +62,9 @@ type Options struct {
 	// (with DB set) or memory stores.
 	Keys     identity.KeyStore
 	UserInfo identity.UserInfoStore
+	// SessionEnds records ended sessions; nil means the database's (with
+	// DB set), else this process's memory.
+	SessionEnds identity.SessionEndStore
 	// DB, when set, is the opened database (OpenDatabase): the key store
 	// (for auth.keyStore.provider database) and user info store, checked by
 	// /readyz and closed on shutdown.
@@ -163,6 +166,7 @@ func (gw *Gateway) newServer(o Options) (*server.Server, error) {
 		PluginKeys:          gw.pluginKeys,
 		RefreshGrace:        refreshGraceStore(o.DB),
 		RefreshGracePeriod:  refreshGracePeriod(gw.cfg),
+		SessionEnds:         o.SessionEnds,
 		Now:                 o.Now,
 	})
 }

@@ -48,6 +48,9 @@ func useStores(cfg *config.Config, o *Options) ([]identity.StaticKey, error) {
 		if o.UserInfo == nil {
 			o.UserInfo = o.DB
 		}
+		if o.SessionEnds == nil {
+			o.SessionEnds = o.DB
+		}
 	}
 	if ks.Provider != config.KeyStoreStatic {
 		return nil, nil

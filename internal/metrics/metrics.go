@@ -54,6 +54,7 @@ type Metrics struct {
 	keyRotations prometheus.Counter
 	httpRequests *prometheus.CounterVec
 	httpDuration *prometheus.HistogramVec
+	sessions     *sessionMetrics // sessions.go
 }
 
 // KeyCounter reports how many signing keys are published (the JWKS size).
@@ -119,6 +120,8 @@ func New(reg prometheus.Registerer, o Options) (*Metrics, error) {
 	}
 	cs := []prometheus.Collector{m.signIns, m.refreshes, m.shared, m.steps, m.resolvers, m.idpRequests,
 		m.idpDuration, m.keyRotations, m.httpRequests, m.httpDuration, buildInfo(o.Version)}
+	m.sessions = newSessionMetrics()
+	cs = append(cs, m.sessions.collectors()...)
 	if o.Runtime {
 		cs = append(cs, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}

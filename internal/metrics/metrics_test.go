@@ -101,22 +101,7 @@ func TestOutcomeLabels(t *testing.T) {
 	m.SignIn("vcfsso", "not_found")
 	m.SignIn("vcfsso", "not_found")
 	m.Refresh("oidc", "idp_error")
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]float64{}
-	for _, f := range fams {
-		for _, mt := range f.GetMetric() {
-			key := f.GetName()
-			for _, l := range mt.GetLabel() {
-				key += " " + l.GetName() + "=" + l.GetValue()
-			}
-			if mt.GetCounter() != nil {
-				got[key] = mt.GetCounter().GetValue()
-			}
-		}
-	}
+	got := counterValues(t, reg)
 	if got["gatehouse_sign_ins_total provider=vcfsso result=not_found"] != 2 || got["gatehouse_refreshes_total provider=oidc result=idp_error"] != 1 {
 		t.Errorf("outcome counters = %v", got)
 	}

@@ -138,15 +138,22 @@ type harnessOptions struct {
 	// db is the opened database for the key and user info stores, as
 	// gatehouse serve passes it (faults_test.go cuts it away).
 	db *sqlstore.DB
+	// sessionEnds, when set, keeps the session-end records instead of db.
+	sessionEnds identity.SessionEndStore
 }
 
 // startVCFIdP starts the dev IdP with the test users and the vcfsso test
-// client allowed to return to callback; it closes with the test.
-func startVCFIdP(t testing.TB, callback string) *devidp.IdP {
+// client allowed to return to callback, changed by each of change; it
+// closes with the test.
+func startVCFIdP(t testing.TB, callback string, change ...func(c *devidp.Client)) *devidp.IdP {
 	t.Helper()
+	client := devidp.Client{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{callback}}
+	for _, f := range change {
+		f(&client)
+	}
 	idp, err := devidp.Start(context.Background(), devidp.Config{
 		Users:   testUsers,
-		Clients: []devidp.Client{{ID: testClientID, Secret: testClientSecret, RedirectURIs: []string{callback}}},
+		Clients: []devidp.Client{client},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -264,7 +271,7 @@ catalog:
 	clock := &testClock{}
 	logs := &testlog.Buffer{}
 	secrets := &secretRecorder{}
-	gw, err := gateway.Build(cfg, gateway.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Now: clock.Now, HTTPClient: secrets.client(o.httpClient), DB: o.db, MetricsListener: o.metricsListener, Listener: noServerListener(o, ln)})
+	gw, err := gateway.Build(cfg, gateway.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Now: clock.Now, HTTPClient: secrets.client(o.httpClient), DB: o.db, SessionEnds: o.sessionEnds, MetricsListener: o.metricsListener, Listener: noServerListener(o, ln)})
 	if err != nil {
 		t.Fatal(err)
 	}

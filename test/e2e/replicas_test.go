@@ -121,25 +121,7 @@ func TestTwoReplicas(t *testing.T) {
 	r1, r2 := fmt.Sprintf("http://127.0.0.1:%d", p1), fmt.Sprintf("http://127.0.0.1:%d", p2)
 	callback := r2 + "/api/auth/vcfsso/handler/frame"
 	idp := startVCFIdP(t, callback)
-	dir := t.TempDir()
-	logs := &testlog.Buffer{}
-	// Both start at once: the migrations take turns on the advisory lock.
-	var wg sync.WaitGroup
-	for _, r := range []struct {
-		base string
-		port int
-	}{{r1, p1}, {r2, p2}} {
-		f := replicaConfig(t, dir, pgURL, idp.Issuer()+"/", callback, r1, r.port, "")
-		wg.Add(1)
-		go func() { defer wg.Done(); startServe(t, f, r.base, logs) }()
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
-	h1 := &harness{t: t, base: r1, logs: logs}
-	h2 := &harness{t: t, base: r2, logs: logs}
-	t.Cleanup(func() { assertLogsClean(t, logs) })
+	h1, h2 := startReplicaPair(t, pgURL, idp.Issuer()+"/", callback, p1, p2)
 
 	const signIns = 6
 	var crossVerified, userInfos, refreshes int
@@ -192,6 +174,33 @@ func TestTwoReplicas(t *testing.T) {
 		t.Errorf("JWKS sizes %d and %d, want 2 keys (one per replica) on each", n1, n2)
 	}
 	t.Logf("two replicas: %d sign-ins (started on 1, finished on 2), %d refreshes on 1, %d cross-replica token verifications, %d cross-replica /v1/userinfo answers", signIns, refreshes, crossVerified, userInfos)
+}
+
+// startReplicaPair runs two `gatehouse serve` on one PostgreSQL schema,
+// listening on ports p1 and p2, with one config but for the port
+// (replicaConfig: replica 1's base URL is the public one, the IdP calls
+// back to callback). Both start at once: the migrations take turns on the
+// advisory lock. Their shared log is checked for secrets when t ends.
+func startReplicaPair(t *testing.T, pgURL, metadata, callback string, p1, p2 int) (h1, h2 *harness) {
+	t.Helper()
+	r1, r2 := fmt.Sprintf("http://127.0.0.1:%d", p1), fmt.Sprintf("http://127.0.0.1:%d", p2)
+	dir := t.TempDir()
+	logs := &testlog.Buffer{}
+	var wg sync.WaitGroup
+	for _, r := range []struct {
+		base string
+		port int
+	}{{r1, p1}, {r2, p2}} {
+		f := replicaConfig(t, dir, pgURL, metadata, callback, r1, r.port, "")
+		wg.Add(1)
+		go func() { defer wg.Done(); startServe(t, f, r.base, logs) }()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	t.Cleanup(func() { assertLogsClean(t, logs) })
+	return &harness{t: t, base: r1, logs: logs}, &harness{t: t, base: r2, logs: logs}
 }
 
 func userInfo(t *testing.T, base, token string) (int, map[string]any) {
