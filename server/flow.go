@@ -338,6 +338,7 @@ func (s *Server) doRefresh(c echo.Context, rt *envRuntime) (*authResponse, error
 	}
 	if rt.RefreshTokenRotated(result, refreshToken) {
 		rt.jar.setRefreshToken(h, r, result.Session.RefreshToken, origin)
+		s.renewSession(h, r, rt, origin)
 	}
 	s.storeIDToken(h, r, rt, result.Session.IDToken, origin)
 	resp, err := s.signIn(c, rt, result, outcomeRefreshed)

@@ -257,3 +257,43 @@ func TestSessionEndStoreDown(t *testing.T) {
 		t.Errorf("back-channel logout with the store down: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestRotatedRefreshRenewsSessionCookie: when a refresh sets the refresh
+// cookie again (a rotated token), it sets the session cookie again too,
+// unchanged, so the two live as long as each other and a long session is
+// never taken for one that started at time zero.
+func TestRotatedRefreshRenewsSessionCookie(t *testing.T) {
+	h, _ := sessionHarness(t, time.Now())
+	h.signInOnce()
+	ss, _ := newSessionSealer("fake-test-session-secret")
+	first, ok := ss.open("fake", "development", h.cookie("fake-session"))
+	if !ok {
+		t.Fatal("no session cookie after sign-in")
+	}
+	rotated := providertest.DefaultResult()
+	rotated.Session.RefreshToken = "refresh-2"
+	h.p.RefreshResult = rotated
+	resp, body := h.do("GET", "/api/auth/fake/refresh?env=development", xhr)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("refresh: %d %s", resp.StatusCode, body)
+	}
+	var renewed string
+	for _, c := range resp.Cookies() {
+		if c.Name == "fake-session" && c.MaxAge > 0 {
+			renewed = decodeURIComponent(c.Value)
+		}
+	}
+	again, ok := ss.open("fake", "development", renewed)
+	if !ok || again != first {
+		t.Errorf("after a rotated refresh the session cookie is %+v (ok %v), want it set again as %+v", again, ok, first)
+	}
+
+	// A refresh that keeps its token leaves both cookies as they are.
+	h.p.RefreshResult = rotated // refresh-2 again: not rotated now
+	resp, _ = h.do("GET", "/api/auth/fake/refresh?env=development", xhr)
+	for _, c := range resp.Cookies() {
+		if c.Name == "fake-session" {
+			t.Errorf("a refresh that kept its token set the session cookie: %v", c)
+		}
+	}
+}
