@@ -1,0 +1,310 @@
+package cimd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Limits of a fetch, as Backstage's CimdClient (spec §3.3), and of the
+// cache (the issue's answer to §6.9).
+const (
+	DefaultTimeout   = 10 * time.Second
+	DefaultMaxBytes  = 64 << 10
+	DefaultMaxAge    = 5 * time.Minute
+	DefaultCacheSize = 1024
+)
+
+// Errors of [Fetcher.Fetch]. Their texts are Backstage's client-facing
+// messages; the wrapped detail (host, status, cause) is for logs.
+var (
+	// ErrFetch: network failure, refused address, timeout, redirect or
+	// non-2xx status.
+	ErrFetch = errors.New("failed to fetch client metadata")
+	// ErrTooLarge: Content-Length or body above the size cap.
+	ErrTooLarge = errors.New("client metadata document too large")
+	// ErrBlockedAddress is wrapped (with ErrFetch) when the dialer refused
+	// a non-public address.
+	ErrBlockedAddress = errors.New("address is not public")
+)
+
+// FetcherOptions configures a [Fetcher]. The zero value is the production
+// configuration.
+type FetcherOptions struct {
+	// Timeout bounds the whole exchange, body included; 0 means
+	// DefaultTimeout.
+	Timeout time.Duration
+	// MaxBytes caps the (decompressed) body; 0 means DefaultMaxBytes.
+	MaxBytes int64
+	// MaxAge caps how long a document is cached; 0 means DefaultMaxAge,
+	// negative disables the cache.
+	MaxAge time.Duration
+	// CacheSize bounds the number of cached documents; 0 means
+	// DefaultCacheSize.
+	CacheSize int
+	// URL decides which client ids are CIMD URLs (http on loopback in
+	// development).
+	URL URLOptions
+	// AllowLoopbackForTesting lets the dialer connect to 127.0.0.0/8 and
+	// ::1 — for tests and for a CIMD client served over https on loopback
+	// with a test CA. Every other non-public address stays refused.
+	AllowLoopbackForTesting bool
+	// TLSConfig is the TLS client configuration (e.g. RootCAs with a test
+	// CA); nil means the system roots. It is cloned.
+	TLSConfig *tls.Config
+	// Now is the clock of the cache; nil means time.Now.
+	Now func() time.Time
+}
+
+// Fetcher fetches and validates client metadata documents. It refuses to
+// connect to non-public addresses (checked on the resolved address at
+// connect time, so DNS rebinding cannot bypass it), follows no redirect,
+// uses no proxy, caps time and size, and caches valid documents. It is
+// safe for concurrent use.
+type Fetcher struct {
+	opts   FetcherOptions
+	client *http.Client
+	now    func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]cacheEntry
+}
+
+type cacheEntry struct {
+	client  *Client
+	expires time.Time
+}
+
+// NewFetcher returns a Fetcher with opts' defaults filled in.
+func NewFetcher(opts FetcherOptions) *Fetcher {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMaxBytes
+	}
+	if opts.MaxAge == 0 {
+		opts.MaxAge = DefaultMaxAge
+	}
+	if opts.CacheSize <= 0 {
+		opts.CacheSize = DefaultCacheSize
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	var tlsConf *tls.Config
+	if opts.TLSConfig != nil {
+		tlsConf = opts.TLSConfig.Clone()
+	}
+	dialer := &net.Dialer{
+		Timeout: opts.Timeout,
+		Control: addressGuard(opts.AllowLoopbackForTesting),
+	}
+	transport := &http.Transport{
+		// No proxy: a proxy would connect to the target for us and the
+		// guard would only see the proxy's address.
+		Proxy:                 nil,
+		DialContext:           dialer.DialContext,
+		TLSClientConfig:       tlsConf,
+		TLSHandshakeTimeout:   opts.Timeout,
+		ResponseHeaderTimeout: opts.Timeout,
+		MaxIdleConns:          16,
+		IdleConnTimeout:       30 * time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+	return &Fetcher{
+		opts: opts,
+		now:  now,
+		client: &http.Client{
+			Transport: transport,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return errors.New("redirects are not followed")
+			},
+			Jar: nil,
+		},
+		cache: map[string]cacheEntry{},
+	}
+}
+
+// Fetch returns the validated client for clientID: from the cache while
+// its entry is fresh, else by GET with Accept: application/json. Errors
+// wrap [ErrNotCIMDURL] (clientID is not a CIMD URL), [ErrFetch] (with
+// [ErrBlockedAddress] for a refused address), [ErrTooLarge] or
+// [ErrInvalidDocument] (a *[FieldError]). Only valid documents are cached,
+// for min(max-age, MaxAge); no-store, no-cache or no max-age means not
+// cached.
+func (f *Fetcher) Fetch(ctx context.Context, clientID string) (*Client, error) {
+	u, err := ValidateClientIDURL(clientID, f.opts.URL)
+	if err != nil {
+		return nil, err
+	}
+	if c, ok := f.cached(clientID); ok {
+		return c, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFetch, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := f.client.Do(req)
+	if err != nil {
+		if errors.Is(err, ErrBlockedAddress) {
+			return nil, fmt.Errorf("%w from %s: %w", ErrFetch, u.Host, ErrBlockedAddress)
+		}
+		return nil, fmt.Errorf("%w from %s: %v", ErrFetch, u.Host, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, fmt.Errorf("%w from %s: status %d", ErrFetch, u.Host, resp.StatusCode)
+	}
+	if resp.ContentLength > f.opts.MaxBytes {
+		return nil, fmt.Errorf("%w: Content-Length %d exceeds %d bytes", ErrTooLarge, resp.ContentLength, f.opts.MaxBytes)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, f.opts.MaxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading the body from %s: %v", ErrInvalidDocument, u.Host, err)
+	}
+	if int64(len(body)) > f.opts.MaxBytes {
+		return nil, fmt.Errorf("%w: body exceeds %d bytes", ErrTooLarge, f.opts.MaxBytes)
+	}
+	c, err := ParseDocument(clientID, body)
+	if err != nil {
+		return nil, err
+	}
+	if age, ok := cacheLifetime(resp.Header.Values("Cache-Control")); ok {
+		f.store(clientID, c, min(age, f.opts.MaxAge))
+	}
+	return c, nil
+}
+
+// cacheLifetime reads max-age from Cache-Control; no-store, no-cache, a
+// missing or non-positive max-age all mean "do not cache".
+func cacheLifetime(values []string) (time.Duration, bool) {
+	var age time.Duration
+	found := false
+	for _, v := range values {
+		for _, d := range strings.Split(v, ",") {
+			d = strings.ToLower(strings.TrimSpace(d))
+			switch {
+			case d == "no-store" || d == "no-cache" || strings.HasPrefix(d, "no-cache="):
+				return 0, false
+			case strings.HasPrefix(d, "max-age="):
+				n, err := strconv.ParseInt(strings.Trim(d[len("max-age="):], `"`), 10, 64)
+				if err != nil || n <= 0 {
+					return 0, false
+				}
+				if n > int64(24*time.Hour/time.Second) {
+					n = int64(24 * time.Hour / time.Second)
+				}
+				age, found = time.Duration(n)*time.Second, true
+			}
+		}
+	}
+	return age, found
+}
+
+func (f *Fetcher) cached(id string) (*Client, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e, ok := f.cache[id]
+	if !ok {
+		return nil, false
+	}
+	if !f.now().Before(e.expires) {
+		delete(f.cache, id)
+		return nil, false
+	}
+	return e.client, true
+}
+
+func (f *Fetcher) store(id string, c *Client, age time.Duration) {
+	if age <= 0 {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := f.now()
+	if _, ok := f.cache[id]; !ok && len(f.cache) >= f.opts.CacheSize {
+		// Full: drop expired entries, then the one expiring first.
+		oldest := ""
+		for k, e := range f.cache {
+			if !now.Before(e.expires) {
+				delete(f.cache, k)
+			} else if oldest == "" || e.expires.Before(f.cache[oldest].expires) {
+				oldest = k
+			}
+		}
+		if len(f.cache) >= f.opts.CacheSize {
+			delete(f.cache, oldest)
+		}
+	}
+	f.cache[id] = cacheEntry{client: c, expires: now.Add(age)}
+}
+
+// addressGuard is the dialer's Control hook: it runs after name resolution
+// with the address about to be connected, so the checked address is the
+// connected one.
+func addressGuard(allowLoopback bool) func(network, address string, _ syscall.RawConn) error {
+	return func(network, address string, _ syscall.RawConn) error {
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil {
+			return fmt.Errorf("%w: %s", ErrBlockedAddress, address)
+		}
+		addr := ap.Addr().WithZone("")
+		if allowLoopback && addr.Unmap().IsLoopback() {
+			return nil
+		}
+		if !IsPublicAddr(addr) {
+			return fmt.Errorf("%w: %s", ErrBlockedAddress, addr)
+		}
+		return nil
+	}
+}
+
+// nonPublic are the ranges ipaddr.js 2.5.0 does not call "unicast"
+// (spec §3.3): Backstage's definition of a non-public address.
+var nonPublic = func() []netip.Prefix {
+	var ps []netip.Prefix
+	for _, s := range []string{
+		"0.0.0.0/8", "255.255.255.255/32", "224.0.0.0/4", "169.254.0.0/16", "127.0.0.0/8", "100.64.0.0/10",
+		"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24",
+		"198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "240.0.0.0/4", "192.175.48.0/24",
+		"192.31.196.0/24", "192.52.193.0/24",
+		"::/128", "fe80::/10", "ff00::/8", "::1/128", "fc00::/7", "::ffff:0:0/96", "fec0::/10", "100::/64",
+		"::ffff:0:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32", "2001:2::/48",
+		"2001:3::/32", "2001:4:112::/48", "2620:4f:8000::/48", "2001:10::/28", "2001:20::/28", "2001:30::/28",
+		"5f00::/16", "2001::/23", "2001:db8::/32", "3fff::/20",
+	} {
+		ps = append(ps, netip.MustParsePrefix(s))
+	}
+	return ps
+}()
+
+// IsPublicAddr reports whether a is a public unicast address by
+// Backstage's definition (spec §3.3). An IPv4-mapped IPv6 address is
+// non-public, as in ipaddr.js, and so is an invalid one.
+func IsPublicAddr(a netip.Addr) bool {
+	if !a.IsValid() {
+		return false
+	}
+	a = a.WithZone("")
+	for _, p := range nonPublic {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	return true
+}
