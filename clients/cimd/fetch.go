@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,6 +60,14 @@ type FetcherOptions struct {
 	// ::1 — for tests and for a CIMD client served over https on loopback
 	// with a test CA. Every other non-public address stays refused.
 	AllowLoopbackForTesting bool
+	// Trusted, when set and true for a client id, lets its fetch connect to
+	// private and loopback addresses too (link-local, unspecified,
+	// multicast and broadcast stay refused, so cloud metadata endpoints
+	// stay out of reach). Wire it to "the client id matched an exact
+	// allowlist entry": Backstage skips its SSRF check for those (spec
+	// §3.3), e.g. for a deployment fetching its own CLI document from an
+	// internal address.
+	Trusted func(clientID string) bool
 	// TLSConfig is the TLS client configuration (e.g. RootCAs with a test
 	// CA); nil means the system roots. It is cloned.
 	TLSConfig *tls.Config
@@ -72,12 +81,23 @@ type FetcherOptions struct {
 // uses no proxy, caps time and size, and caches valid documents. It is
 // safe for concurrent use.
 type Fetcher struct {
-	opts   FetcherOptions
-	client *http.Client
-	now    func() time.Time
+	opts    FetcherOptions
+	client  *http.Client // refuses every non-public address
+	trusted *http.Client // for Trusted client ids; its own connections
+	now     func() time.Time
 
-	mu    sync.Mutex
-	cache map[string]cacheEntry
+	mu      sync.Mutex
+	cache   map[string]cacheEntry
+	flights map[string]*flight
+}
+
+// flight is one fetch in progress that concurrent callers for the same
+// client id wait for, so N simultaneous requests cause one outbound fetch.
+type flight struct {
+	done    chan struct{}
+	client  *Client
+	err     error
+	waiters int
 }
 
 type cacheEntry struct {
@@ -107,33 +127,39 @@ func NewFetcher(opts FetcherOptions) *Fetcher {
 	if opts.TLSConfig != nil {
 		tlsConf = opts.TLSConfig.Clone()
 	}
-	dialer := &net.Dialer{
-		Timeout: opts.Timeout,
-		Control: addressGuard(opts.AllowLoopbackForTesting),
+	f := &Fetcher{
+		opts:    opts,
+		now:     now,
+		cache:   map[string]cacheEntry{},
+		flights: map[string]*flight{},
 	}
-	transport := &http.Transport{
-		// No proxy: a proxy would connect to the target for us and the
-		// guard would only see the proxy's address.
-		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
-		TLSClientConfig:       tlsConf,
-		TLSHandshakeTimeout:   opts.Timeout,
-		ResponseHeaderTimeout: opts.Timeout,
-		MaxIdleConns:          16,
-		IdleConnTimeout:       30 * time.Second,
-		ForceAttemptHTTP2:     true,
-	}
-	return &Fetcher{
-		opts: opts,
-		now:  now,
-		client: &http.Client{
-			Transport: transport,
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return errors.New("redirects are not followed")
-			},
-			Jar: nil,
+	f.client = newHTTPClient(opts, tlsConf, addressGuard(opts.AllowLoopbackForTesting))
+	f.trusted = newHTTPClient(opts, tlsConf, trustedAddressGuard)
+	return f
+}
+
+// newHTTPClient builds a client whose dialer checks every address it
+// connects to with guard. Trusted and untrusted fetches use separate
+// clients so a pooled connection to a private address made for a trusted
+// client id is never reused for another.
+func newHTTPClient(opts FetcherOptions, tlsConf *tls.Config, guard func(string, string, syscall.RawConn) error) *http.Client {
+	dialer := &net.Dialer{Timeout: opts.Timeout, Control: guard}
+	return &http.Client{
+		Transport: &http.Transport{
+			// No proxy: a proxy would connect to the target for us and the
+			// guard would only see the proxy's address.
+			Proxy:                 nil,
+			DialContext:           dialer.DialContext,
+			TLSClientConfig:       tlsConf,
+			TLSHandshakeTimeout:   opts.Timeout,
+			ResponseHeaderTimeout: opts.Timeout,
+			MaxIdleConns:          16,
+			IdleConnTimeout:       30 * time.Second,
+			ForceAttemptHTTP2:     true,
 		},
-		cache: map[string]cacheEntry{},
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return errors.New("redirects are not followed")
+		},
 	}
 }
 
@@ -143,15 +169,44 @@ func NewFetcher(opts FetcherOptions) *Fetcher {
 // [ErrBlockedAddress] for a refused address), [ErrTooLarge] or
 // [ErrInvalidDocument] (a *[FieldError]). Only valid documents are cached,
 // for min(max-age, MaxAge); no-store, no-cache or no max-age means not
-// cached.
+// cached. Concurrent calls for the same client id share one fetch; a
+// caller whose ctx ends stops waiting (ErrFetch wrapping ctx.Err()) while
+// the shared fetch runs on, bounded by Timeout.
 func (f *Fetcher) Fetch(ctx context.Context, clientID string) (*Client, error) {
 	u, err := ValidateClientIDURL(clientID, f.opts.URL)
 	if err != nil {
 		return nil, err
 	}
-	if c, ok := f.cached(clientID); ok {
+	f.mu.Lock()
+	if c, ok := f.cachedLocked(clientID); ok {
+		f.mu.Unlock()
 		return c, nil
 	}
+	fl, ok := f.flights[clientID]
+	if !ok {
+		fl = &flight{done: make(chan struct{})}
+		f.flights[clientID] = fl
+		go func() {
+			c, err := f.fetch(context.WithoutCancel(ctx), clientID, u)
+			f.mu.Lock()
+			fl.client, fl.err = c, err
+			delete(f.flights, clientID)
+			f.mu.Unlock()
+			close(fl.done)
+		}()
+	}
+	fl.waiters++
+	f.mu.Unlock()
+	select {
+	case <-fl.done:
+		return fl.client, fl.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w from %s: %w", ErrFetch, u.Host, ctx.Err())
+	}
+}
+
+// fetch does one GET of the document and caches a valid result.
+func (f *Fetcher) fetch(ctx context.Context, clientID string, u *url.URL) (*Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -159,7 +214,11 @@ func (f *Fetcher) Fetch(ctx context.Context, clientID string) (*Client, error) {
 		return nil, fmt.Errorf("%w: %v", ErrFetch, err)
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := f.client.Do(req)
+	hc := f.client
+	if f.opts.Trusted != nil && f.opts.Trusted(clientID) {
+		hc = f.trusted
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		if errors.Is(err, ErrBlockedAddress) {
 			return nil, fmt.Errorf("%w from %s: %w", ErrFetch, u.Host, ErrBlockedAddress)
@@ -216,9 +275,8 @@ func cacheLifetime(values []string) (time.Duration, bool) {
 	return age, found
 }
 
-func (f *Fetcher) cached(id string) (*Client, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+// cachedLocked returns a fresh cache entry; f.mu is held.
+func (f *Fetcher) cachedLocked(id string) (*Client, bool) {
 	e, ok := f.cache[id]
 	if !ok {
 		return nil, false
@@ -272,6 +330,22 @@ func addressGuard(allowLoopback bool) func(network, address string, _ syscall.Ra
 		}
 		return nil
 	}
+}
+
+// trustedAddressGuard refuses, even for trusted client ids, the addresses
+// no client metadata document lives at: unspecified, link-local (cloud
+// metadata endpoints), multicast and broadcast.
+func trustedAddressGuard(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: %s", ErrBlockedAddress, address)
+	}
+	a := ap.Addr().WithZone("").Unmap()
+	if a.IsUnspecified() || a.IsLinkLocalUnicast() || a.IsMulticast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) ||
+		a.Is4() && a.As4()[0] == 0 {
+		return fmt.Errorf("%w: %s", ErrBlockedAddress, a)
+	}
+	return nil
 }
 
 // nonPublic are the ranges ipaddr.js 2.5.0 does not call "unicast"
