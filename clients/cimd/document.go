@@ -2,11 +2,14 @@ package cimd
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
+
+	json "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // ErrInvalidDocument is wrapped by every error of [ParseDocument]; its
@@ -72,19 +75,19 @@ func (c *Client) AllowsRedirectURI(requested string) bool {
 }
 
 // document is the wire form; members whose type Backstage does not check
-// are json.RawMessage so a wrong type gets a clear error naming it.
+// are jsontext.Value so a wrong type gets a clear error naming it.
 type document struct {
-	ClientID                *string          `json:"client_id"`
-	ClientName              json.RawMessage  `json:"client_name"`
-	RedirectURIs            json.RawMessage  `json:"redirect_uris"`
-	GrantTypes              json.RawMessage  `json:"grant_types"`
-	ResponseTypes           json.RawMessage  `json:"response_types"`
-	TokenEndpointAuthMethod json.RawMessage  `json:"token_endpoint_auth_method"`
-	Scope                   json.RawMessage  `json:"scope"`
-	ClientURI               json.RawMessage  `json:"client_uri"`
-	LogoURI                 json.RawMessage  `json:"logo_uri"`
-	ClientSecret            *json.RawMessage `json:"client_secret"`
-	ClientSecretExpiresAt   *json.RawMessage `json:"client_secret_expires_at"`
+	ClientID                *string         `json:"client_id"`
+	ClientName              jsontext.Value  `json:"client_name"`
+	RedirectURIs            jsontext.Value  `json:"redirect_uris"`
+	GrantTypes              jsontext.Value  `json:"grant_types"`
+	ResponseTypes           jsontext.Value  `json:"response_types"`
+	TokenEndpointAuthMethod jsontext.Value  `json:"token_endpoint_auth_method"`
+	Scope                   jsontext.Value  `json:"scope"`
+	ClientURI               jsontext.Value  `json:"client_uri"`
+	LogoURI                 jsontext.Value  `json:"logo_uri"`
+	ClientSecret            *jsontext.Value `json:"client_secret"`
+	ClientSecretExpiresAt   *jsontext.Value `json:"client_secret_expires_at"`
 }
 
 // ParseDocument parses and validates a client metadata document fetched
@@ -101,11 +104,19 @@ func ParseDocument(clientID string, body []byte) (*Client, error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, &FieldError{Field: "(document)", Reason: "must be a JSON object"}
 	}
+	// Strict JSON (encoding/json/v2 defaults): member names match exactly
+	// (a "Redirect_URIs" is not redirect_uris), each at most once (no
+	// reading one client_id while another tool reads a second), valid
+	// UTF-8, no trailing data.
 	var d document
 	if err := json.Unmarshal(trimmed, &d); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return nil, &FieldError{Field: te.Field, Reason: "must be a string"}
+		var syn *jsontext.SyntacticError
+		if errors.As(err, &syn) && errors.Is(syn.Err, jsontext.ErrDuplicateName) {
+			return nil, &FieldError{Field: memberName(syn.JSONPointer), Reason: "duplicate member"}
+		}
+		var sem *json.SemanticError
+		if errors.As(err, &sem) && sem.JSONPointer != "" {
+			return nil, &FieldError{Field: memberName(sem.JSONPointer), Reason: "must be a string"}
 		}
 		return nil, &FieldError{Field: "(document)", Reason: "not valid JSON"}
 	}
@@ -114,7 +125,7 @@ func ParseDocument(clientID string, body []byte) (*Client, error) {
 	}
 	c := &Client{ID: clientID}
 
-	var redirects []json.RawMessage
+	var redirects []jsontext.Value
 	if len(d.RedirectURIs) == 0 || json.Unmarshal(d.RedirectURIs, &redirects) != nil || len(redirects) == 0 {
 		return nil, &FieldError{Field: "redirect_uris", Reason: "must be a non-empty array"}
 	}
@@ -156,7 +167,7 @@ func ParseDocument(clientID string, body []byte) (*Client, error) {
 	}
 	for _, m := range []struct {
 		name string
-		raw  json.RawMessage
+		raw  jsontext.Value
 		dst  *string
 	}{
 		{"client_name", d.ClientName, &c.Name},
@@ -177,9 +188,19 @@ func ParseDocument(clientID string, body []byte) (*Client, error) {
 	return c, nil
 }
 
+// memberName names the top-level member a JSON pointer points into,
+// shortened so a hostile name cannot fill a log.
+func memberName(p jsontext.Pointer) string {
+	name := strings.TrimPrefix(string(p), "/")
+	if i := strings.IndexByte(name, '/'); i >= 0 {
+		name = name[:i]
+	}
+	return truncate(name)
+}
+
 // stringSet decodes an optional array of strings whose values must all be
 // in allowed; absent or null yields def, present must be non-empty.
-func stringSet(raw json.RawMessage, field string, def []string, allowed ...string) ([]string, error) {
+func stringSet(raw jsontext.Value, field string, def []string, allowed ...string) ([]string, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return def, nil
 	}

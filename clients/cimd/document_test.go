@@ -74,6 +74,10 @@ func TestParseDocumentInvalid(t *testing.T) {
 		{`{` + ok + `,"client_name":7}`, "client_name"},
 		{`{` + ok + `,"scope":["openid"]}`, "scope"},
 		{`{` + ok + `,"logo_uri":{}}`, "logo_uri"},
+		{`{` + ok + `,"client_id":"` + docID + `"}`, "client_id"},
+		{`{"client_id":"` + docID + `","Redirect_URIs":["http://127.0.0.1/cb"]}`, "redirect_uris"},
+		{`{"client_id":"` + docID + `","redirect_uris":["http://127.0.0.1/cb"],"client_name":"\xff"}`, "(document)"},
+		{"{\"client_id\":\"" + docID + "\",\"redirect_uris\":[\"http://127.0.0.1/cb\"],\"client_name\":\"\xff\"}", "(document)"},
 	} {
 		_, err := ParseDocument(docID, []byte(tc.body))
 		var fe *FieldError
