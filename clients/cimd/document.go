@@ -33,13 +33,17 @@ func (e *FieldError) Error() string {
 // Unwrap makes errors.Is(err, ErrInvalidDocument) hold.
 func (e *FieldError) Unwrap() error { return ErrInvalidDocument }
 
-// Grant types and response types a CIMD client may declare: the
-// authorization server issues codes and refresh tokens only.
+// The only values a CIMD client may declare: the authorization server
+// issues codes and refresh tokens, to public clients only.
 const (
+	// GrantAuthorizationCode is the grant_types value of the code flow.
 	GrantAuthorizationCode = "authorization_code"
-	GrantRefreshToken      = "refresh_token"
-	ResponseTypeCode       = "code"
-	AuthMethodNone         = "none"
+	// GrantRefreshToken is the grant_types value that allows refresh tokens.
+	GrantRefreshToken = "refresh_token"
+	// ResponseTypeCode is the only response_types value allowed.
+	ResponseTypeCode = "code"
+	// AuthMethodNone is the only token_endpoint_auth_method allowed.
+	AuthMethodNone = "none"
 )
 
 // Client is a validated CIMD client: a public client (no secret) whose

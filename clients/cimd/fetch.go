@@ -20,9 +20,14 @@ import (
 // Limits of a fetch, as Backstage's CimdClient (spec §3.3), and of the
 // cache (the answer to §6.9).
 const (
-	DefaultTimeout   = 10 * time.Second
-	DefaultMaxBytes  = 64 << 10
-	DefaultMaxAge    = 5 * time.Minute
+	// DefaultTimeout bounds a whole fetch, body included (Backstage: 10 s).
+	DefaultTimeout = 10 * time.Second
+	// DefaultMaxBytes caps a document's decompressed body (Backstage: 64 KiB).
+	DefaultMaxBytes = 64 << 10
+	// DefaultMaxAge caps how long a document is cached, whatever its
+	// Cache-Control says.
+	DefaultMaxAge = 5 * time.Minute
+	// DefaultCacheSize bounds the number of cached documents.
 	DefaultCacheSize = 1024
 )
 

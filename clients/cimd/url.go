@@ -23,10 +23,11 @@ type URLOptions struct {
 	AllowHTTPLoopback bool
 }
 
-// dotSegment finds a "/." or "/.." path segment in the raw string. It is
+// dotSegment finds a "/." or "/.." path segment in the raw string, also
+// percent-encoded ("%2e"), which WHATWG parsers normalise as well. It is
 // checked before parsing because parsing (WHATWG in Backstage) would
 // normalise it away, and a client id must name exactly one document.
-var dotSegment = regexp.MustCompile(`/\.{1,2}(/|$)`)
+var dotSegment = regexp.MustCompile(`/(\.|%2[eE]){1,2}(/|$)`)
 
 // ValidateClientIDURL reports whether clientID is a CIMD URL, with the
 // checks and order of Backstage's CimdClient.validateCimdUrl (spec §3.1):
