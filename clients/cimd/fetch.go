@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -185,7 +186,7 @@ func (f *Fetcher) Fetch(ctx context.Context, clientID string) (*Client, error) {
 	f.mu.Lock()
 	if c, ok := f.cachedLocked(clientID); ok {
 		f.mu.Unlock()
-		return c, nil
+		return c.clone(), nil
 	}
 	fl, ok := f.flights[clientID]
 	if !ok {
@@ -204,7 +205,10 @@ func (f *Fetcher) Fetch(ctx context.Context, clientID string) (*Client, error) {
 	f.mu.Unlock()
 	select {
 	case <-fl.done:
-		return fl.client, fl.err
+		if fl.err != nil {
+			return nil, fl.err
+		}
+		return fl.client.clone(), nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%w from %s: %w", ErrFetch, u.Host, ctx.Err())
 	}
@@ -278,6 +282,16 @@ func cacheLifetime(values []string) (time.Duration, bool) {
 		}
 	}
 	return age, found
+}
+
+// clone copies c so that callers sharing a cached document cannot change
+// each other's view of it.
+func (c *Client) clone() *Client {
+	d := *c
+	d.RedirectURIs = slices.Clone(c.RedirectURIs)
+	d.GrantTypes = slices.Clone(c.GrantTypes)
+	d.ResponseTypes = slices.Clone(c.ResponseTypes)
+	return &d
 }
 
 // cachedLocked returns a fresh cache entry; f.mu is held.

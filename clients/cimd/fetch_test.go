@@ -262,7 +262,11 @@ func TestFetchCache(t *testing.T) {
 			continue
 		}
 		clk.advance(tc.fresh)
-		f.Fetch(ctx(t), id)
+		c, _ := f.Fetch(ctx(t), id)
+		c.RedirectURIs[0] = "changed" // a caller's copy, not the cache's
+		if c2, _ := f.Fetch(ctx(t), id); c2.RedirectURIs[0] != "http://127.0.0.1/cb" {
+			t.Errorf("%q: a caller changed the cached client", tc.cc)
+		}
 		if d.hits.Load() != 1 {
 			t.Errorf("%q: %d fetches after %v, want 1", tc.cc, d.hits.Load(), tc.fresh)
 		}
