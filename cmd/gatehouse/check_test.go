@@ -56,3 +56,47 @@ auth:
 		t.Errorf("a secret in the output:\n%s", out)
 	}
 }
+
+// TestCheckReportsOAuthServerTypos: a misspelt key under the authorization
+// server's blocks (issue 14) is reported by `gatehouse check` with its key
+// path and a hint, as is a malformed allowlist pattern.
+func TestCheckReportsOAuthServerTypos(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "app-config.yaml")
+	if err := os.WriteFile(cfg, []byte(`
+app:
+  baseUrl: http://localhost:3000
+backend:
+  baseUrl: http://localhost:7007
+auth:
+  clientIdMetadataDocuments:
+    enabled: true
+    allowedClientIdPatterns: ['claude.ai/*']
+  experimentalDynamicClientRegistration:
+    enabeld: true
+  experimentalRefreshToken:
+    enabled: true
+    maxTokenPerUser: 5
+gatehouse:
+  oauth:
+    allowPlainPKCE: true
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"check", "--config", cfg}, &stdout, &stderr)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	out := stderr.String()
+	for _, want := range []string{
+		`auth.clientIdMetadataDocuments.allowedClientIdPatterns[0]: invalid URL pattern "claude.ai/*", an explicit protocol is required`,
+		`auth.experimentalDynamicClientRegistration.enabeld: unknown key (did you mean "enabled"?)`,
+		`auth.experimentalRefreshToken.maxTokenPerUser: unknown key (did you mean "maxTokensPerUser"?)`,
+		`gatehouse.oauth.allowPlainPKCE: unknown key (did you mean "allowPlainPkce"?)`,
+		"4 problem(s) found",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+}
