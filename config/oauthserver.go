@@ -254,12 +254,19 @@ func (d *decoder) decodeOAuthServer(raw map[string]any, cfg *Config) {
 	}
 
 	// The alias counts only when the stable key is absent altogether
-	// (Backstage's config.has; a null value reads as absent). The ignored
-	// block is still checked, so a typo there is not silent.
+	// (Backstage's config.has). The ignored block is still checked, so a
+	// typo there is not silent.
 	stable, alias := auth["clientIdMetadataDocuments"], auth["experimentalClientIdMetadataDocuments"]
+	_, stablePresent := auth["clientIdMetadataDocuments"]
 	stableCIMD, stableOK := d.cimd(stable, cimdPath)
 	aliasCIMD, aliasOK := d.cimd(alias, cimdAliasPath)
 	switch {
+	case stablePresent && stable == nil && alias != nil:
+		// Backstage's has() counts an explicit null as present, hiding
+		// the alias, and then fails reading under it; say so rather
+		// than guess which block was meant.
+		o.CIMDSource = cimdPath
+		d.add(cimdPath, "is null while auth.experimentalClientIdMetadataDocuments is set; Backstage would ignore the alias and fail on the null: remove the key or give it a map")
 	case stable != nil:
 		o.CIMDSource = cimdPath
 		if stableOK {

@@ -115,8 +115,8 @@ func TestOAuthServerCIMD(t *testing.T) {
 		{"an empty stable block still hides the alias",
 			"auth: {clientIdMetadataDocuments: {}, experimentalClientIdMetadataDocuments: {enabled: true}}\n",
 			false, "auth.clientIdMetadataDocuments", append(config.DefaultCIMDClientIDPatterns(), cli), config.DefaultLoopbackRedirectURIPatterns()},
-		{"a null stable key reads as absent", "auth: {clientIdMetadataDocuments: null, experimentalClientIdMetadataDocuments: {enabled: true}}\n",
-			true, "auth.experimentalClientIdMetadataDocuments", append(config.DefaultCIMDClientIDPatterns(), cli), config.DefaultLoopbackRedirectURIPatterns()},
+		{"a null stable key alone reads as absent", "auth: {clientIdMetadataDocuments: null}\n",
+			false, "", append(config.DefaultCIMDClientIDPatterns(), cli), config.DefaultLoopbackRedirectURIPatterns()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := loadOAuth(t, tc.yaml)
@@ -212,6 +212,8 @@ func TestOAuthServerProblems(t *testing.T) {
 		{"auth: {experimentalRefreshToken: {dangerouslyDisableCatalogPresenceCheck: [true]}}\n", []string{"auth.experimentalRefreshToken.dangerouslyDisableCatalogPresenceCheck: expected a boolean"}},
 		{"gatehouse: {oauth: {allowPlainPkce: sometimes}}\n", []string{"gatehouse.oauth.allowPlainPkce: expected a boolean"}},
 		{"gatehouse: {oauth: true}\n", []string{"gatehouse.oauth: expected a map"}},
+		{"auth: {clientIdMetadataDocuments: null, experimentalClientIdMetadataDocuments: {enabled: true}}\n",
+			[]string{"auth.clientIdMetadataDocuments: is null while auth.experimentalClientIdMetadataDocuments is set"}},
 		// unknown keys, with a hint
 		{"auth: {clientIdMetadataDocuments: {enabeld: true}}\n", []string{`auth.clientIdMetadataDocuments.enabeld: unknown key (did you mean "enabled"?)`}},
 		{"auth: {clientIdMetadataDocuments: {allowedClientIDPatterns: []}}\n", []string{`auth.clientIdMetadataDocuments.allowedClientIDPatterns: unknown key (did you mean "allowedClientIdPatterns"?)`}},
