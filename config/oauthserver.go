@@ -405,7 +405,9 @@ var specialSchemes = map[string]bool{"http": true, "https": true, "ws": true, "w
 // replaced. Backstage only finds a bad pattern when a request uses it (and
 // then every request fails); Gatehouse reports it at start-up. The URL
 // check approximates WHATWG parsing: a special scheme needs a host, the
-// host holds no forbidden code point, and a port is a number ≤ 65535.
+// host holds no forbidden code point, and a port is a number ≤ 65535. It
+// is stricter in one known case: "https:///cb" is refused, where WHATWG
+// skips the extra slash and reads host "cb".
 func ValidateURLPattern(p string) error {
 	if p == "*" {
 		return nil

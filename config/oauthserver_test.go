@@ -324,3 +324,16 @@ func TestValidateURLPattern(t *testing.T) {
 		}
 	}
 }
+
+// FuzzValidateURLPattern: any string is either accepted or refused with an
+// error quoting it, never a panic.
+func FuzzValidateURLPattern(f *testing.F) {
+	for _, p := range append(config.DefaultDCRRedirectURIPatterns(), "*", "claude.ai/*", "https://[::1", "http://x:*", "cursor:*") {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if err := config.ValidateURLPattern(p); err != nil && !strings.Contains(err.Error(), "invalid URL pattern") {
+			t.Errorf("%q: %v", p, err)
+		}
+	})
+}
