@@ -260,6 +260,7 @@ func (d *decoder) decode(raw map[string]any) *Config {
 	d.decodePersistence(raw, cfg)
 	d.decodeModules(raw, cfg)
 	d.decodeSessions(raw, cfg)
+	d.decodeOAuthServer(raw, cfg)
 	return cfg
 }
 

@@ -43,7 +43,7 @@ type Module struct {
 // Keys of the gatehouse block. A key here belongs to some part of
 // Gatehouse; anything else under gatehouse is reported as a typo. Add new
 // gatehouse.* keys here.
-var gatehouseKeys = []string{"dataDir", "modules", "catalog", "metrics", "shutdown", "logging", "sessions"}
+var gatehouseKeys = []string{"dataDir", "modules", "catalog", "metrics", "shutdown", "logging", "sessions", "oauth"}
 
 var moduleKeys = []string{"path", "sha256", "timeout", "memoryPages", "config", "kind"}
 

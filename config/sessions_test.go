@@ -1,8 +1,6 @@
 package config_test
 
 import (
-	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -38,21 +36,6 @@ func TestRefreshGracePeriodProblems(t *testing.T) {
 		"gatehouse: {sessions: 5}\n":                         "gatehouse.sessions",
 		"gatehouse: {sesions: {refreshGracePeriod: 5s}}\n":   "gatehouse.sesions",
 	} {
-		_, err := config.LoadBytes("a.yaml", []byte(opsBase+yaml), config.Options{})
-		var ps config.Problems
-		if !errors.As(err, &ps) {
-			t.Errorf("%q: err = %v, want problems", yaml, err)
-			continue
-		}
-		path, msg, _ := strings.Cut(want, ": ")
-		found := false
-		for _, p := range ps {
-			if p.Path == path && strings.Contains(p.Message, msg) {
-				found = true
-			}
-		}
-		if !found {
-			t.Errorf("%q: problems %v; want %s mentioning %q", yaml, ps, path, msg)
-		}
+		wantProblems(t, yaml, want)
 	}
 }

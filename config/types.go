@@ -86,6 +86,10 @@ type Auth struct {
 	Providers map[string]map[string]*ProviderEnv
 	// KeyStore is auth.keyStore (config/database.go).
 	KeyStore KeyStore
+	// OAuthServer is the authorization server for MCP clients and the CLI:
+	// auth.clientIdMetadataDocuments, auth.experimentalDynamicClientRegistration,
+	// auth.experimentalRefreshToken and gatehouse.oauth (config/oauthserver.go).
+	OAuthServer OAuthServer
 }
 
 // ProviderEnv is auth.providers.<id>.<env>.
