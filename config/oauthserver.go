@@ -3,11 +3,11 @@ package config
 import (
 	"fmt"
 	"math"
-	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/clients/cimd"
 )
 
 // This file reads the configuration of Backstage's OAuth 2.0 authorization
@@ -66,34 +66,9 @@ const (
 // CIMD client_id and always allowed when CIMD is on.
 const CLIClientIDPath = "/.well-known/oauth-client/cli.json"
 
-// The default allowlists live here, not in clients/cimd, because the
-// config needs them to describe the effective lists; clients/cimd should
-// read them from here. Each function returns a fresh slice.
-
-// DefaultCIMDClientIDPatterns are Backstage's built-in third-party CIMD
-// client_id patterns (Claude, VS Code, Codex). The CLI's own client_id
-// (CLIClientIDPath under the auth base URL) is added by
-// ClientIDMetadataDocuments.AllowedClientIDPatterns, not listed here.
-func DefaultCIMDClientIDPatterns() []string {
-	return []string{"https://claude.ai/*", "https://vscode.dev/*", "https://chatgpt.com/oauth/codex/*/client.json"}
-}
-
-// DefaultLoopbackRedirectURIPatterns are the six loopback patterns that
-// are the default of auth.clientIdMetadataDocuments.allowedRedirectUriPatterns.
-func DefaultLoopbackRedirectURIPatterns() []string {
-	return []string{
-		"http://localhost:*/*", "http://localhost/*",
-		"http://127.0.0.1:*/*", "http://127.0.0.1/*",
-		"http://[::1]:*/*", "http://[::1]/*",
-	}
-}
-
-// DefaultDCRRedirectURIPatterns is the default of
-// auth.experimentalDynamicClientRegistration.allowedRedirectUriPatterns:
-// Cursor's two patterns followed by the six loopback patterns.
-func DefaultDCRRedirectURIPatterns() []string {
-	return append([]string{"cursor://*", "https://www.cursor.com/*"}, DefaultLoopbackRedirectURIPatterns()...)
-}
+// The default allowlists are Backstage's, kept once in clients/cimd
+// (cimd.DefaultClientIDPatterns, DefaultRedirectURIPatterns,
+// DefaultDCRRedirectURIPatterns), where they are matched.
 
 // OAuthServer is the configuration of the authorization server for MCP
 // clients and the CLI. Defaults are filled in; every pattern list has been
@@ -121,7 +96,7 @@ type DynamicClientRegistration struct {
 	// Enabled mounts the authorization routes and POST /v1/register.
 	Enabled bool
 	// AllowedRedirectURIPatterns: every redirect_uri registered at
-	// /v1/register must match one. Default DefaultDCRRedirectURIPatterns.
+	// /v1/register must match one. Default cimd.DefaultDCRRedirectURIPatterns.
 	AllowedRedirectURIPatterns []string
 }
 
@@ -136,23 +111,19 @@ type ClientIDMetadataDocuments struct {
 	ConfiguredClientIDPatterns []string
 	// AllowedRedirectURIPatterns: a CIMD redirect_uri at /v1/authorize
 	// must match one (as well as the document). Default
-	// DefaultLoopbackRedirectURIPatterns.
+	// cimd.DefaultRedirectURIPatterns.
 	AllowedRedirectURIPatterns []string
 }
 
 // AllowedClientIDPatterns is the effective client_id allowlist, as
 // Backstage's getCimdConfig computes it: without allowedClientIdPatterns,
-// DefaultCIMDClientIDPatterns followed by the CLI's client_id; with it,
+// cimd.DefaultClientIDPatterns followed by the CLI's client_id; with it,
 // the configured entries (in order, de-duplicated) followed by the CLI's
 // client_id, so the built-in third-party entries are dropped and the CLI
 // stays allowed. authBaseURL is the auth plugin's external base URL
 // (normally backend.baseUrl + "/api/auth").
 func (c ClientIDMetadataDocuments) AllowedClientIDPatterns(authBaseURL string) []string {
-	base := c.ConfiguredClientIDPatterns
-	if base == nil {
-		base = DefaultCIMDClientIDPatterns()
-	}
-	return dedupe(append(append([]string(nil), base...), strings.TrimRight(authBaseURL, "/")+CLIClientIDPath))
+	return cimd.ClientIDAllowlist(c.ConfiguredClientIDPatterns, strings.TrimRight(authBaseURL, "/")+CLIClientIDPath)
 }
 
 // RefreshTokens is auth.experimentalRefreshToken.
@@ -233,8 +204,8 @@ func (o OAuthServer) MountedRoutes() []string {
 // decodeOAuthServer reads the three auth blocks and gatehouse.oauth.
 func (d *decoder) decodeOAuthServer(raw map[string]any, cfg *Config) {
 	o := &cfg.Auth.OAuthServer
-	o.DCR.AllowedRedirectURIPatterns = DefaultDCRRedirectURIPatterns()
-	o.CIMD.AllowedRedirectURIPatterns = DefaultLoopbackRedirectURIPatterns()
+	o.DCR.AllowedRedirectURIPatterns = cimd.DefaultDCRRedirectURIPatterns()
+	o.CIMD.AllowedRedirectURIPatterns = cimd.DefaultRedirectURIPatterns()
 	o.RefreshTokens = RefreshTokens{
 		TokenLifetime:       DefaultRefreshTokenLifetime,
 		MaxRotationLifetime: DefaultRefreshMaxRotationLifetime,
@@ -297,7 +268,7 @@ func (d *decoder) decodeOAuthServer(raw map[string]any, cfg *Config) {
 // cimd reads one CIMD block (stable or alias) at path; ok is false when
 // the block is absent or not a map.
 func (d *decoder) cimd(v any, path string) (ClientIDMetadataDocuments, bool) {
-	c := ClientIDMetadataDocuments{AllowedRedirectURIPatterns: DefaultLoopbackRedirectURIPatterns()}
+	c := ClientIDMetadataDocuments{AllowedRedirectURIPatterns: cimd.DefaultRedirectURIPatterns()}
 	m, ok := d.mapOf(v, path)
 	if !ok {
 		return c, false
@@ -399,49 +370,11 @@ var (
 // (file excepted).
 var specialSchemes = map[string]bool{"http": true, "https": true, "ws": true, "wss": true, "ftp": true, "file": true}
 
-// ValidateURLPattern checks an allowlist pattern as Backstage's
-// createUrlPatternMatcher compiles it (spec §3.2): "*" alone, or a scheme
-// followed by something that parses as a URL once a wildcard port ":*" is
-// replaced. Backstage only finds a bad pattern when a request uses it (and
-// then every request fails); Gatehouse reports it at start-up. The URL
-// check approximates WHATWG parsing: a special scheme needs a host, the
-// host holds no forbidden code point, and a port is a number ≤ 65535. It
-// is stricter in one known case: "https:///cb" is refused, where WHATWG
-// skips the extra slash and reads host "cb".
+// ValidateURLPattern checks an allowlist pattern with the compiler that
+// matches it (cimd.CompilePattern): Backstage only finds a bad pattern when
+// a request uses it (and then every request fails); Gatehouse reports it at
+// start-up, at its key path.
 func ValidateURLPattern(p string) error {
-	if p == "*" {
-		return nil
-	}
-	if !patternSchemeRe.MatchString(p) {
-		return fmt.Errorf("invalid URL pattern %q, an explicit protocol is required (e.g. \"https://example.com/*\")", p)
-	}
-	sub := p
-	if strings.Contains(p, "://") {
-		if loc := wildcardPortRe.FindStringIndex(p); loc != nil {
-			sub = p[:loc[0]] + ":1" + p[loc[0]+2:]
-		}
-	}
-	bad := fmt.Errorf("invalid URL pattern %q", p)
-	if strings.ContainsAny(sub, " \t\r\n\\") {
-		return bad
-	}
-	u, err := url.Parse(sub)
-	if err != nil {
-		return bad
-	}
-	scheme := strings.ToLower(u.Scheme)
-	if specialSchemes[scheme] && scheme != "file" {
-		if u.Host == "" || u.Hostname() == "" || u.User != nil && u.User.String() == "" {
-			return bad
-		}
-		if strings.ContainsAny(u.Hostname(), "#/?@<>^|%") && !strings.HasPrefix(u.Host, "[") {
-			return bad
-		}
-	}
-	if port := u.Port(); port != "" {
-		if n, err := strconv.Atoi(port); err != nil || n > 65535 {
-			return bad
-		}
-	}
-	return nil
+	_, err := cimd.CompilePattern(p)
+	return err
 }

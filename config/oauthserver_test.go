@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/clients/cimd"
 	"github.com/gatehouse-auth/gatehouse/config"
 )
 
@@ -47,8 +48,8 @@ func wantProblems(t *testing.T, yaml string, want ...string) config.Problems {
 func TestOAuthServerDefaults(t *testing.T) {
 	o := loadOAuth(t, "")
 	want := config.OAuthServer{
-		DCR:  config.DynamicClientRegistration{AllowedRedirectURIPatterns: config.DefaultDCRRedirectURIPatterns()},
-		CIMD: config.ClientIDMetadataDocuments{AllowedRedirectURIPatterns: config.DefaultLoopbackRedirectURIPatterns()},
+		DCR:  config.DynamicClientRegistration{AllowedRedirectURIPatterns: cimd.DefaultDCRRedirectURIPatterns()},
+		CIMD: config.ClientIDMetadataDocuments{AllowedRedirectURIPatterns: cimd.DefaultRedirectURIPatterns()},
 		RefreshTokens: config.RefreshTokens{
 			TokenLifetime:       30 * 24 * time.Hour,
 			MaxRotationLifetime: 365 * 24 * time.Hour,
@@ -62,7 +63,7 @@ func TestOAuthServerDefaults(t *testing.T) {
 		t.Errorf("defaults turn something on: %+v", o)
 	}
 	// The literal default lists, as Backstage 0.30.1 has them (spec §1.1).
-	if got := config.DefaultDCRRedirectURIPatterns(); !reflect.DeepEqual(got, []string{
+	if got := cimd.DefaultDCRRedirectURIPatterns(); !reflect.DeepEqual(got, []string{
 		"cursor://*", "https://www.cursor.com/*",
 		"http://localhost:*/*", "http://localhost/*", "http://127.0.0.1:*/*", "http://127.0.0.1/*", "http://[::1]:*/*", "http://[::1]/*",
 	}) {
@@ -74,7 +75,7 @@ func TestOAuthServerDefaults(t *testing.T) {
 	}) {
 		t.Errorf("default client id allowlist = %q", got)
 	}
-	for _, p := range append(config.DefaultDCRRedirectURIPatterns(), config.DefaultCIMDClientIDPatterns()...) {
+	for _, p := range append(cimd.DefaultDCRRedirectURIPatterns(), cimd.DefaultClientIDPatterns()...) {
 		if err := config.ValidateURLPattern(p); err != nil {
 			t.Errorf("default %q: %v", p, err)
 		}
@@ -91,32 +92,32 @@ func TestOAuthServerCIMD(t *testing.T) {
 		redirects  []string
 	}{
 		{"empty block", "auth: {clientIdMetadataDocuments: {}}\n", false, "auth.clientIdMetadataDocuments",
-			append(config.DefaultCIMDClientIDPatterns(), cli), config.DefaultLoopbackRedirectURIPatterns()},
+			append(cimd.DefaultClientIDPatterns(), cli), cimd.DefaultRedirectURIPatterns()},
 		{"enabled", "auth: {clientIdMetadataDocuments: {enabled: true}}\n", true, "auth.clientIdMetadataDocuments",
-			append(config.DefaultCIMDClientIDPatterns(), cli), config.DefaultLoopbackRedirectURIPatterns()},
+			append(cimd.DefaultClientIDPatterns(), cli), cimd.DefaultRedirectURIPatterns()},
 		{"enabled as a string", "auth: {clientIdMetadataDocuments: {enabled: 'true'}}\n", true, "auth.clientIdMetadataDocuments",
-			append(config.DefaultCIMDClientIDPatterns(), cli), config.DefaultLoopbackRedirectURIPatterns()},
+			append(cimd.DefaultClientIDPatterns(), cli), cimd.DefaultRedirectURIPatterns()},
 		{"client ids configured: defaults dropped, deduplicated, CLI appended",
 			"auth: {clientIdMetadataDocuments: {enabled: true, allowedClientIdPatterns: ['https://a.example/*', 'https://a.example/*', 'https://b.example/c.json']}}\n",
 			true, "auth.clientIdMetadataDocuments",
-			[]string{"https://a.example/*", "https://b.example/c.json", cli}, config.DefaultLoopbackRedirectURIPatterns()},
+			[]string{"https://a.example/*", "https://b.example/c.json", cli}, cimd.DefaultRedirectURIPatterns()},
 		{"empty client id list keeps only the CLI", "auth: {clientIdMetadataDocuments: {enabled: true, allowedClientIdPatterns: []}}\n",
-			true, "auth.clientIdMetadataDocuments", []string{cli}, config.DefaultLoopbackRedirectURIPatterns()},
+			true, "auth.clientIdMetadataDocuments", []string{cli}, cimd.DefaultRedirectURIPatterns()},
 		{"redirects configured", "auth: {clientIdMetadataDocuments: {allowedRedirectUriPatterns: ['myapp://callback', '*']}}\n",
-			false, "auth.clientIdMetadataDocuments", append(config.DefaultCIMDClientIDPatterns(), cli), []string{"myapp://callback", "*"}},
+			false, "auth.clientIdMetadataDocuments", append(cimd.DefaultClientIDPatterns(), cli), []string{"myapp://callback", "*"}},
 		{"alias alone counts", "auth: {experimentalClientIdMetadataDocuments: {enabled: true, allowedRedirectUriPatterns: ['http://localhost:*/cb']}}\n",
-			true, "auth.experimentalClientIdMetadataDocuments", append(config.DefaultCIMDClientIDPatterns(), cli), []string{"http://localhost:*/cb"}},
+			true, "auth.experimentalClientIdMetadataDocuments", append(cimd.DefaultClientIDPatterns(), cli), []string{"http://localhost:*/cb"}},
 		{"stable enabled:false beats alias enabled:true (captured in Backstage)",
 			"auth: {clientIdMetadataDocuments: {enabled: false}, experimentalClientIdMetadataDocuments: {enabled: true, allowedClientIdPatterns: ['https://x.example/*']}}\n",
-			false, "auth.clientIdMetadataDocuments", append(config.DefaultCIMDClientIDPatterns(), cli), config.DefaultLoopbackRedirectURIPatterns()},
+			false, "auth.clientIdMetadataDocuments", append(cimd.DefaultClientIDPatterns(), cli), cimd.DefaultRedirectURIPatterns()},
 		{"stable enabled:true beats alias enabled:false",
 			"auth: {clientIdMetadataDocuments: {enabled: true}, experimentalClientIdMetadataDocuments: {enabled: false, allowedRedirectUriPatterns: ['http://x/*']}}\n",
-			true, "auth.clientIdMetadataDocuments", append(config.DefaultCIMDClientIDPatterns(), cli), config.DefaultLoopbackRedirectURIPatterns()},
+			true, "auth.clientIdMetadataDocuments", append(cimd.DefaultClientIDPatterns(), cli), cimd.DefaultRedirectURIPatterns()},
 		{"an empty stable block still hides the alias",
 			"auth: {clientIdMetadataDocuments: {}, experimentalClientIdMetadataDocuments: {enabled: true}}\n",
-			false, "auth.clientIdMetadataDocuments", append(config.DefaultCIMDClientIDPatterns(), cli), config.DefaultLoopbackRedirectURIPatterns()},
+			false, "auth.clientIdMetadataDocuments", append(cimd.DefaultClientIDPatterns(), cli), cimd.DefaultRedirectURIPatterns()},
 		{"a null stable key alone reads as absent", "auth: {clientIdMetadataDocuments: null}\n",
-			false, "", append(config.DefaultCIMDClientIDPatterns(), cli), config.DefaultLoopbackRedirectURIPatterns()},
+			false, "", append(cimd.DefaultClientIDPatterns(), cli), cimd.DefaultRedirectURIPatterns()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := loadOAuth(t, tc.yaml)
@@ -139,9 +140,9 @@ func TestOAuthServerDCR(t *testing.T) {
 		want       config.DynamicClientRegistration
 	}{
 		{"empty", "auth: {experimentalDynamicClientRegistration: {}}\n",
-			config.DynamicClientRegistration{AllowedRedirectURIPatterns: config.DefaultDCRRedirectURIPatterns()}},
+			config.DynamicClientRegistration{AllowedRedirectURIPatterns: cimd.DefaultDCRRedirectURIPatterns()}},
 		{"enabled", "auth: {experimentalDynamicClientRegistration: {enabled: true}}\n",
-			config.DynamicClientRegistration{Enabled: true, AllowedRedirectURIPatterns: config.DefaultDCRRedirectURIPatterns()}},
+			config.DynamicClientRegistration{Enabled: true, AllowedRedirectURIPatterns: cimd.DefaultDCRRedirectURIPatterns()}},
 		{"patterns", "auth: {experimentalDynamicClientRegistration: {enabled: true, allowedRedirectUriPatterns: ['https://*.example.com/*', 'http://localhost:*']}}\n",
 			config.DynamicClientRegistration{Enabled: true, AllowedRedirectURIPatterns: []string{"https://*.example.com/*", "http://localhost:*"}}},
 	} {
@@ -328,7 +329,7 @@ func TestValidateURLPattern(t *testing.T) {
 // FuzzValidateURLPattern: any string is either accepted or refused with an
 // error quoting it, never a panic.
 func FuzzValidateURLPattern(f *testing.F) {
-	for _, p := range append(config.DefaultDCRRedirectURIPatterns(), "*", "claude.ai/*", "https://[::1", "http://x:*", "cursor:*") {
+	for _, p := range append(cimd.DefaultDCRRedirectURIPatterns(), "*", "claude.ai/*", "https://[::1", "http://x:*", "cursor:*") {
 		f.Add(p)
 	}
 	f.Fuzz(func(t *testing.T, p string) {

@@ -87,6 +87,9 @@ var schemePrefix = regexp.MustCompile(`(?i)^[a-z][a-z0-9+.\-]*:`)
 // wildcard port of a pattern that has an authority.
 var wildcardPort = regexp.MustCompile(`:\*(/|$)`)
 
+// specialScheme are the URL schemes WHATWG requires a host for.
+var specialScheme = map[string]bool{"http": true, "https": true, "ws": true, "wss": true, "ftp": true}
+
 // CompilePattern compiles one allowlist pattern. "*" alone matches every
 // URL; any other pattern must start with a scheme and parse as a URL, else
 // the error names the pattern. A ":*" port (in a pattern with "://")
@@ -99,7 +102,7 @@ func CompilePattern(p string) (Pattern, error) {
 		return Pattern{raw: p, any: true, compiled: true}, nil
 	}
 	if !schemePrefix.MatchString(p) {
-		return Pattern{}, fmt.Errorf("invalid URL pattern %q: an explicit protocol is required", p)
+		return Pattern{}, fmt.Errorf("invalid URL pattern %q, an explicit protocol is required", p)
 	}
 	subst := p
 	anyPort := false
@@ -110,8 +113,13 @@ func CompilePattern(p string) (Pattern, error) {
 		}
 	}
 	u, err := url.Parse(subst)
-	if err != nil || !validPort(u.Port()) {
+	if err != nil || !validPort(u.Port()) || strings.ContainsAny(subst, " \t\r\n\\") {
 		return Pattern{}, fmt.Errorf("invalid URL pattern %q", p)
+	}
+	if specialScheme[strings.ToLower(u.Scheme)] && u.Hostname() == "" {
+		// WHATWG gives http(s) and ws(s) a host; an empty one here would
+		// otherwise read as "any host" and widen the allowlist.
+		return Pattern{}, fmt.Errorf("invalid URL pattern %q: the host is empty", p)
 	}
 	c := components(u)
 	pat := Pattern{raw: p, scheme: c.scheme, host: c.host, port: c.port, anyPort: anyPort, path: c.path, compiled: true}

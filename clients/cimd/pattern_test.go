@@ -66,6 +66,12 @@ func TestCompilePatternErrors(t *testing.T) {
 		{"", "an explicit protocol is required"},
 		{"https://[::1/x", `invalid URL pattern "https://[::1/x"`},
 		{"https://x.com:99999999999/x", "invalid URL pattern"},
+		// An empty host must not read as "any host".
+		{"https://", "the host is empty"},
+		{"https:///cb", "the host is empty"},
+		{"http://:*/x", "the host is empty"},
+		{"https://a b.example/*", "invalid URL pattern"},
+		{"https://a.example\\@b.example/*", "invalid URL pattern"},
 	} {
 		_, err := CompilePattern(tc.pattern)
 		if err == nil || !strings.Contains(err.Error(), tc.err) {
