@@ -360,3 +360,7 @@ func TestIssueTokenRefuses(t *testing.T) {
 func TestMemorySessionEndStoreConformance(t *testing.T) {
 	storetest.RunSessionEndStore(t, func(*testing.T) identity.SessionEndStore { return identity.NewMemorySessionEndStore() })
 }
+
+func TestMemoryOAuthStoreConformance(t *testing.T) {
+	storetest.RunOAuthStore(t, func(*testing.T) identity.OAuthStore { return identity.NewMemoryOAuthStore() })
+}

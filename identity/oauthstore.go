@@ -1,0 +1,193 @@
+package identity
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/autherr"
+)
+
+// HashSecret is the form in which an OAuthStore keeps a client secret, an
+// authorization code or a refresh token's secret part: the lower-case hex
+// SHA-256 of the string. These secrets are 32 random bytes, so a fast hash
+// suffices (a slow one such as Backstage's scrypt buys nothing against
+// guessing 256 bits) and lets a store look a code up by its hash.
+func HashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// Statuses of an AuthSession.
+const (
+	AuthPending  = "pending"
+	AuthApproved = "approved"
+	AuthRejected = "rejected"
+)
+
+// The typed errors an OAuthStore returns where a caller must tell cases
+// apart; compare with errors.Is. Each is also an autherr error (Conflict or
+// NotFound), so it maps to a status on its own.
+var (
+	// ErrAuthSessionDecided: the authorization session was already
+	// approved or rejected; a second decision never wins.
+	ErrAuthSessionDecided = &autherr.Error{Name: autherr.NameConflict, Message: "The authorization session has already been decided"}
+	// ErrAuthSessionExpired: the session is past its Expires.
+	ErrAuthSessionExpired = &autherr.Error{Name: autherr.NameNotFound, Message: "The authorization session has expired"}
+	// ErrCodeReplayed: the authorization code was already redeemed. RedeemCode
+	// returns the code's record with it, so the caller can revoke what the
+	// first redemption issued (RFC 6819 §4.4.1.1).
+	ErrCodeReplayed = &autherr.Error{Name: autherr.NameConflict, Message: "The authorization code has already been used"}
+	// ErrRefreshReused: a refresh token that rotation had replaced was
+	// presented again. The store has already deleted the whole family (the
+	// refresh session), as OAuth 2.0 Security BCP §4.14.2 asks.
+	ErrRefreshReused = &autherr.Error{Name: autherr.NameConflict, Message: "The refresh token has already been used"}
+)
+
+// OAuthClient is a client registered by dynamic client registration.
+type OAuthClient struct {
+	ID string
+	// SecretHash is HashSecret of the client secret; the secret itself is
+	// never stored.
+	SecretHash    string
+	Name          string
+	RedirectURIs  []string
+	GrantTypes    []string
+	ResponseTypes []string
+	Scope         string
+	Created       time.Time
+	// Expires is when the registration lapses; the zero time never does.
+	Expires  time.Time
+	LastUsed time.Time
+}
+
+// AuthSession is one /v1/authorize request waiting for the user's consent.
+type AuthSession struct {
+	ID                  string
+	ClientID            string
+	RedirectURI         string
+	Scope               string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	State               string
+	Nonce               string
+	Resource            string
+	Expires             time.Time
+	// Status is AuthPending, AuthApproved or AuthRejected.
+	Status string
+	// UserEntityRef is who decided; "" while pending.
+	UserEntityRef string
+}
+
+// AuthCode is an issued authorization code, kept by its hash.
+type AuthCode struct {
+	// Hash is HashSecret of the code.
+	Hash          string
+	SessionID     string
+	ClientID      string
+	RedirectURI   string
+	UserEntityRef string
+	Expires       time.Time
+}
+
+// RefreshSession is one offline session: the row behind a refresh token
+// `<ID>.<secret>` (spec §4.3). ID is stable across rotations and is the
+// token family: reusing a rotated-out secret deletes the row, which revokes
+// every token of the family at once.
+type RefreshSession struct {
+	ID            string
+	UserEntityRef string
+	ClientID      string
+	Scope         string
+	// SecretHash is HashSecret of the current secret part.
+	SecretHash string
+	Created    time.Time
+	LastUsed   time.Time
+	// IdleExpires is LastUsed plus the idle lifetime, never after Expires.
+	IdleExpires time.Time
+	// Expires is the absolute end: Created plus the rotation lifetime.
+	// Rotation never moves it.
+	Expires time.Time
+}
+
+// OAuthClientStore keeps DCR clients.
+type OAuthClientStore interface {
+	// CreateClient inserts c; an existing ID is a Conflict.
+	CreateClient(ctx context.Context, c OAuthClient) error
+	// GetClient returns the client, or NotFound. It does not check Expires:
+	// the caller decides with its own clock.
+	GetClient(ctx context.Context, id string) (OAuthClient, error)
+	// TouchClient sets LastUsed; NotFound when there is no such client.
+	TouchClient(ctx context.Context, id string, now time.Time) error
+}
+
+// AuthSessionStore keeps authorization sessions.
+type AuthSessionStore interface {
+	// CreateAuthSession inserts s with Status AuthPending (whatever s says)
+	// and no UserEntityRef; an existing ID is a Conflict.
+	CreateAuthSession(ctx context.Context, s AuthSession) error
+	// GetAuthSession returns the session, or NotFound.
+	GetAuthSession(ctx context.Context, id string) (AuthSession, error)
+	// ApproveAuthSession moves a pending, unexpired session to AuthApproved
+	// for userEntityRef in one conditional write: of any number of
+	// concurrent calls (on any replica sharing the store) at most one
+	// succeeds. Others get ErrAuthSessionDecided, ErrAuthSessionExpired or
+	// NotFound. It returns the session as approved.
+	ApproveAuthSession(ctx context.Context, id, userEntityRef string, now time.Time) (AuthSession, error)
+	// RejectAuthSession is ApproveAuthSession's twin for AuthRejected.
+	RejectAuthSession(ctx context.Context, id, userEntityRef string, now time.Time) (AuthSession, error)
+}
+
+// AuthCodeStore keeps authorization codes.
+type AuthCodeStore interface {
+	// CreateCode inserts c; an existing Hash is a Conflict.
+	CreateCode(ctx context.Context, c AuthCode) error
+	// RedeemCode marks the code with this hash used, once: of any number of
+	// concurrent calls exactly one returns the record with a nil error.
+	// Later calls return the record and ErrCodeReplayed; an expired code is
+	// NotFound, as is an unknown one.
+	RedeemCode(ctx context.Context, hash string, now time.Time) (AuthCode, error)
+}
+
+// RefreshSessionStore keeps offline sessions.
+type RefreshSessionStore interface {
+	// CreateRefreshSession inserts s after deleting the user's session for
+	// the same client (one per user per client, as Backstage) and then the
+	// user's least recently used sessions (LastUsed, then ID, ascending)
+	// until fewer than maxPerUser remain, all in one transaction. Two
+	// concurrent creations for one user may briefly leave maxPerUser+1.
+	CreateRefreshSession(ctx context.Context, s RefreshSession, maxPerUser int) error
+	// GetRefreshSession returns the session, or NotFound. It does not check
+	// expiry.
+	GetRefreshSession(ctx context.Context, id string) (RefreshSession, error)
+	// RotateRefreshSession replaces the secret hash oldHash of session id by
+	// newHash and sets LastUsed = now, IdleExpires = min(now+idle, Expires),
+	// in one conditional write that also requires the session unexpired at
+	// now: of concurrent calls with one oldHash at most one succeeds, and
+	// it returns the session as it now is. oldHash is remembered as rotated
+	// out; presenting it again (including by a concurrent loser) deletes
+	// the session and returns ErrRefreshReused. Any other mismatch, an
+	// expired session or an unknown id is NotFound.
+	RotateRefreshSession(ctx context.Context, id, oldHash, newHash string, now time.Time, idle time.Duration) (RefreshSession, error)
+	// DeleteRefreshSession deletes the session (revocation); deleting a
+	// missing one is not an error.
+	DeleteRefreshSession(ctx context.Context, id string) error
+	// DeleteRefreshSessionsFor deletes userEntityRef's sessions for
+	// clientID, e.g. after ErrCodeReplayed; it returns how many.
+	DeleteRefreshSessionsFor(ctx context.Context, userEntityRef, clientID string) (int, error)
+}
+
+// OAuthStore is everything the OAuth authorization server keeps. It may be
+// shared by several replicas; implementations must be safe for concurrent
+// use and the single-use guarantees above hold across replicas.
+type OAuthStore interface {
+	OAuthClientStore
+	AuthSessionStore
+	AuthCodeStore
+	RefreshSessionStore
+	// DeleteExpired deletes, as of now, expired clients (non-zero Expires),
+	// authorization sessions, codes and refresh sessions (idle or absolute)
+	// and returns how many rows it deleted in all.
+	DeleteExpired(ctx context.Context, now time.Time) (int, error)
+}
