@@ -164,3 +164,11 @@ func TestSessionEndStoreConformance(t *testing.T) {
 		})
 	}
 }
+
+func TestOAuthStoreConformance(t *testing.T) {
+	for name, open := range backends {
+		t.Run(name, func(t *testing.T) {
+			storetest.RunOAuthStore(t, func(t *testing.T) identity.OAuthStore { return open(t) })
+		})
+	}
+}
