@@ -166,8 +166,10 @@ type RefreshSessionStore interface {
 	// in one conditional write that also requires the session unexpired at
 	// now: of concurrent calls with one oldHash at most one succeeds, and
 	// it returns the session as it now is. oldHash is remembered as rotated
-	// out; presenting it again (including by a concurrent loser) deletes
-	// the session and returns ErrRefreshReused. Any other mismatch, an
+	// out (until the session is deleted, so the record grows by one hash
+	// per rotation within the session's absolute lifetime); presenting it
+	// again (including by a concurrent loser) deletes the session and
+	// returns ErrRefreshReused. Any other mismatch, an
 	// expired session or an unknown id is NotFound.
 	RotateRefreshSession(ctx context.Context, id, oldHash, newHash string, now time.Time, idle time.Duration) (RefreshSession, error)
 	// DeleteRefreshSession deletes the session (revocation); deleting a

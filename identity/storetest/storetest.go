@@ -1,5 +1,5 @@
-// Package storetest is the conformance suite every identity.KeyStore and
-// identity.UserInfoStore must pass, in the style of Dex's storage tests:
+// Package storetest is the conformance suite every identity store (KeyStore,
+// UserInfoStore, RefreshGraceStore, SessionEndStore, OAuthStore) must pass, in the style of Dex's storage tests:
 // one suite, run once per implementation. Package identity's tests run it
 // against the memory stores; identity/sqlstore's against SQLite (in memory
 // and on file) and PostgreSQL (the server GATEHOUSE_TEST_POSTGRES_URL
