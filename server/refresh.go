@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/cipher"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -236,21 +235,16 @@ func (g *refreshes) seal(key string, rec graceRecord) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, g.aead.NonceSize(), g.aead.NonceSize()+len(plain)+g.aead.Overhead())
-	if _, err := rand.Read(out); err != nil {
-		return nil, err
-	}
-	return g.aead.Seal(out, out, plain, []byte(key)), nil
+	return seal(g.aead, plain, []byte(key))
 }
 
 // open unseals a record and counts expiresInSeconds down by the time since
 // the IdP answered.
 func (g *refreshes) open(key string, sealed []byte) (*providers.Result, error) {
-	ns := g.aead.NonceSize()
-	if len(sealed) < ns+g.aead.Overhead() {
+	plain, err := open(g.aead, sealed, []byte(key))
+	if errors.Is(err, errMalformedSealed) {
 		return nil, errors.New("refresh grace record is truncated")
 	}
-	plain, err := g.aead.Open(nil, sealed[:ns], sealed[ns:], []byte(key))
 	if err != nil {
 		return nil, errors.New("refresh grace record failed its integrity check (sealed with another auth.session.secret?)")
 	}

@@ -2,10 +2,7 @@ package server
 
 import (
 	"crypto/cipher"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"time"
 
@@ -40,31 +37,6 @@ func newSessionSealer(secret string) (*sessionSealer, error) {
 		return nil, err
 	}
 	return &sessionSealer{aead: aead}, nil
-}
-
-// sealCookie returns base64url(nonce || ciphertext) of plain, with ad as
-// additional data.
-func sealCookie(aead cipher.AEAD, plain, ad []byte) (string, error) {
-	out := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
-	if _, err := rand.Read(out); err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(aead.Seal(out, out, plain, ad)), nil
-}
-
-// errMalformedCookie is openCookie's answer to a value that is not even
-// shaped like a sealed cookie.
-var errMalformedCookie = errors.New("malformed sealed cookie")
-
-// openCookie reverses sealCookie: errMalformedCookie for a value of the
-// wrong shape, another error when the integrity check fails.
-func openCookie(aead cipher.AEAD, cookie string, ad []byte) ([]byte, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(cookie)
-	if err != nil || len(raw) < aead.NonceSize()+aead.Overhead() {
-		return nil, errMalformedCookie
-	}
-	ns := aead.NonceSize()
-	return aead.Open(nil, raw[:ns], raw[ns:], ad)
 }
 
 // seal returns base64url(nonce || ciphertext), bound to provider and env.

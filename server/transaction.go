@@ -58,7 +58,7 @@ func (s *sealer) open(providerID, env, stateNonce, cookie string) (providers.Tra
 		return providers.Transaction{}, autherr.NotAllowed("Auth response is missing the %s cookie; the sign-in must finish in the browser that started it, within 10 minutes", name)
 	}
 	plain, err := openCookie(s.aead, cookie, []byte(providerID+"\x00"+env))
-	if errors.Is(err, errMalformedCookie) {
+	if errors.Is(err, errMalformedSealed) {
 		return providers.Transaction{}, autherr.NotAllowed("The %s cookie is malformed", name)
 	}
 	if err != nil {
