@@ -314,7 +314,8 @@ func (s *Server) doRefresh(c echo.Context, rt *envRuntime) (*authResponse, error
 	if refreshToken == "" {
 		return nil, autherr.Input("Missing session cookie")
 	}
-	if err := s.refuseEndedSession(c, rt); err != nil {
+	session, sealedSession, err := s.refuseEndedSession(c, rt)
+	if err != nil {
 		return nil, err
 	}
 	var granted []string
@@ -338,15 +339,22 @@ func (s *Server) doRefresh(c echo.Context, rt *envRuntime) (*authResponse, error
 	}
 	if rt.RefreshTokenRotated(result, refreshToken) {
 		rt.jar.setRefreshToken(h, r, result.Session.RefreshToken, origin)
-		s.renewSession(h, r, rt, origin)
+		// The session cookie is set again, unchanged, so that it lives as
+		// long as the refresh cookie: a session that outlived its first
+		// cookie would otherwise read as started at time zero.
+		if sealedSession {
+			s.setSession(h, r, rt, session, origin)
+		}
 	}
 	s.storeIDToken(h, r, rt, result.Session.IDToken, origin)
 	resp, err := s.signIn(c, rt, result, outcomeRefreshed)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkUnsealedSession(c, rt, result, resp); err != nil {
-		return nil, err
+	if !sealedSession {
+		if err := s.checkUnsealedSession(c, rt, result, resp); err != nil {
+			return nil, err
+		}
 	}
 	if rt.scopes.Persist {
 		resp.ProviderInfo.Scope = scope

@@ -99,20 +99,6 @@ func (s *Server) setSession(h http.Header, r *http.Request, rt *envRuntime, c se
 	rt.jar.set(h, r, rt.jar.sessionName(), v, rt.jar.path, rt.jar.maxAge, origin)
 }
 
-// renewSession sets the session cookie again, unchanged, when the refresh
-// cookie is set again (a rotated refresh token): the two then live as long
-// as each other, so a session that outlives its first cookie's lifetime is
-// not taken for one that started at time zero.
-func (s *Server) renewSession(h http.Header, r *http.Request, rt *envRuntime, origin string) {
-	raw := rt.jar.get(r, rt.jar.sessionName())
-	if raw == "" {
-		return
-	}
-	if c, ok := s.sessions.open(rt.id, rt.env, raw); ok {
-		s.setSession(h, r, rt, c, origin)
-	}
-}
-
 // signedIn sets the session cookie at the callback: started now.
 func (s *Server) signedIn(h http.Header, r *http.Request, rt *envRuntime, result *providers.Result, resp *authResponse, origin string) {
 	s.setSession(h, r, rt, sessionOf(result, resp, s.opts.Now()), origin)

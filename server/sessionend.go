@@ -17,18 +17,18 @@ var errSessionEnded = autherr.Authentication("The session has ended: the user si
 // fails (401, as other refresh failures) and the refresh and session
 // cookies are cleared, so the IdP is never asked to refresh it. A session
 // without a readable cookie is checked after the IdP answers instead
-// (checkUnsealedSession), when it is known whose it is.
-func (s *Server) refuseEndedSession(c echo.Context, rt *envRuntime) error {
-	r := c.Request()
-	raw := rt.jar.get(r, rt.jar.sessionName())
+// (checkUnsealedSession), when it is known whose it is. It returns the
+// cookie's claims (ok false without a readable cookie), so that the rest
+// of the refresh does not open the cookie again.
+func (s *Server) refuseEndedSession(c echo.Context, rt *envRuntime) (sc sessionClaims, ok bool, err error) {
+	raw := rt.jar.get(c.Request(), rt.jar.sessionName())
 	if raw == "" {
-		return nil
+		return sessionClaims{}, false, nil
 	}
-	sc, ok := s.sessions.open(rt.id, rt.env, raw)
-	if !ok {
-		return nil
+	if sc, ok = s.sessions.open(rt.id, rt.env, raw); !ok {
+		return sessionClaims{}, false, nil
 	}
-	return s.refuseIfEnded(c, rt, sc)
+	return sc, true, s.refuseIfEnded(c, rt, sc)
 }
 
 // checkUnsealedSession runs after a successful refresh of a session that
@@ -37,11 +37,6 @@ func (s *Server) refuseEndedSession(c echo.Context, rt *envRuntime) error {
 // it; otherwise it gets its cookie now, still started at time zero.
 func (s *Server) checkUnsealedSession(c echo.Context, rt *envRuntime, result *providers.Result, resp *authResponse) error {
 	r := c.Request()
-	if raw := rt.jar.get(r, rt.jar.sessionName()); raw != "" {
-		if _, ok := s.sessions.open(rt.id, rt.env, raw); ok {
-			return nil
-		}
-	}
 	sc := sessionOf(result, resp, time.Time{})
 	if err := s.refuseIfEnded(c, rt, sc); err != nil {
 		return err
