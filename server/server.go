@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/providers"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
+	"github.com/gatehouse-auth/gatehouse/server/oauth"
 )
 
 const authMount = "/api/auth"
@@ -96,6 +97,9 @@ type Options struct {
 	// sessions revoke`) and is asked at every /refresh; nil keeps them in
 	// this process's memory (server/sessionend.go).
 	SessionEnds identity.SessionEndStore
+	// OAuth is the authorization server for MCP clients and the CLI
+	// (server/oauth); its routes are mounted before the catch-all.
+	OAuth *oauth.Server
 	// Now is for tests; default time.Now.
 	Now func() time.Time
 }
@@ -211,6 +215,15 @@ func (s *Server) routes() *echo.Echo {
 	g.POST("/:provider/refresh", s.withEnv(s.refresh))
 	g.POST("/:provider/logout", s.withEnv(s.logout))
 	g.POST("/:provider/backchannel-logout", s.withEnv(s.backchannelLogout))
+	if s.opts.OAuth != nil {
+		for _, r := range s.opts.OAuth.Routes() {
+			if r.Root {
+				e.Add(r.Method, r.Path, r.Handler)
+			} else {
+				g.Add(r.Method, r.Path, r.Handler)
+			}
+		}
+	}
 	g.Any("/:provider/*", s.unknownProvider)
 	g.Any("/:provider", s.unknownProvider)
 	return e
