@@ -1,0 +1,69 @@
+package identity
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/autherr"
+)
+
+// IssueAccessToken signs the Backstage user token that the OAuth
+// authorization server hands to MCP clients and the CLI (spec
+// backstage-oidc-provider.md §4.1): claims iss, sub, aud, iat, exp, uip in
+// that order, never ent or custom claims, and no user info recorded
+// (/v1/userinfo keeps answering what the last interactive sign-in stored).
+// audience nil or empty gives aud "backstage" as Backstage does; otherwise
+// aud is the list, which must contain "backstage" so that every Backstage
+// backend still accepts the token (RFC 8707: ["backstage", <resource>]).
+func (i *Issuer) IssueAccessToken(ctx context.Context, sub string, audience []string) (*IssuedToken, error) {
+	if !validEntityRef(sub) {
+		return nil, autherr.Input("%q is not a valid entity ref", sub)
+	}
+	var aud any = Audience
+	if len(audience) > 0 {
+		if !containsString(audience, Audience) {
+			return nil, fmt.Errorf("identity: an access token's audience must include %q", Audience)
+		}
+		aud = audience
+	}
+	key, err := i.signingKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	iat := i.opts.Now().Unix()
+	exp := iat + int64(i.exp/time.Second)
+	uip, err := limitedUserProof(key, sub, iat, exp)
+	if err != nil {
+		return nil, err
+	}
+	var p bytes.Buffer
+	p.WriteString(`{"iss":`)
+	writeJSON(&p, i.opts.Issuer)
+	p.WriteString(`,"sub":`)
+	writeJSON(&p, sub)
+	p.WriteString(`,"aud":`)
+	if err := writeJSON(&p, aud); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(&p, `,"iat":%d,"exp":%d,"uip":%q}`, iat, exp, uip)
+	token, err := signUserToken(key, p.Bytes(), nil)
+	if err != nil {
+		return nil, err
+	}
+	return &IssuedToken{
+		Token:     token,
+		Identity:  Identity{Type: "user", UserEntityRef: sub, OwnershipEntityRefs: []string{sub}},
+		ExpiresAt: time.Unix(exp, 0),
+	}, nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
