@@ -94,6 +94,11 @@ type redirectAnswer struct {
 func (s *Server) approve(c echo.Context) error {
 	ctx := c.Request().Context()
 	user, err := s.consentUser(c)
+	var ae *autherr.Error
+	if errors.As(err, &ae) && ae.Name == autherr.NameAuthentication {
+		// OAuth-style with a Bearer challenge, not oauthError's Basic one.
+		err = s.bearerError(ae.Message)
+	}
 	if err != nil {
 		return s.writeError(c, err)
 	}
