@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/gatehouse-auth/gatehouse/clients/cimd"
 	"github.com/gatehouse-auth/gatehouse/identity"
 )
@@ -225,4 +227,17 @@ func FuzzAuthorizeQuery(f *testing.F) {
 			t.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
 	})
+}
+
+// TestAuthorizeHead: the handler serves HEAD as Express does (spec §2.0.5)
+// once a HEAD route is mounted; Routes mounts GET only.
+func TestAuthorizeHead(t *testing.T) {
+	h := newHarness(t, testConfig(), nil)
+	e := echo.New()
+	e.HEAD("/v1/authorize", h.srv.authorize)
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest("HEAD", "/v1/authorize?"+cimdQuery().Encode(), nil))
+	if rec.Code != http.StatusFound || !strings.HasPrefix(rec.Header().Get("Location"), testAppBase+"/oauth2/authorize/") {
+		t.Errorf("%d %v", rec.Code, rec.Header())
+	}
 }
