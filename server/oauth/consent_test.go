@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"regexp"
 	"strings"
@@ -211,4 +212,19 @@ func TestApproveOnce(t *testing.T) {
 	if ok != 1 {
 		t.Errorf("%d decisions succeeded, want 1", ok)
 	}
+}
+
+// failingCodes is a store whose CreateCode fails with a driver's text.
+type failingCodes struct{ *identity.MemoryOAuthStore }
+
+func (failingCodes) CreateCode(context.Context, identity.AuthCode) error {
+	return errors.New("pq: connection to 10.0.0.5 refused")
+}
+
+// TestApproveHidesStoreErrors: a store failure is a server_error whose
+// description carries none of the store's text (spec §6.20).
+func TestApproveHidesStoreErrors(t *testing.T) {
+	h := newHarness(t, testConfig(), func(o *Options) { o.Store = failingCodes{o.Store.(*identity.MemoryOAuthStore)} })
+	r := h.decide(h.startSession(cimdQuery()), "approve", bearer(h.userToken(testUser))...)
+	wantOAuthError(t, r, 500, CodeServerError, "An internal error occurred")
 }
