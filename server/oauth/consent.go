@@ -145,17 +145,21 @@ func (s *Server) reject(c echo.Context) error {
 	return writeJSON(c, http.StatusOK, redirectAnswer{u}, true)
 }
 
+// errLimitedToken refuses a limited user token: it proves a cookie, not a
+// user's deliberate consent through the app (Backstage's message).
+var errLimitedToken = autherr.Authentication("Illegal limited user token")
+
 // bearerRE is an Authorization header with a Bearer token (as the server
 // package reads one).
 var bearerRE = regexp.MustCompile(`(?i)^Bearer[ ]+(\S+)$`)
 
 // consentUser is the user deciding a consent session, from a full user
 // token in Authorization: Bearer only (no cookie, spec §2.7). No token or
-// a token that is not a user's (a plugin or service token) is 403
-// access_denied; a limited user token (a cookie's, rebuilt) is 401 "Illegal
-// limited user token"; a user token that fails verification is the
-// verifier's autherr Authentication, which approve answers OAuth-style
-// and reject with the envelope.
+// a token that is not a user's (a plugin or service token) is an *Error
+// 403 access_denied. A limited user token (a cookie's, rebuilt) and a
+// user token that fails verification are autherr Authentication errors,
+// as Backstage's credentials() throws them: approve answers them
+// OAuth-style (401 invalid_client), reject with the envelope (spec §2.8).
 func (s *Server) consentUser(c echo.Context) (string, error) {
 	m := bearerRE.FindStringSubmatch(c.Request().Header.Get("Authorization"))
 	if m == nil {
@@ -163,7 +167,7 @@ func (s *Server) consentUser(c echo.Context) (string, error) {
 	}
 	switch typ, ok := tokenType(m[1]); {
 	case ok && typ == identity.TypeLimitedUser:
-		return "", s.bearerError("Illegal limited user token")
+		return "", errLimitedToken
 	case ok && typ != identity.TypeUser:
 		// Not a user: Backstage's credentials() yields a service
 		// principal here. Its token is not verified, as it could not
@@ -175,7 +179,7 @@ func (s *Server) consentUser(c echo.Context) (string, error) {
 		return "", err
 	}
 	if v.Type != identity.TypeUser {
-		return "", s.bearerError("Illegal limited user token")
+		return "", errLimitedToken
 	}
 	return v.Sub, nil
 }
