@@ -59,7 +59,8 @@ type authorizeRequest struct {
 	clientID, redirectURI, responseType string
 	scope, state, nonce                 string
 	codeChallenge, codeChallengeMethod  string
-	resource                            string
+	// resources are the resource parameters (RFC 8707), unchecked.
+	resources []string
 }
 
 // readAuthorizeRequest reads the query with Backstage's zod schema, in its
@@ -76,6 +77,7 @@ func readAuthorizeRequest(c echo.Context) (authorizeRequest, error) {
 		nonce:               p.str("nonce", false, false),
 		codeChallenge:       p.str("code_challenge", false, false),
 		codeChallengeMethod: p.str("code_challenge_method", false, false),
+		resources:           c.QueryParams()["resource"],
 	}
 	return r, p.err()
 }
@@ -90,7 +92,7 @@ func (s *Server) authorize(c echo.Context) error {
 	if err != nil {
 		return s.writeError(c, err)
 	}
-	sess, err := s.newAuthSession(c.Request().Context(), req, c.Request().URL.Query()["resource"])
+	sess, err := s.newAuthSession(c.Request().Context(), req)
 	if err != nil {
 		return err
 	}
@@ -99,7 +101,7 @@ func (s *Server) authorize(c echo.Context) error {
 
 // newAuthSession runs spec §2.5 steps 2–6 with Gatehouse's PKCE and
 // resource rules and stores the pending session.
-func (s *Server) newAuthSession(ctx context.Context, req authorizeRequest, resources []string) (identity.AuthSession, error) {
+func (s *Server) newAuthSession(ctx context.Context, req authorizeRequest) (identity.AuthSession, error) {
 	if req.responseType != cimd.ResponseTypeCode {
 		return identity.AuthSession{}, autherr.Input("Only authorization code flow is supported")
 	}
@@ -110,7 +112,7 @@ func (s *Server) newAuthSession(ctx context.Context, req authorizeRequest, resou
 	if err := s.cfg.checkCodeChallenge(client.public, req.codeChallenge, req.codeChallengeMethod); err != nil {
 		return identity.AuthSession{}, err
 	}
-	resource, err := checkResource(resources)
+	resource, err := checkResource(req.resources)
 	if err != nil {
 		return identity.AuthSession{}, err
 	}
