@@ -236,7 +236,12 @@ func wantOAuthError(t *testing.T, r response, status int, code, description stri
 	}
 }
 
+// jsonString is s as a JSON string the way writeJSON encodes it (no HTML
+// escaping).
 func jsonString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s)
+	return strings.TrimSuffix(buf.String(), "\n")
 }

@@ -218,6 +218,8 @@ func (s *Server) Routes() []Route {
 	if s.cfg.Enabled() {
 		rs = append(rs,
 			Route{Method: "GET", Path: "/v1/authorize", Handler: s.authorize},
+			// Express serves HEAD through GET handlers (spec §2.0.5).
+			Route{Method: "HEAD", Path: "/v1/authorize", Handler: s.authorize},
 			Route{Method: "GET", Path: "/v1/sessions/:sessionId", Handler: s.getSession},
 			Route{Method: "POST", Path: "/v1/sessions/:sessionId/approve", Handler: s.approve},
 			Route{Method: "POST", Path: "/v1/sessions/:sessionId/reject", Handler: s.reject},
