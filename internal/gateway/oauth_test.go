@@ -14,7 +14,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse/resolvers/catalog"
 )
 
-// oauthYAML is the auth block of one spec §1.2 combination.
+// oauthYAML is the auth block of one spec §1.2 combination, with the
+// session secret the refresh grace records are sealed under.
 func oauthYAML(dcr, cimdOn, refresh bool) string {
 	b := func(v bool) string {
 		if v {
@@ -22,7 +23,7 @@ func oauthYAML(dcr, cimdOn, refresh bool) string {
 		}
 		return "false"
 	}
-	return "auth:\n  experimentalDynamicClientRegistration: {enabled: " + b(dcr) + "}\n" +
+	return "auth:\n  session: {secret: gateway-test-session-secret}\n  experimentalDynamicClientRegistration: {enabled: " + b(dcr) + "}\n" +
 		"  clientIdMetadataDocuments: {enabled: " + b(cimdOn) + "}\n" +
 		"  experimentalRefreshToken: {enabled: " + b(refresh) + "}\n"
 }
