@@ -264,6 +264,12 @@ func (d *decoder) decodeOAuthServer(raw map[string]any, cfg *Config) {
 	if m, ok := d.mapOf(auth["experimentalRefreshToken"], refreshPath); ok {
 		d.refreshTokens(m, &o.RefreshTokens)
 	}
+	// A refresh token presented twice within the grace period replays a
+	// sealed answer keyed by the session secret. Providers already
+	// require the secret (decodeAuth), so only report it here without.
+	if o.Enabled() && o.RefreshTokens.Enabled && len(cfg.Auth.Providers) == 0 && strings.TrimSpace(cfg.Auth.SessionSecret) == "" {
+		d.add("auth.session.secret", "required when auth.experimentalRefreshToken is enabled with DCR or CIMD (it seals the answers a refresh-token retry replays)")
+	}
 }
 
 // cimd reads one CIMD block (stable or alias) at path; ok is false when

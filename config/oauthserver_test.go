@@ -266,7 +266,7 @@ func TestOAuthServerRoutesPerCombination(t *testing.T) {
 		{true, true, false, append(append([]string(nil), auth...), config.RouteRegister), true, true},
 		{true, true, true, append(append([]string(nil), auth...), config.RouteRegister), true, true},
 	} {
-		yaml := "auth:\n" +
+		yaml := "auth:\n  session: {secret: s}\n" +
 			"  experimentalDynamicClientRegistration: {enabled: " + bstr(tc.dcr) + "}\n" +
 			"  clientIdMetadataDocuments: {enabled: " + bstr(tc.cimd) + "}\n" +
 			"  experimentalRefreshToken: {enabled: " + bstr(tc.refresh) + "}\n"
@@ -337,4 +337,10 @@ func FuzzValidateURLPattern(f *testing.F) {
 			t.Errorf("%q: %v", p, err)
 		}
 	})
+}
+
+func TestRefreshTokensNeedTheSessionSecret(t *testing.T) {
+	wantProblems(t, "auth:\n  clientIdMetadataDocuments: {enabled: true}\n  experimentalRefreshToken: {enabled: true}\n",
+		"auth.session.secret: required when auth.experimentalRefreshToken is enabled")
+	loadOAuth(t, "auth:\n  session: {secret: s}\n  clientIdMetadataDocuments: {enabled: true}\n  experimentalRefreshToken: {enabled: true}\n")
 }

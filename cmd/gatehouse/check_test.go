@@ -53,6 +53,7 @@ auth:
 func TestCheckReportsOAuthServerTypos(t *testing.T) {
 	code, out := checkYAML(t, `
 auth:
+  session: {secret: s}
   clientIdMetadataDocuments:
     enabled: true
     allowedClientIdPatterns: ['claude.ai/*']
