@@ -40,8 +40,6 @@ func TestAuthorizeValidationIsOAuthStyle(t *testing.T) {
 func TestAuthorizeErrors(t *testing.T) {
 	noCIMD := testConfig()
 	noCIMD.CIMD.Enabled = false
-	noDCR := testConfig()
-	noDCR.DCR.Enabled = false
 	plainOK := testConfig()
 	plainOK.AllowPlainPKCE = true
 	const loopback = "http://127.0.0.1:9999/callback"
@@ -80,7 +78,6 @@ func TestAuthorizeErrors(t *testing.T) {
 		{"redirect not registered", testConfig(), nil, with(cimdQuery(), "redirect_uri", "http://127.0.0.1:9999/other"), "Invalid redirect_uri 'http://127.0.0.1:9999/other', not registered in client metadata"},
 		{"loopback query must match", testConfig(), nil, with(cimdQuery(), "redirect_uri", "http://127.0.0.1:9999/callback?evil=1"), "Invalid redirect_uri 'http://127.0.0.1:9999/callback?evil=1', not registered in client metadata"},
 		{"DCR unknown", testConfig(), nil, dcrQuery(), "Invalid client_id"},
-		{"DCR off", noDCR, func(h *harness) { h.registerDCR("http://127.0.0.1:5000/cb") }, dcrQuery(), "Invalid client_id"},
 		{"DCR expired", testConfig(), func(h *harness) {
 			_ = h.store.CreateClient(context.Background(), identity.OAuthClient{ID: testDCRClient, RedirectURIs: []string{"http://127.0.0.1:5000/cb"}, Expires: h.clock.Now()})
 		}, dcrQuery(), "Invalid client_id"},
@@ -239,5 +236,17 @@ func TestAuthorizeHead(t *testing.T) {
 	e.ServeHTTP(rec, httptest.NewRequest("HEAD", "/v1/authorize?"+cimdQuery().Encode(), nil))
 	if rec.Code != http.StatusFound || !strings.HasPrefix(rec.Header().Get("Location"), testAppBase+"/oauth2/authorize/") {
 		t.Errorf("%d %v", rec.Code, rec.Header())
+	}
+}
+
+// TestAuthorizeRegisteredClientAfterDCROff: a client registered while DCR
+// was on keeps working once only CIMD is on (spec §1.2).
+func TestAuthorizeRegisteredClientAfterDCROff(t *testing.T) {
+	cfg := testConfig()
+	cfg.DCR.Enabled = false
+	h := newHarness(t, cfg, nil)
+	h.registerDCR("http://127.0.0.1:5000/cb")
+	if r := h.authorize(dcrQuery()); r.Status != 302 {
+		t.Fatalf("%d %s", r.Status, r.Body)
 	}
 }

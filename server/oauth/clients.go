@@ -138,12 +138,11 @@ func documentErrorMessage(err error) string {
 
 // resolveDCRClient is spec §2.5's DCR path: a live registration and, when
 // redirectURI is given, string equality with a registered URI (no
-// loopback-port flexibility). With DCR turned off no registration is
-// honoured, not even one made while it was on.
+// loopback-port flexibility). As in Backstage (spec §1.2), a client
+// registered while DCR was on keeps working after it is turned off
+// (moving to CIMD must not log out the MCP clients already in use); only
+// new registrations stop. Unused registrations lapse (DeleteExpired).
 func (s *Server) resolveDCRClient(ctx context.Context, clientID, redirectURI string) (*resolvedClient, error) {
-	if !s.cfg.DCR.Enabled {
-		return nil, autherr.Input("Invalid client_id")
-	}
 	c, err := s.opts.Store.GetClient(ctx, clientID)
 	if autherr.IsNotFound(err) || (err == nil && !c.Expires.IsZero() && !s.now().Before(c.Expires)) {
 		return nil, autherr.Input("Invalid client_id")
