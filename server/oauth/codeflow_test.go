@@ -29,8 +29,8 @@ const (
 // grant describes an approved authorization.
 type grant struct {
 	ClientID, RedirectURI, Scope, Resource string
-	Challenge, Method                     string
-	User                                  string
+	Challenge, Method                      string
+	User                                   string
 	// Status overrides AuthApproved (e.g. AuthRejected).
 	Status string
 }

@@ -162,41 +162,25 @@ func (s *Server) rotate(ctx context.Context, sess identity.RefreshSession, token
 	g := &s.tok.grace
 	key := graceKey(token)
 	current := subtle.ConstantTimeCompare([]byte(identity.HashSecret(secret)), []byte(sess.SecretHash)) == 1
-	// The wait is measured in real time: it is about concurrent requests,
-	// not token lifetimes (which follow s.now).
-	deadline := time.Now().Add(refreshWaitMax)
-	wait := 2 * time.Millisecond
-	for {
-		now := s.now()
-		if current {
-			won, err := g.store.ClaimRefresh(ctx, key, now, now.Add(refreshClaimTTL))
-			if err != nil {
-				return graceRecord{}, err
-			}
-			if won {
-				return s.rotateClaimed(ctx, sess, key, secret)
-			}
-		}
-		sealed, live, err := g.store.GetRefresh(ctx, key, now)
-		if err != nil {
-			return graceRecord{}, err
-		}
-		if live && sealed != nil {
-			return g.open(key, sealed)
-		}
-		if !live && !current {
-			// Rotated out and past the grace period (or never issued):
-			// the store tells reuse, and revokes, from a wrong secret.
-			return graceRecord{}, s.reuse(ctx, sess, secret)
-		}
-		if time.Now().After(deadline) {
-			return graceRecord{}, autherr.Wrap(autherr.NameServiceUnavailable, "timed out waiting for a concurrent refresh of the same token", context.DeadlineExceeded)
-		}
-		if err := sleep(ctx, wait); err != nil {
-			return graceRecord{}, err
-		}
-		wait = min(2*wait, refreshPollMax)
+	// The wait is in real time: it is about concurrent requests, not
+	// token lifetimes (which follow s.now). Only the current secret may
+	// claim; a rotated-out one can only find (or wait for) an answer.
+	wctx, cancel := context.WithTimeout(ctx, refreshWaitMax)
+	defer cancel()
+	got, err := identity.ClaimOrAwaitRefresh(wctx, g.store, key, s.now, refreshClaimTTL, refreshPollMax, current)
+	switch {
+	case err != nil && wctx.Err() != nil:
+		return graceRecord{}, autherr.Wrap(autherr.NameServiceUnavailable, "timed out waiting for a concurrent refresh of the same token", err)
+	case err != nil:
+		return graceRecord{}, err
+	case got.Won:
+		return s.rotateClaimed(ctx, sess, key, secret)
+	case got.Answer != nil:
+		return g.open(key, got.Answer)
 	}
+	// Rotated out and past the grace period (or never issued): the store
+	// tells reuse, and revokes, from a wrong secret.
+	return graceRecord{}, s.reuse(ctx, sess, secret)
 }
 
 // rotateClaimed is the claiming request's part: the catalog check, the
@@ -346,16 +330,4 @@ func (g *refreshGrace) open(key string, sealed []byte) (graceRecord, error) {
 		return rec, errors.New("refresh grace record is malformed")
 	}
 	return rec, nil
-}
-
-// sleep pauses for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

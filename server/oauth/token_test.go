@@ -18,7 +18,9 @@ import (
 
 // withLog sends the server's log to a buffer the test reads.
 func withLog(buf *testlog.Buffer) func(*Options) {
-	return func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})) }
+	return func(o *Options) {
+		o.Logger = slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 }
 
 func TestTokenCLIJSONExchange(t *testing.T) {
