@@ -30,8 +30,10 @@ type tokenState struct {
 	dcrRedirects *cimd.Allowlist
 	// clientIdle is how long a DCR registration lives unused.
 	clientIdle time.Duration
-	grace      refreshGrace
-	registers  *addressLimiter
+	// fetcher reads a CIMD client's grant_types at the code exchange.
+	fetcher   ClientFetcher
+	grace     refreshGrace
+	registers *addressLimiter
 }
 
 func (t *tokenState) init(s *Server) error {
@@ -43,6 +45,11 @@ func (t *tokenState) init(s *Server) error {
 		return errors.New("oauth: dynamic client registration redirect URI allowlist: " + err.Error())
 	}
 	t.clientIdle = max(DefaultClientIdleLifetime, s.cfg.Refresh.IdleLifetime)
+	if t.fetcher = s.opts.Fetcher; t.fetcher == nil {
+		// Options.Fetcher's documented default; the gateway passes the
+		// one fetcher (and cache) /v1/authorize uses.
+		t.fetcher = cimd.NewFetcher(cimd.FetcherOptions{})
+	}
 	if err := t.grace.init(s.opts); err != nil {
 		return err
 	}
@@ -271,20 +278,13 @@ func (s *Server) mayRefresh(ctx context.Context, clientID string) bool {
 	if err == nil && dcr != nil {
 		return slices.Contains(dcr.GrantTypes, grantRefreshToken)
 	}
-	if err == nil && s.opts.Fetcher != nil {
+	if err == nil {
 		var doc *cimd.Client
-		if doc, err = s.opts.Fetcher.Fetch(ctx, clientID); err == nil {
+		if doc, err = s.tok.fetcher.Fetch(ctx, clientID); err == nil {
 			return doc.AllowsGrant(grantRefreshToken)
 		}
 	}
 	s.log.WarnContext(ctx, "could not read the client's grant types; no refresh token issued",
-		slog.String("client_id", clientID), slog.String("error", errString(err)))
+		slog.String("client_id", clientID), slog.String("error", err.Error()))
 	return false
-}
-
-func errString(err error) string {
-	if err == nil {
-		return "no client metadata fetcher"
-	}
-	return err.Error()
 }
