@@ -74,6 +74,8 @@ func (s *Server) token(c echo.Context) error {
 		return err
 	}
 	grant := p.str("grant_type", true, true)
+	p.str("client_id", false, false) // type-checked as Backstage's schema does
+	p.str("client_secret", false, false)
 	if err := p.err(); err != nil {
 		return s.writeError(c, err)
 	}
@@ -175,22 +177,35 @@ func (s *Server) exchangeCode(c echo.Context, p *params) error {
 	if err := s.checkCodeSession(sess, ac, redirectURI, verifier); err != nil {
 		return err
 	}
+	ans, err := s.codeTokens(ctx, sess, ac, resource)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, ans, true)
+}
+
+// codeTokens is the code exchange's answer: an access token (audience
+// ["backstage", resource] when the request or the authorization names a
+// resource; both must agree), the same JWT as id_token, the granted scope,
+// and a refresh token when offline_access is granted and the client may
+// use the refresh_token grant.
+func (s *Server) codeTokens(ctx context.Context, sess identity.AuthSession, ac identity.AuthCode, resource string) (tokenAnswer, error) {
 	if resource != "" && sess.Resource != "" && resource != sess.Resource {
-		return newError(http.StatusBadRequest, CodeInvalidTarget, "The resource does not match the authorization request")
+		return tokenAnswer{}, newError(http.StatusBadRequest, CodeInvalidTarget, "The resource does not match the authorization request")
 	}
 	if resource == "" {
 		resource = sess.Resource
 	}
 	ans, err := s.accessToken(ctx, ac.UserEntityRef, resource)
 	if err != nil {
-		return err
+		return ans, err
 	}
 	ans.IDToken = ans.AccessToken // Backstage compatibility (spec §4.1)
 	ans.Scope = s.cfg.grantedScope(sess.Scope)
 	if hasScope(ans.Scope, ScopeOfflineAccess) && s.mayRefresh(ctx, ac.ClientID) {
 		ans.RefreshToken = s.issueRefreshToken(ctx, ac.UserEntityRef, ac.ClientID, ans.Scope)
 	}
-	return writeJSON(c, http.StatusOK, ans, true)
+	return ans, nil
 }
 
 // checkCodeSession is spec §2.9.1 steps 6–8 against the redeemed code's

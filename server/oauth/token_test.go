@@ -112,6 +112,7 @@ func TestTokenErrors(t *testing.T) {
 		{"refresh unknown", map[string]any{"grant_type": "refresh_token", "refresh_token": "a.b"}, 400, "invalid_grant", "Invalid refresh token"},
 		{"secret without id", map[string]any{"grant_type": "refresh_token", "refresh_token": "a.b", "client_secret": "s"}, 401, "invalid_client", "Client authentication required"},
 		{"unknown client", map[string]any{"grant_type": "refresh_token", "refresh_token": "a.b", "client_id": "nobody"}, 401, "invalid_client", "Invalid client credentials"},
+		{"client_id a number", map[string]any{"grant_type": "refresh_token", "client_id": 7}, 400, "invalid_request", `Validation error: Invalid input: expected string, received number at "client_id"`},
 		{"cimd with secret", map[string]any{"grant_type": "refresh_token", "refresh_token": "a.b", "client_id": testCIMDClient, "client_secret": "s"}, 401, "invalid_client", "Invalid client credentials"},
 	}
 	for _, tt := range tests {
