@@ -3,16 +3,7 @@ package oauth
 import (
 	"encoding/base64"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
-
-	"github.com/labstack/echo/v4"
-
-	"github.com/gatehouse-auth/gatehouse/identity"
 )
 
 // FuzzParseBasic: any Authorization header parses without a panic; what
@@ -49,23 +40,10 @@ func FuzzTokenRequest(f *testing.F) {
 	f.Add("application/x-www-form-urlencoded", "grant_type=authorization_code&code=%ff&redirect_uri=cursor://x&resource=https://r#f", "")
 	f.Add("application/json", `[1,2]`, "")
 	f.Add("application/json", `{"grant_type":["a"],"client_id":7}`, "Basic Og==")
-	cfg := testConfig()
-	issuer, err := identity.NewIssuer(identity.Options{Issuer: cfg.AuthBaseURL})
-	if err != nil {
-		f.Fatal(err)
-	}
-	s, err := New(Options{Config: cfg, Store: identity.NewMemoryOAuthStore(), Tokens: issuer, Users: &fakeUsers{},
-		GraceSecret: "fuzz", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		f.Fatal(err)
-	}
-	e := echo.New()
+	s := bareServer(f)
 	f.Fuzz(func(t *testing.T, contentType, body, authorization string) {
-		req := httptest.NewRequest(http.MethodPost, "/api/auth/v1/token", strings.NewReader(body))
-		req.Header.Set("Content-Type", contentType)
-		req.Header.Set("Authorization", authorization)
-		rec := httptest.NewRecorder()
-		if err := s.token(e.NewContext(req, rec)); err != nil {
+		rec, err := callDirect(s.token, contentType, body, authorization)
+		if err != nil {
 			return // an envelope error (malformed JSON, oversized body)
 		}
 		if rec.Code >= 500 {
