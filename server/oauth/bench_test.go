@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/identity"
 )
 
 // BenchmarkRefreshGrant is one refresh_token grant on the memory stores,
@@ -11,7 +13,7 @@ import (
 // sealed grace record, access token signature. Target: < 0.5 ms of CPU.
 func BenchmarkRefreshGrant(b *testing.B) {
 	s := bareServer(b)
-	rt := s.issueRefreshToken(context.Background(), testUser, testCIMDClient, "openid offline_access")
+	rt := s.issueRefreshToken(context.Background(), identity.RefreshSession{UserEntityRef: testUser, ClientID: testCIMDClient, Scope: "openid offline_access"})
 	if rt == "" {
 		b.Fatal("no refresh token")
 	}

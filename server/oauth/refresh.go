@@ -96,6 +96,10 @@ func (s *Server) refreshGrant(c echo.Context, p *params) error {
 	if token == "" {
 		return invalidRequest("Missing refresh_token parameter for refresh_token grant")
 	}
+	resource, err := resourceParam(p)
+	if err != nil {
+		return err
+	}
 	who, err := s.authenticate(ctx, credentials(c, p))
 	if err != nil {
 		return err
@@ -114,11 +118,14 @@ func (s *Server) refreshGrant(c echo.Context, p *params) error {
 	if err := s.bindClient(ctx, who, sess.ClientID, invalidGrant("Refresh token was not issued to this client")); err != nil {
 		return err
 	}
+	if resource, err = matchResource(resource, sess.Resource); err != nil {
+		return err
+	}
 	rec, err := s.rotate(ctx, sess, token, secret)
 	if err != nil {
 		return err
 	}
-	ans, err := s.accessToken(ctx, rec.User, "")
+	ans, err := s.accessToken(ctx, rec.User, resource)
 	if err != nil {
 		return err
 	}
@@ -275,27 +282,27 @@ func (s *Server) checkUserExists(ctx context.Context, sess identity.RefreshSessi
 	return nil
 }
 
-// issueRefreshToken creates a refresh session for (user, client) and
-// returns its token `<uuid>.<secret>`, or "" when that failed (logged; the
-// answer then lacks refresh_token, as in Backstage, spec §2.9.1 step 11).
-func (s *Server) issueRefreshToken(ctx context.Context, user, clientID, scope string) string {
+// issueRefreshToken creates a refresh session for rs's user, client,
+// scope and resource and returns its token `<uuid>.<secret>`, or "" when
+// that failed (logged; the answer then lacks refresh_token, as in
+// Backstage, spec §2.9.1 step 11).
+func (s *Server) issueRefreshToken(ctx context.Context, rs identity.RefreshSession) string {
 	secret, err := randomSecret()
 	if err != nil {
-		s.log.WarnContext(ctx, "could not issue a refresh token", "user", user, "error", err.Error())
+		s.log.WarnContext(ctx, "could not issue a refresh token", "user", rs.UserEntityRef, "error", err.Error())
 		return ""
 	}
 	now := s.now()
 	end := now.Add(s.cfg.Refresh.AbsoluteLifetime)
-	rs := identity.RefreshSession{ID: uuid.NewString(), UserEntityRef: user, ClientID: clientID, Scope: scope,
-		SecretHash: identity.HashSecret(secret), Created: now, LastUsed: now,
-		IdleExpires: identity.IdleExpiry(now, s.cfg.Refresh.IdleLifetime, end), Expires: end}
+	rs.ID, rs.SecretHash, rs.Created, rs.LastUsed = uuid.NewString(), identity.HashSecret(secret), now, now
+	rs.IdleExpires, rs.Expires = identity.IdleExpiry(now, s.cfg.Refresh.IdleLifetime, end), end
 	evicted, err := s.opts.Store.CreateRefreshSession(ctx, rs, s.cfg.Refresh.MaxPerUser)
 	if err != nil {
-		s.log.WarnContext(ctx, "could not issue a refresh token", "user", user, "client_id", clientID, "error", err.Error())
+		s.log.WarnContext(ctx, "could not issue a refresh token", "user", rs.UserEntityRef, "client_id", rs.ClientID, "error", err.Error())
 		return ""
 	}
 	if evicted > 0 {
-		s.log.InfoContext(ctx, "refresh session evicted (per-user cap)", "user", user, "evicted", evicted, "max_per_user", s.cfg.Refresh.MaxPerUser)
+		s.log.InfoContext(ctx, "refresh session evicted (per-user cap)", "user", rs.UserEntityRef, "evicted", evicted, "max_per_user", s.cfg.Refresh.MaxPerUser)
 	}
 	return rs.ID + "." + secret
 }

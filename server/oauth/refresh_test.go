@@ -96,6 +96,22 @@ func TestRefreshConcurrentGetSameToken(t *testing.T) {
 	}
 }
 
+func TestRefreshKeepsResource(t *testing.T) {
+	h := newHarness(t, testConfig(), nil)
+	const res = "https://mcp.example.com/api"
+	rt := h.tokens(grant{Resource: res}, nil)["refresh_token"].(string)
+	r := h.refresh(rt)
+	if r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	m := r.JSON(t)
+	if aud := audience(t, m["access_token"].(string)); aud != `["backstage","https://mcp.example.com/api"]` {
+		t.Errorf("aud after refresh = %s", aud)
+	}
+	wantOAuthError(t, h.postJSON(tokenPath, map[string]any{"grant_type": "refresh_token", "refresh_token": m["refresh_token"], "resource": "https://other.example/"}),
+		400, "invalid_target", "The resource does not match the authorization request")
+}
+
 func TestRefreshClientBinding(t *testing.T) {
 	h := newHarness(t, testConfig(), nil)
 	cimdRT := h.tokens(grant{}, nil)["refresh_token"].(string)

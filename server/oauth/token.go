@@ -190,11 +190,9 @@ func (s *Server) exchangeCode(c echo.Context, p *params) error {
 // and a refresh token when offline_access is granted and the client may
 // use the refresh_token grant.
 func (s *Server) codeTokens(ctx context.Context, sess identity.AuthSession, ac identity.AuthCode, resource string) (tokenAnswer, error) {
-	if resource != "" && sess.Resource != "" && resource != sess.Resource {
-		return tokenAnswer{}, newError(http.StatusBadRequest, CodeInvalidTarget, "The resource does not match the authorization request")
-	}
-	if resource == "" {
-		resource = sess.Resource
+	resource, err := matchResource(resource, sess.Resource)
+	if err != nil {
+		return tokenAnswer{}, err
 	}
 	ans, err := s.accessToken(ctx, ac.UserEntityRef, resource)
 	if err != nil {
@@ -203,7 +201,7 @@ func (s *Server) codeTokens(ctx context.Context, sess identity.AuthSession, ac i
 	ans.IDToken = ans.AccessToken // Backstage compatibility (spec §4.1)
 	ans.Scope = s.cfg.grantedScope(sess.Scope)
 	if hasScope(ans.Scope, ScopeOfflineAccess) && s.mayRefresh(ctx, ac.ClientID) {
-		ans.RefreshToken = s.issueRefreshToken(ctx, ac.UserEntityRef, ac.ClientID, ans.Scope)
+		ans.RefreshToken = s.issueRefreshToken(ctx, identity.RefreshSession{UserEntityRef: ac.UserEntityRef, ClientID: ac.ClientID, Scope: ans.Scope, Resource: resource})
 	}
 	return ans, nil
 }
@@ -279,6 +277,19 @@ func resourceParam(p *params) (string, error) {
 		return "", newError(http.StatusBadRequest, CodeInvalidTarget, "resource must be one absolute URI without a fragment")
 	}
 	return r, nil
+}
+
+// matchResource is the resource a token is for: the one the request
+// names, which must be the granted one when there is one (RFC 8707 §2.2),
+// else the granted one.
+func matchResource(requested, granted string) (string, error) {
+	if requested != "" && granted != "" && requested != granted {
+		return "", newError(http.StatusBadRequest, CodeInvalidTarget, "The resource does not match the authorization request")
+	}
+	if requested == "" {
+		return granted, nil
+	}
+	return requested, nil
 }
 
 // mayRefresh reports whether the client may use the refresh_token grant:
