@@ -178,12 +178,24 @@ func (s *Server) rotate(ctx context.Context, sess identity.RefreshSession, token
 	switch {
 	case err != nil && wctx.Err() != nil:
 		return graceRecord{}, autherr.Wrap(autherr.NameServiceUnavailable, "timed out waiting for a concurrent refresh of the same token", err)
+	case err != nil && current:
+		// Without the grace store the rotation still works; only a retry
+		// of this token will count as reuse.
+		s.log.WarnContext(ctx, "refresh grace store unavailable; rotating without it", "error", err.Error())
+		return s.rotateNow(ctx, sess, secret)
 	case err != nil:
+		// Never revoke a family because the store that would have told a
+		// retry from a theft is down.
 		return graceRecord{}, err
 	case got.Won:
 		return s.rotateClaimed(ctx, sess, key, secret)
 	case got.Answer != nil:
-		return g.open(key, got.Answer)
+		rec, err := g.open(key, got.Answer)
+		if err != nil {
+			s.log.WarnContext(ctx, "refresh grace record unusable", "error", err.Error())
+			return graceRecord{}, invalidGrant(msgInvalidRefresh)
+		}
+		return rec, nil
 	}
 	// Rotated out and past the grace period (or never issued): the store
 	// tells reuse, and revokes, from a wrong secret.
