@@ -42,15 +42,6 @@ func (a *authzState) init(s *Server) error {
 	}
 	a.consentBase = strings.TrimRight(s.cfg.AppBaseURL, "/") + "/oauth2/authorize/"
 	a.fetcher = s.opts.Fetcher
-	if a.fetcher == nil {
-		// No Trusted hook: unlike Backstage, which skips its SSRF check
-		// for exact allowlist entries (spec §3.3, §6.8), every fetched
-		// document goes through the connect-time address check. An exact
-		// entry names a host, not the addresses its DNS may answer with
-		// tomorrow; and the one document Backstage deployments needed the
-		// skip for, the CLI's own, is resolved from memory, never fetched.
-		a.fetcher = cimd.NewFetcher(cimd.FetcherOptions{Now: s.now})
-	}
 	return nil
 }
 

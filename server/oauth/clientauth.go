@@ -166,7 +166,7 @@ func (s *Server) dcrClient(ctx context.Context, id string) (*identity.OAuthClien
 // (checked without fetching its document, so that revocation works when
 // the document is gone, as in Backstage).
 func (s *Server) isPublicClient(id string) bool {
-	return s.cfg.CIMD.Enabled && (id == s.cfg.CLIClientID() || s.tok.cimdIDs.Allows(id))
+	return s.cfg.CIMD.Enabled && (id == s.cfg.CLIClientID() || s.authz.clientIDs.Allows(id))
 }
 
 // bindClient checks that the request may use a code or refresh token

@@ -18,12 +18,10 @@ import (
 // and /v1/sessions/:id/approve would leave them.
 
 const (
-	testVerifier  = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
-	testChallenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-	testRedirect  = "http://127.0.0.1:8055/callback"
-	tokenPath     = "/api/auth/v1/token"
-	revokePath    = "/api/auth/v1/revoke"
-	registerPath  = "/api/auth/v1/register"
+	testRedirect = "http://127.0.0.1:8055/callback"
+	tokenPath    = "/api/auth/v1/token"
+	revokePath   = "/api/auth/v1/revoke"
+	registerPath = "/api/auth/v1/register"
 )
 
 // grant describes an approved authorization.
@@ -85,10 +83,7 @@ func (h *harness) approvedCodeIn(st identity.OAuthStore, g grant) string {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	code, err := randomSecret()
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	code := newSecret()
 	user := g.User
 	if g.Status == identity.AuthPending {
 		user = ""

@@ -180,6 +180,16 @@ func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Fetcher == nil {
+		// No Trusted hook: unlike Backstage, which skips its SSRF check
+		// for exact allowlist entries (spec §3.3, §6.8), every fetched
+		// document goes through the connect-time address check. An exact
+		// entry names a host, not the addresses its DNS may answer with
+		// tomorrow; and the one document Backstage deployments needed the
+		// skip for, the CLI's own, is resolved from memory, never fetched.
+		// One fetcher serves every route, so they share its cache.
+		o.Fetcher = cimd.NewFetcher(cimd.FetcherOptions{Now: o.Now})
+	}
 	o.Config.AuthBaseURL = strings.TrimRight(o.Config.AuthBaseURL, "/")
 	if o.Config.AuthBaseURL == "" {
 		return nil, errors.New("oauth: the auth base URL is required")

@@ -3,9 +3,7 @@ package oauth
 import (
 	"context"
 	"crypto/cipher"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -234,25 +232,18 @@ func (s *Server) rotateNow(ctx context.Context, sess identity.RefreshSession, se
 	if err := s.checkUserExists(ctx, sess); err != nil {
 		return graceRecord{}, err
 	}
-	newSecret, err := randomSecret()
-	if err != nil {
-		return graceRecord{}, err
-	}
-	_, err = s.opts.Store.RotateRefreshSession(ctx, sess.ID, identity.HashSecret(secret), identity.HashSecret(newSecret), s.now(), s.cfg.Refresh.IdleLifetime)
+	next := newSecret()
+	_, err := s.opts.Store.RotateRefreshSession(ctx, sess.ID, identity.HashSecret(secret), identity.HashSecret(next), s.now(), s.cfg.Refresh.IdleLifetime)
 	if err != nil {
 		return graceRecord{}, s.rotationFailed(ctx, sess, err)
 	}
-	return graceRecord{RefreshToken: sess.ID + "." + newSecret, User: sess.UserEntityRef}, nil
+	return graceRecord{RefreshToken: sess.ID + "." + next, User: sess.UserEntityRef}, nil
 }
 
 // reuse presents a secret that is not the session's current one to the
 // store, which deletes the family when the secret was rotated out.
 func (s *Server) reuse(ctx context.Context, sess identity.RefreshSession, secret string) error {
-	unused, err := randomSecret()
-	if err != nil {
-		return err
-	}
-	_, err = s.opts.Store.RotateRefreshSession(ctx, sess.ID, identity.HashSecret(secret), identity.HashSecret(unused), s.now(), s.cfg.Refresh.IdleLifetime)
+	_, err := s.opts.Store.RotateRefreshSession(ctx, sess.ID, identity.HashSecret(secret), identity.HashSecret(newSecret()), s.now(), s.cfg.Refresh.IdleLifetime)
 	if err == nil {
 		// The secret became current meanwhile (cannot happen for a
 		// secret this server rotated out); refuse rather than answer
@@ -301,11 +292,7 @@ func (s *Server) checkUserExists(ctx context.Context, sess identity.RefreshSessi
 // that failed (logged; the answer then lacks refresh_token, as in
 // Backstage, spec §2.9.1 step 11).
 func (s *Server) issueRefreshToken(ctx context.Context, rs identity.RefreshSession) string {
-	secret, err := randomSecret()
-	if err != nil {
-		s.log.WarnContext(ctx, "could not issue a refresh token", "user", rs.UserEntityRef, "error", err.Error())
-		return ""
-	}
+	secret := newSecret()
 	now := s.now()
 	end := now.Add(s.cfg.Refresh.AbsoluteLifetime)
 	rs.ID, rs.SecretHash, rs.Created, rs.LastUsed = uuid.NewString(), identity.HashSecret(secret), now, now
@@ -319,16 +306,6 @@ func (s *Server) issueRefreshToken(ctx context.Context, rs identity.RefreshSessi
 		s.log.InfoContext(ctx, "refresh session evicted (per-user cap)", "user", rs.UserEntityRef, "evicted", evicted, "max_per_user", s.cfg.Refresh.MaxPerUser)
 	}
 	return rs.ID + "." + secret
-}
-
-// randomSecret is 32 random bytes, base64url without padding (43 chars):
-// a refresh token's secret part, a DCR client secret.
-func randomSecret() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 // seal is AES-256-GCM over the record's JSON with the key as additional

@@ -63,10 +63,7 @@ func (s *Server) register(c echo.Context) error {
 	if name == "" {
 		name = unnamedClient(uris[0])
 	}
-	secret, err := randomSecret()
-	if err != nil {
-		return s.writeError(c, err)
-	}
+	secret := newSecret()
 	now := s.now()
 	cl := identity.OAuthClient{ID: uuid.NewString(), SecretHash: identity.HashSecret(secret), Name: name,
 		RedirectURIs: uris, GrantTypes: grantTypes, ResponseTypes: responseTypes, Scope: scope,

@@ -76,9 +76,9 @@ func TestRegisterErrors(t *testing.T) {
 		{map[string]any{"redirect_uris": []string{testRedirect}, "response_types": []string{"token"}}, "invalid_client_metadata", `Unsupported response_type "token"`},
 	}
 	for _, tt := range tests {
-		wantOAuthErrorRaw(t, h.postJSON(registerPath, tt.body), 400, tt.code, tt.desc)
+		wantOAuthError(t, h.postJSON(registerPath, tt.body), 400, tt.code, tt.desc)
 	}
-	wantOAuthErrorRaw(t, h.form(registerPath, url.Values{"redirect_uris": {testRedirect}}), 400, "invalid_request",
+	wantOAuthError(t, h.form(registerPath, url.Values{"redirect_uris": {testRedirect}}), 400, "invalid_request",
 		`Validation error: Invalid input: expected array, received string at "redirect_uris"`)
 	if r := h.form(registerPath, url.Values{"redirect_uris": {testRedirect, "http://localhost/cb"}}); r.Status != 201 {
 		t.Errorf("form with repeated keys: %d %s", r.Status, r.Body)

@@ -2,14 +2,10 @@ package oauth
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"time"
 
@@ -23,9 +19,6 @@ import (
 // tokenState is what /v1/token, /v1/revoke and /v1/register keep
 // (token.go, refresh.go, revoke.go, register.go).
 type tokenState struct {
-	// cimdIDs admits public client_ids without fetching (revocation, and
-	// a client_id named at /v1/token).
-	cimdIDs *cimd.Allowlist
 	// dcrRedirects is the allowlist of registered redirect URIs.
 	dcrRedirects *cimd.Allowlist
 	// clientIdle is how long a DCR registration lives unused.
@@ -38,18 +31,11 @@ type tokenState struct {
 
 func (t *tokenState) init(s *Server) error {
 	var err error
-	if t.cimdIDs, err = cimd.CompileAllowlist(s.cfg.CIMD.ClientIDPatterns); err != nil {
-		return errors.New("oauth: client ID metadata document allowlist: " + err.Error())
-	}
 	if t.dcrRedirects, err = cimd.CompileAllowlist(s.cfg.DCR.RedirectURIPatterns); err != nil {
 		return errors.New("oauth: dynamic client registration redirect URI allowlist: " + err.Error())
 	}
 	t.clientIdle = max(DefaultClientIdleLifetime, s.cfg.Refresh.IdleLifetime)
-	if t.fetcher = s.opts.Fetcher; t.fetcher == nil {
-		// Options.Fetcher's documented default; the gateway passes the
-		// one fetcher (and cache) /v1/authorize uses.
-		t.fetcher = cimd.NewFetcher(cimd.FetcherOptions{})
-	}
+	t.fetcher = s.opts.Fetcher
 	if err := t.grace.init(s.opts); err != nil {
 		return err
 	}
@@ -119,9 +105,6 @@ func (s *Server) accessToken(ctx context.Context, sub, resource string) (tokenAn
 	}
 	return tokenAnswer{AccessToken: tok.Token, TokenType: "Bearer", ExpiresIn: int(s.opts.Tokens.Expiration().Seconds())}, nil
 }
-
-// codeVerifierSyntax is RFC 7636 §4.1's code_verifier.
-var codeVerifierSyntax = regexp.MustCompile(`^[A-Za-z0-9._~-]{43,128}$`)
 
 // exchangeCode is the authorization_code grant (spec §2.9.1), with client
 // binding, a checked verifier, single use and replay revocation.
@@ -224,32 +207,13 @@ func (s *Server) checkCodeSession(sess identity.AuthSession, ac identity.AuthCod
 	if verifier == "" {
 		return invalidGrant("Code verifier required for PKCE")
 	}
-	if !s.verifierMatches(sess.CodeChallenge, sess.CodeChallengeMethod, verifier) {
+	// A plain session exists only when the configuration allowed it;
+	// checking again refuses its codes once the operator turns it off.
+	plainRefused := sess.CodeChallengeMethod == pkcePlain && !s.cfg.AllowPlainPKCE
+	if plainRefused || !verifyPKCE(sess.CodeChallengeMethod, sess.CodeChallenge, verifier) {
 		return invalidGrant("Invalid code verifier")
 	}
 	return nil
-}
-
-// verifierMatches is RFC 7636 §4.6: S256, or plain only when the
-// configuration allows plain (a plain session cannot exist otherwise).
-func (s *Server) verifierMatches(challenge, method, verifier string) bool {
-	if !codeVerifierSyntax.MatchString(verifier) {
-		return false
-	}
-	var computed string
-	switch method {
-	case "S256":
-		sum := sha256.Sum256([]byte(verifier))
-		computed = base64.RawURLEncoding.EncodeToString(sum[:])
-	case "plain", "":
-		if !s.cfg.AllowPlainPKCE {
-			return false
-		}
-		computed = verifier
-	default:
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(computed), []byte(challenge)) == 1
 }
 
 // codeReplayed revokes what the code's first redemption issued
