@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/gatehouse-auth/gatehouse/clients/cimd"
 	"github.com/gatehouse-auth/gatehouse/config"
 	"github.com/gatehouse-auth/gatehouse/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/autherr"
@@ -59,14 +58,6 @@ func (gw *Gateway) newOAuthServer(o Options) (*oauth.Server, error) {
 	if o.DB != nil {
 		store = o.DB
 	}
-	fetcher := o.CIMDFetcher
-	if fetcher == nil {
-		f, err := cimdFetcher(cfg, o.Now)
-		if err != nil {
-			return nil, err
-		}
-		fetcher = f
-	}
 	if cfg.DCR.Enabled {
 		o.Logger.Warn(dcrDeprecation)
 	}
@@ -75,29 +66,12 @@ func (gw *Gateway) newOAuthServer(o Options) (*oauth.Server, error) {
 		Store:       store,
 		Tokens:      gw.tokens,
 		Users:       catalogUsers{gw.catalog},
-		Fetcher:     fetcher,
+		Fetcher:     o.CIMDFetcher, // nil: oauth's default, with the SSRF guard
 		Grace:       refreshGraceStore(o.DB),
 		GraceSecret: gw.cfg.Auth.SessionSecret,
 		Logger:      o.Logger,
 		Now:         o.Now,
 	})
-}
-
-// cimdFetcher fetches CIMD documents with the SSRF guard; a client_id that
-// is an exact allowlist entry may reach private addresses, as Backstage
-// skips its check for those (spec §3.3).
-func cimdFetcher(cfg oauth.Config, now func() time.Time) (*cimd.Fetcher, error) {
-	allow, err := cimd.CompileAllowlist(cfg.CIMD.ClientIDPatterns)
-	if err != nil {
-		return nil, err
-	}
-	return cimd.NewFetcher(cimd.FetcherOptions{
-		Trusted: func(clientID string) bool {
-			p, ok := allow.MatchString(clientID)
-			return ok && p.Exact()
-		},
-		Now: now,
-	}), nil
 }
 
 // catalogUsers is the refresh grant's catalog presence check.

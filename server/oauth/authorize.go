@@ -17,11 +17,10 @@ import (
 
 // authzState is what /v1/authorize and the consent routes keep
 // (authorize.go, consent.go, clients.go): the CIMD allowlists, compiled
-// once, and the document fetcher.
+// once.
 type authzState struct {
 	clientIDs     *cimd.Allowlist
 	cimdRedirects *cimd.Allowlist
-	fetcher       ClientFetcher
 	// consentBase is <app.baseUrl>/oauth2/authorize/, the consent page
 	// of the Backstage frontend (spec §2.13), path of app.baseUrl kept.
 	consentBase string
@@ -41,7 +40,6 @@ func (a *authzState) init(s *Server) error {
 		return errors.New("oauth: the app base URL (the consent page's) is required when DCR or CIMD is enabled")
 	}
 	a.consentBase = strings.TrimRight(s.cfg.AppBaseURL, "/") + "/oauth2/authorize/"
-	a.fetcher = s.opts.Fetcher
 	return nil
 }
 

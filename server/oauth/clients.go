@@ -95,7 +95,7 @@ func (s *Server) clientDocument(ctx context.Context, clientID string) (*cimd.Cli
 	if clientID == s.cfg.CLIClientID() {
 		return s.cfg.cliClient(), nil
 	}
-	doc, err := s.authz.fetcher.Fetch(ctx, clientID)
+	doc, err := s.opts.Fetcher.Fetch(ctx, clientID)
 	if err == nil {
 		return doc, nil
 	}

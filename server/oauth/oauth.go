@@ -180,16 +180,6 @@ func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	if o.Fetcher == nil {
-		// No Trusted hook: unlike Backstage, which skips its SSRF check
-		// for exact allowlist entries (spec §3.3, §6.8), every fetched
-		// document goes through the connect-time address check. An exact
-		// entry names a host, not the addresses its DNS may answer with
-		// tomorrow; and the one document Backstage deployments needed the
-		// skip for, the CLI's own, is resolved from memory, never fetched.
-		// One fetcher serves every route, so they share its cache.
-		o.Fetcher = cimd.NewFetcher(cimd.FetcherOptions{Now: o.Now})
-	}
 	o.Config.AuthBaseURL = strings.TrimRight(o.Config.AuthBaseURL, "/")
 	if o.Config.AuthBaseURL == "" {
 		return nil, errors.New("oauth: the auth base URL is required")
@@ -204,10 +194,30 @@ func New(o Options) (*Server, error) {
 	if err := s.authz.init(s); err != nil {
 		return nil, err
 	}
+	if s.opts.Fetcher == nil {
+		s.opts.Fetcher = defaultFetcher(s.authz.clientIDs, o.Now)
+	}
 	if err := s.tok.init(s); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// defaultFetcher is Options.Fetcher's default, one for every route so they
+// share its cache. Every document goes through the connect-time address
+// check, except that a client_id the operator allowlisted as an exact
+// entry may reach private addresses (never link-local or cloud metadata
+// ones: cimd's trusted guard), as Backstage skips its check for exact
+// entries (spec §3.3): an operator naming one internal client document on
+// purpose keeps working. The CLI's own document is never fetched.
+func defaultFetcher(clientIDs *cimd.Allowlist, now func() time.Time) *cimd.Fetcher {
+	return cimd.NewFetcher(cimd.FetcherOptions{
+		Trusted: func(clientID string) bool {
+			p, ok := clientIDs.MatchString(clientID)
+			return ok && p.Exact()
+		},
+		Now: now,
+	})
 }
 
 // Route is one route of the authorization server.

@@ -23,10 +23,8 @@ type tokenState struct {
 	dcrRedirects *cimd.Allowlist
 	// clientIdle is how long a DCR registration lives unused.
 	clientIdle time.Duration
-	// fetcher reads a CIMD client's grant_types at the code exchange.
-	fetcher   ClientFetcher
-	grace     refreshGrace
-	registers *addressLimiter
+	grace      refreshGrace
+	registers  *addressLimiter
 }
 
 func (t *tokenState) init(s *Server) error {
@@ -35,7 +33,6 @@ func (t *tokenState) init(s *Server) error {
 		return errors.New("oauth: dynamic client registration redirect URI allowlist: " + err.Error())
 	}
 	t.clientIdle = max(DefaultClientIdleLifetime, s.cfg.Refresh.IdleLifetime)
-	t.fetcher = s.opts.Fetcher
 	if err := t.grace.init(s.opts); err != nil {
 		return err
 	}
@@ -270,7 +267,7 @@ func (s *Server) mayRefresh(ctx context.Context, clientID string) bool {
 	}
 	if err == nil {
 		var doc *cimd.Client
-		if doc, err = s.tok.fetcher.Fetch(ctx, clientID); err == nil {
+		if doc, err = s.opts.Fetcher.Fetch(ctx, clientID); err == nil {
 			return doc.AllowsGrant(grantRefreshToken)
 		}
 	}
