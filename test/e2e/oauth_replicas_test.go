@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"sync"
 	"testing"
 
@@ -134,4 +135,37 @@ func TestOAuthTwoReplicasRefreshRace(t *testing.T) {
 	}
 	// The family lives on.
 	a.tokenAnswer(t, "after the races", a.refreshAs(a.cli(), rt), true)
+}
+
+// TestOAuthOddInputsPostgres: bytes PostgreSQL refuses in TEXT (NUL,
+// invalid UTF-8) in every identifier a client sends are a client's
+// mistake (4xx) or nothing to revoke (200), never a 500: a handler must
+// refuse them before they reach the database.
+func TestOAuthOddInputsPostgres(t *testing.T) {
+	h, _, user := newOAuthReplicas(t)
+	dcr := h.register(t, "odd", "http://127.0.0.1:5000/cb")
+	for _, odd := range []string{"a\x00b", "\xff\xfe", "8b0c5c0e-2d53-4d5b-9a39-5b0c2f8d9e11\x00"} {
+		name := fmt.Sprintf("%q", odd)
+		checks := map[string]oauthAnswer{
+			"code": h.postForm("/v1/token", url.Values{"grant_type": {"authorization_code"}, "code": {odd},
+				"redirect_uri": {cliRedirectURI}, "code_verifier": {newPKCE().verifier}}, nil),
+			"refresh token id":     h.postForm("/v1/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {odd + "." + randomB64(32)}}, nil),
+			"refresh token secret": h.postForm("/v1/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"8b0c5c0e-2d53-4d5b-9a39-5b0c2f8d9e11." + odd}}, nil),
+			"token client_id":      h.postForm("/v1/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x.y"}, "client_id": {odd}, "client_secret": {"s"}}, nil),
+			"Basic client id":      h.postForm("/v1/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x.y"}}, &oauthClient{id: odd, secret: "s"}),
+			"DCR secret":           h.postForm("/v1/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x.y"}}, &oauthClient{id: dcr.id, secret: odd}),
+			"revoked token":        h.postForm("/v1/revoke", url.Values{"token": {odd + "." + odd}}, &dcr),
+			"revoking client":      h.postForm("/v1/revoke", url.Values{"token": {"x.y"}, "client_id": {odd}}, nil),
+			"session id":           h.oauthDo("GET", "/v1/sessions/"+url.PathEscape(odd), nil, nil),
+			"approved session id":  h.decide(odd, "approve", user),
+			"authorize client_id":  h.authorizeRaw(authorizeQuery(oauthClient{id: odd, redirectURI: cliRedirectURI}, newPKCE(), "openid", "s")),
+			"authorize state":      h.authorizeRaw(authorizeQuery(h.cli(), newPKCE(), "openid", odd)),
+			"registered name":      h.postForm("/v1/register", url.Values{"client_name": {odd}, "redirect_uris": {"http://127.0.0.1:5000/cb"}}, nil),
+		}
+		for what, a := range checks {
+			if a.status >= 500 {
+				t.Errorf("%s %s: %d %s", what, name, a.status, a.body)
+			}
+		}
+	}
 }
