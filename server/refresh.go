@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/autherr"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
+	"github.com/gatehouse-auth/gatehouse/internal/sealbox"
 	"github.com/gatehouse-auth/gatehouse/providers"
 )
 
@@ -75,7 +76,7 @@ type graceRecord struct {
 // newRefreshes derives the record key from the session secret with its own
 // HKDF label, so it is independent of the transaction cookie's key.
 func newRefreshes(secret string, o Options) (*refreshes, error) {
-	aead, err := deriveAEAD(secret, "gatehouse refresh grace record v1")
+	aead, err := sealbox.Derive(secret, "gatehouse refresh grace record v1")
 	if err != nil {
 		return nil, err
 	}
@@ -147,45 +148,26 @@ func (g *refreshes) acrossReplicas(ctx context.Context, rt *envRuntime, refreshe
 	if _, fixed := g.fixed.Load(envKey); fixed || g.store == nil {
 		return g.call(ctx, rt, refresher, req, key, false)
 	}
-	wait := 5 * time.Millisecond
-	for {
-		// Claim first: a lone refresh (the common case) wins at once and
-		// pays one statement before its IdP call.
-		now := g.now()
-		won, err := g.store.ClaimRefresh(ctx, key, now, now.Add(refreshClaimTTL))
-		if err != nil {
-			g.storeFailed(ctx, rt, err)
-			return g.call(ctx, rt, refresher, req, key, false)
-		}
-		if won {
-			return g.call(ctx, rt, refresher, req, key, true)
-		}
-		sealed, live, err := g.store.GetRefresh(ctx, key, now)
-		if err != nil {
-			g.storeFailed(ctx, rt, err)
-			return g.call(ctx, rt, refresher, req, key, false)
-		}
-		if live && sealed != nil {
-			r, err := g.open(key, sealed)
-			if err != nil {
-				// Sealed under another auth.session.secret, most likely
-				// mid-rotation: the IdP decides, as it would without a record.
-				g.storeFailed(ctx, rt, err)
-				return g.call(ctx, rt, refresher, req, key, false)
-			}
-			return refreshAnswer{result: r, how: metrics.SharedRecord}, nil
-		}
-		// Another replica holds the claim (or released it since, after its
-		// IdP call failed): look again shortly.
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return refreshAnswer{}, autherr.Wrap(autherr.NameServiceUnavailable, "Timed out waiting for another replica's refresh of the same session", ctx.Err())
-		case <-t.C:
-		}
-		wait = min(2*wait, refreshPollMax)
+	// Claim first: a lone refresh (the common case) wins at once and pays
+	// one statement before its IdP call.
+	got, err := identity.ClaimOrAwaitRefresh(ctx, g.store, key, g.now, refreshClaimTTL, refreshPollMax, true)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return refreshAnswer{}, autherr.Wrap(autherr.NameServiceUnavailable, "Timed out waiting for another replica's refresh of the same session", ctx.Err())
+	case err != nil:
+		g.storeFailed(ctx, rt, err)
+		return g.call(ctx, rt, refresher, req, key, false)
+	case got.Won:
+		return g.call(ctx, rt, refresher, req, key, true)
 	}
+	r, err := g.open(key, got.Answer)
+	if err != nil {
+		// Sealed under another auth.session.secret, most likely
+		// mid-rotation: the IdP decides, as it would without a record.
+		g.storeFailed(ctx, rt, err)
+		return g.call(ctx, rt, refresher, req, key, false)
+	}
+	return refreshAnswer{result: r, how: metrics.SharedRecord}, nil
 }
 
 // call makes the IdP call. With claimed, it records a rotated answer for
@@ -235,14 +217,14 @@ func (g *refreshes) seal(key string, rec graceRecord) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return seal(g.aead, plain, []byte(key))
+	return sealbox.Seal(g.aead, plain, []byte(key))
 }
 
 // open unseals a record and counts expiresInSeconds down by the time since
 // the IdP answered.
 func (g *refreshes) open(key string, sealed []byte) (*providers.Result, error) {
-	plain, err := open(g.aead, sealed, []byte(key))
-	if errors.Is(err, errMalformedSealed) {
+	plain, err := sealbox.Open(g.aead, sealed, []byte(key))
+	if errors.Is(err, sealbox.ErrMalformed) {
 		return nil, errors.New("refresh grace record is truncated")
 	}
 	if err != nil {
