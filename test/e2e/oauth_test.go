@@ -425,31 +425,36 @@ func TestOAuthRevoke(t *testing.T) {
 
 // TestOAuthClientAuthentication: a DCR client is confidential at
 // /v1/token for both grants; a public client sends no secret (spec §6.2).
+// Each refusal gets its own code: whether a refused request spends the
+// code is the server's choice (it burns codes presented with a wrong
+// redirect_uri or verifier, see server/oauth/token.go).
 func TestOAuthClientAuthentication(t *testing.T) {
 	h := newOAuthHarness(t, harnessOptions{})
 	user := signInUser(t, h, "alice")
 	dcr := h.register(t, "confidential", "http://127.0.0.1:5000/cb")
-	ar := h.authorize(t, dcr, "openid offline_access")
-	code := h.approve(t, ar, user)
-	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {dcr.redirectURI}, "code_verifier": {ar.pkce.verifier}}
-	wantOAuthError(t, "DCR exchange without authentication", h.postForm("/v1/token", form, nil), 401, "invalid_client", "")
-	withID := url.Values{"client_id": {dcr.id}}
-	for k, v := range form {
-		withID[k] = v
+	codeForm := func(c oauthClient) url.Values {
+		ar := h.authorize(t, c, "openid offline_access")
+		code := h.approve(t, ar, user)
+		return url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {c.redirectURI}, "code_verifier": {ar.pkce.verifier}}
 	}
+	wantOAuthError(t, "DCR exchange without authentication", h.postForm("/v1/token", codeForm(dcr), nil), 401, "invalid_client", "")
+	withID := codeForm(dcr)
+	withID.Set("client_id", dcr.id)
 	wantOAuthError(t, "DCR exchange with client_id only", h.postForm("/v1/token", withID, nil), 401, "invalid_client", "")
 	wrong := dcr
 	wrong.secret = "not-the-secret"
-	wantOAuthError(t, "DCR exchange with a wrong secret", h.postForm("/v1/token", form, &wrong), 401, "invalid_client", "")
-	// The refusals did not spend the code.
-	h.tokenAnswer(t, "DCR exchange with its secret", h.postForm("/v1/token", form, &dcr), true)
+	wantOAuthError(t, "DCR exchange with a wrong secret", h.postForm("/v1/token", codeForm(dcr), &wrong), 401, "invalid_client", "")
+	h.tokenAnswer(t, "DCR exchange with client_secret_basic", h.postForm("/v1/token", codeForm(dcr), &dcr), true)
+	post := codeForm(dcr)
+	post.Set("client_id", dcr.id)
+	post.Set("client_secret", dcr.secret)
+	h.tokenAnswer(t, "DCR exchange with client_secret_post", h.postForm("/v1/token", post, nil), true)
 
 	// A public client that sends a secret.
-	ar = h.authorize(t, h.cli(), "openid")
-	code = h.approve(t, ar, user)
-	pub := h.postForm("/v1/token", url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {ar.client.redirectURI},
-		"code_verifier": {ar.pkce.verifier}, "client_id": {ar.client.id}, "client_secret": {"anything"}}, nil)
-	wantOAuthError(t, "a public client with a secret", pub, 401, "invalid_client", "")
+	pub := codeForm(h.cli())
+	pub.Set("client_id", h.cli().id)
+	pub.Set("client_secret", "anything")
+	wantOAuthError(t, "a public client with a secret", h.postForm("/v1/token", pub, nil), 401, "invalid_client", "")
 	// Other token-endpoint refusals are OAuth-style and not cached.
 	wantOAuthError(t, "unsupported grant", h.postForm("/v1/token", url.Values{"grant_type": {"password"}}, nil), 400, "unsupported_grant_type", "Grant type password is not supported")
 	wantOAuthError(t, "no grant", h.postJSON("/v1/token", map[string]string{}, nil), 400, "invalid_request", "")
