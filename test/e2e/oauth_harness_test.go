@@ -418,11 +418,25 @@ func (h *harness) grantTokens(t testing.TB, c oauthClient, userToken string) (ac
 	t.Helper()
 	ar := h.authorize(t, c, "openid offline_access")
 	code := h.approve(t, ar, userToken)
-	var a oauthAnswer
-	if c.confidential() {
-		a = h.exchangeForm(ar, code)
-	} else {
-		a = h.exchangeJSON(ar, code)
+	return h.tokenAnswer(t, "exchange for "+c.id, h.exchange(ar, code), true)
+}
+
+// exchange redeems code the way ar's client does: a form with client
+// authentication (an MCP client), or the CLI's JSON.
+func (h *harness) exchange(ar *authRequest, code string) oauthAnswer {
+	h.t.Helper()
+	if ar.client.confidential() {
+		return h.exchangeForm(ar, code)
 	}
-	return h.tokenAnswer(t, "exchange for "+c.id, a, true)
+	return h.exchangeJSON(ar, code)
+}
+
+// revokeAndCheck revokes rt as c (200, empty body, as Backstage) and
+// checks that it no longer refreshes.
+func (h *harness) revokeAndCheck(t testing.TB, c oauthClient, rt string) {
+	t.Helper()
+	if a := h.revokeAs(c, rt); a.status != 200 || len(a.body) != 0 {
+		t.Fatalf("revoke as %s: %d %s", c.id, a.status, a.body)
+	}
+	wantOAuthError(t, "refresh after revocation", h.refreshAs(c, rt), 400, "invalid_grant", "")
 }

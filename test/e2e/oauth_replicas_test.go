@@ -53,13 +53,7 @@ func TestOAuthTwoReplicas(t *testing.T) {
 	for _, c := range []oauthClient{a.cli(), b.register(t, "replicas", "http://127.0.0.1:5000/cb")} {
 		ar := a.authorize(t, c, "openid offline_access")
 		code := b.approve(t, ar, user)
-		var ex oauthAnswer
-		if c.confidential() {
-			ex = a.exchangeForm(ar, code)
-		} else {
-			ex = a.exchangeJSON(ar, code)
-		}
-		_, rt := a.tokenAnswer(t, "exchange on a", ex, true)
+		_, rt := a.tokenAnswer(t, "exchange on a", a.exchange(ar, code), true)
 		_, rt = b.tokenAnswer(t, "refresh on b", b.refreshAs(c, rt), true)
 		if r := a.revokeAs(c, rt); r.status != 200 {
 			t.Fatalf("revoke on a: %d %s", r.status, r.body)
