@@ -478,3 +478,35 @@ func TestOAuthOffByDefault(t *testing.T) {
 		wantEnvelope(t, r.method+" "+r.path, a, 404, "NotFoundError", "Unknown auth provider 'v1'")
 	}
 }
+
+// TestOAuthDiscovery: what an MCP client reads first (RFC 8414 at <A> and
+// in path-insertion form at the root, the OpenID document) advertises S256
+// only, RFC 9207's iss, and the endpoints these tests use; the CLI's
+// client document is served.
+func TestOAuthDiscovery(t *testing.T) {
+	h := newOAuthHarness(t, harnessOptions{})
+	for _, u := range []string{h.base + "/api/auth/.well-known/openid-configuration", h.base + "/api/auth/.well-known/oauth-authorization-server",
+		h.base + "/.well-known/oauth-authorization-server/api/auth"} {
+		resp, err := noRedirects.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		err = json.NewDecoder(resp.Body).Decode(&doc)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || err != nil {
+			t.Fatalf("%s: %d %v", u, resp.StatusCode, err)
+		}
+		base := h.authBase()
+		if doc["issuer"] != base || doc["authorization_endpoint"] != base+"/v1/authorize" || doc["token_endpoint"] != base+"/v1/token" ||
+			doc["revocation_endpoint"] != base+"/v1/revoke" || doc["registration_endpoint"] != base+"/v1/register" ||
+			fmt.Sprint(doc["code_challenge_methods_supported"]) != "[S256]" || doc["authorization_response_iss_parameter_supported"] != true ||
+			doc["client_id_metadata_document_supported"] != true {
+			t.Errorf("%s: %v", u, doc)
+		}
+	}
+	a := h.oauthDo("GET", "/.well-known/oauth-client/cli.json", nil, nil)
+	if a.status != 200 || a.str("client_id") != h.cli().id || fmt.Sprint(a.json["redirect_uris"]) != "["+cliRedirectURI+"]" {
+		t.Errorf("cli.json: %d %s", a.status, a.body)
+	}
+}
