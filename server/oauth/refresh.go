@@ -64,6 +64,8 @@ func (g *refreshGrace) init(o Options) error {
 	if g.period == 0 {
 		g.period = DefaultRefreshGracePeriod
 	}
+	// A negative period records answers already expired: no grace, every
+	// second presentation of a rotated token is reuse.
 	if !o.Config.Refresh.Enabled {
 		return nil
 	}
