@@ -24,11 +24,15 @@ import (
 //
 // "http" goes over real HTTP on loopback, so its CPU includes the test's
 // own client (request, JSON decoding); "handler" serves each request
-// in-process through the gateway's whole handler, the server's share.
+// in-process through the gateway's whole handler, the server's share;
+// "handler-memory" is "handler" on the memory stores (no database), to
+// tell SQLite's share from the rest.
 func BenchmarkOAuthRefreshGrant(b *testing.B) {
 	h := newOAuthHarness(b, harnessOptions{db: openMigrated(b, sqlstore.ClientSQLite, filepath.Join(b.TempDir(), "gatehouse.sqlite"))})
 	user := signInUser(b, h, "alice")
 	_, rt := h.grantTokens(b, h.cli(), user)
+	mem := newOAuthHarness(b, harnessOptions{})
+	_, memRT := mem.grantTokens(b, mem.cli(), signInUser(b, mem, "alice"))
 	b.Run("http", func(b *testing.B) {
 		client := &http.Client{Timeout: 10 * time.Second}
 		measureCPU(b, func() {
@@ -43,15 +47,19 @@ func BenchmarkOAuthRefreshGrant(b *testing.B) {
 			rt = nextRefreshToken(b, resp.StatusCode, body)
 		})
 	})
-	b.Run("handler", func(b *testing.B) {
-		handler := h.gw.Handler(nil)
-		measureCPU(b, func() {
-			req := httptest.NewRequest("POST", "/api/auth/v1/token", refreshBody(rt))
-			req.Header.Set("Content-Type", "application/json")
-			rec := httptest.NewRecorder()
-			handler.ServeHTTP(rec, req)
-			rt = nextRefreshToken(b, rec.Code, rec.Body.Bytes())
-		})
+	b.Run("handler", func(b *testing.B) { benchRefreshHandler(b, h.gw.Handler(nil), &rt) })
+	b.Run("handler-memory", func(b *testing.B) { benchRefreshHandler(b, mem.gw.Handler(nil), &memRT) })
+}
+
+// benchRefreshHandler serves the CLI's refresh grants through handler,
+// each with the token the previous one returned (*rt).
+func benchRefreshHandler(b *testing.B, handler http.Handler, rt *string) {
+	measureCPU(b, func() {
+		req := httptest.NewRequest("POST", "/api/auth/v1/token", refreshBody(*rt))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, req)
+		*rt = nextRefreshToken(b, rec.Code, rec.Body.Bytes())
 	})
 }
 
