@@ -140,6 +140,14 @@ type harnessOptions struct {
 	db *sqlstore.DB
 	// sessionEnds, when set, keeps the session-end records instead of db.
 	sessionEnds identity.SessionEndStore
+	// authYAML is inserted into the auth block after session, indented
+	// by two spaces, e.g. the authorization server's blocks (oauth_test.go).
+	authYAML string
+	// publicBase, when set, is backend.baseUrl instead of the harness's
+	// own address: a second replica behind the first one's public URL
+	// (oauth_replicas_test.go). Requests still go to h.base, the
+	// harness's own listener.
+	publicBase string
 }
 
 // startVCFIdP starts the dev IdP with the test users and the vcfsso test
@@ -173,6 +181,10 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	if o.https {
 		base = "https://" + ln.Addr().String()
 	}
+	public := base
+	if o.publicBase != "" {
+		public = o.publicBase
+	}
 	idp, err := devidp.Start(context.Background(), devidp.Config{
 		Users: testUsers,
 		Clients: []devidp.Client{
@@ -203,7 +215,7 @@ app: {baseUrl: %[1]s}
 backend: {baseUrl: %[2]s%[11]s}
 auth:
   session: {secret: %[5]s}
-  providers:
+%[12]s  providers:
     vcfsso:
       development: &dev
         metadataUrl: %[3]s
@@ -260,7 +272,7 @@ auth:
 catalog:
   locations:
     - {type: file, target: %[4]s}
-`, appOrigin, base, metadata, catPath, testSessionKey, testClientID, testClientSecret, testCSPClientID, testOrgID, console, o.backendYAML)
+`, appOrigin, public, metadata, catPath, testSessionKey, testClientID, testClientSecret, testCSPClientID, testOrgID, console, o.backendYAML, o.authYAML)
 	if o.extraYAML != nil {
 		yaml += o.extraYAML(base)
 	}

@@ -167,21 +167,10 @@ func TestParallelTabsOneReplica(t *testing.T) {
 // IdP call: the replicas elect the caller through the database.
 func TestParallelTabsTwoReplicas(t *testing.T) {
 	pgURL := pgtest.URL(t)
-	open := func() *sqlstore.DB {
-		db, err := sqlstore.Open(context.Background(), sqlstore.Config{Client: sqlstore.ClientPostgres, Connection: pgURL})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		if _, err := db.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		return db
-	}
 	grants := &refreshGrants{}
-	h1 := newHarness(t, harnessOptions{httpClient: grants.client(), db: open()})
+	h1 := newHarness(t, harnessOptions{httpClient: grants.client(), db: openMigrated(t, sqlstore.ClientPostgres, pgURL)})
 	// Replica 2 uses replica 1's IdP console (its own dev IdP stays idle).
-	h2 := newHarness(t, harnessOptions{httpClient: grants.client(), db: open(),
+	h2 := newHarness(t, harnessOptions{httpClient: grants.client(), db: openMigrated(t, sqlstore.ClientPostgres, pgURL),
 		consoleURL: func(*devidp.IdP) string { return h1.idp.ConsoleURL() }})
 	cookie := signInCSP(t, h1)
 	const n = 10
