@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
@@ -291,8 +292,16 @@ func (db *DB) q(query string) string {
 	return b.String()
 }
 
-// unavailable wraps a database failure in the envelope's 503.
+// unavailable wraps a database failure in the envelope's 503, except
+// PostgreSQL's data exceptions (SQLSTATE class 22: a NUL byte or invalid
+// UTF-8 in text, a value too long), which are the request's fault and
+// become an InputError: the database is fine, and saying otherwise would
+// send operators looking for an outage.
 func (db *DB) unavailable(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && strings.HasPrefix(pe.Code, "22") {
+		return autherr.Wrap(autherr.NameInput, "The request holds a value that cannot be stored", err)
+	}
 	return autherr.Wrap(autherr.NameServiceUnavailable, "The database is not available", err)
 }
 

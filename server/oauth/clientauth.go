@@ -109,6 +109,9 @@ type caller struct {
 // client binding check never compares against a client that cannot
 // exist. Errors are 401 invalid_client *Errors, or the store's failure.
 func (s *Server) authenticate(ctx context.Context, cr clientCredentials) (caller, error) {
+	if !storable(cr.id) || !storable(cr.secret) {
+		return caller{}, s.invalidClient(msgInvalidClientCreds)
+	}
 	if cr.id == "" {
 		if cr.secret != "" {
 			return caller{}, s.invalidClient(msgClientAuthRequired)

@@ -32,7 +32,7 @@ type sessionView struct {
 // the secret, and deciding needs a user token.
 func (s *Server) getSession(c echo.Context) error {
 	ctx := c.Request().Context()
-	sess, err := s.pendingSession(ctx, c.Param("sessionId"))
+	sess, err := s.pendingSession(ctx, sessionID(c))
 	if err != nil {
 		return s.writeError(c, err)
 	}
@@ -56,6 +56,16 @@ func (s *Server) getSession(c echo.Context) error {
 // pendingSession is Backstage's getValidPendingSession (spec §2.6): the
 // session, if it exists, is unexpired and still pending; else an OAuth
 // 400 invalid_request with Backstage's message.
+// sessionID is the :sessionId path parameter; one no store could hold
+// (storable) is "", which no session has, so it gets the unknown
+// session's answer rather than a database error.
+func sessionID(c echo.Context) string {
+	if id := c.Param("sessionId"); storable(id) {
+		return id
+	}
+	return ""
+}
+
 func (s *Server) pendingSession(ctx context.Context, id string) (identity.AuthSession, error) {
 	sess, err := s.opts.Store.GetAuthSession(ctx, id)
 	switch {
@@ -102,7 +112,7 @@ func (s *Server) approve(c echo.Context) error {
 	if err != nil {
 		return s.writeError(c, err)
 	}
-	sess, err := s.opts.Store.ApproveAuthSession(ctx, c.Param("sessionId"), user, s.now())
+	sess, err := s.opts.Store.ApproveAuthSession(ctx, sessionID(c), user, s.now())
 	if err != nil {
 		return s.writeError(c, sessionError(err))
 	}
@@ -130,11 +140,13 @@ func (s *Server) reject(c echo.Context) error {
 	if err != nil {
 		var oe *Error
 		if !errors.As(err, &oe) {
+			// The envelope's 401 still names the scheme (RFC 9110 §11.6.1).
+			c.Response().Header().Set("WWW-Authenticate", s.bearerError("").Challenge)
 			return err
 		}
 		return s.writeError(c, err)
 	}
-	sess, err := s.opts.Store.RejectAuthSession(ctx, c.Param("sessionId"), user, s.now())
+	sess, err := s.opts.Store.RejectAuthSession(ctx, sessionID(c), user, s.now())
 	if err != nil {
 		return s.writeError(c, sessionError(err))
 	}

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -130,10 +131,25 @@ func (p *params) str(field string, required, min1 bool) string {
 		p.issue(field, "Invalid input: expected string, received "+typeName(v))
 		return ""
 	}
+	if !storable(s) {
+		p.issue(field, msgUnstorable)
+		return ""
+	}
 	if min1 && s == "" {
 		p.issue(field, "Too small: expected string to have >=1 characters")
 	}
 	return s
+}
+
+// msgUnstorable is the validation issue of a string storable refuses.
+const msgUnstorable = "Invalid input: expected text without NUL characters, in UTF-8"
+
+// storable reports whether s is text every store keeps as given: valid
+// UTF-8 without NUL (PostgreSQL's text refuses both). Parameters are
+// checked here, at the edge, so that such input is the client's 400, not
+// a database error.
+func storable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // url reads a URL field as zod 4's .url(): whitespace trimmed, TAB/CR/LF
@@ -186,6 +202,10 @@ func (p *params) urls(field string, required bool) []string {
 			p.issue(at, "Invalid input: expected string, received "+typeName(it))
 			continue
 		}
+		if !storable(s) {
+			p.issue(at, msgUnstorable)
+			continue
+		}
 		s = cleanURL(s)
 		if !validURL(s) {
 			p.issue(at, "Invalid URL")
@@ -209,7 +229,7 @@ func (p *params) strs(field string) []string {
 	case []any:
 		for i, it := range a {
 			s, ok := it.(string)
-			if !ok {
+			if !ok || !storable(s) {
 				p.issue(fmt.Sprintf("%s[%d]", field, i), "Invalid input: expected string, received "+typeName(it))
 				continue
 			}
