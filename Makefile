@@ -58,7 +58,7 @@ $(INTEROP)/node_modules/.gatehouse-installed: $(INTEROP)/package.json $(INTEROP)
 interop-deps: $(INTEROP)/node_modules/.gatehouse-installed
 
 interop: interop-deps
-	GATEHOUSE_REQUIRE=node $(GO) test -race -count=1 -run 'Backstage' ./resolvers/catalog/ ./test/e2e/
+	GATEHOUSE_REQUIRE=node $(GO) test -race -count=1 -run 'Backstage|MCP' ./resolvers/catalog/ ./test/e2e/
 
 clean:
 	rm -rf bin bench.out

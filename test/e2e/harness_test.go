@@ -34,6 +34,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/devidp"
 	"github.com/gatehouse-auth/gatehouse/internal/gateway"
 	"github.com/gatehouse-auth/gatehouse/internal/testlog"
+	"github.com/gatehouse-auth/gatehouse/server/oauth"
 )
 
 // appOrigin plays the Backstage app; it is never served, only posted to.
@@ -140,6 +141,12 @@ type harnessOptions struct {
 	db *sqlstore.DB
 	// sessionEnds, when set, keeps the session-end records instead of db.
 	sessionEnds identity.SessionEndStore
+	// authYAML is inserted into the auth block after session, indented
+	// by two spaces, e.g. the authorization server's blocks (oauth_test.go).
+	authYAML string
+	// cimdFetcher, when set, fetches CIMD client documents (a test CA's
+	// loopback server, mcp_interop_test.go).
+	cimdFetcher oauth.ClientFetcher
 }
 
 // startVCFIdP starts the dev IdP with the test users and the vcfsso test
@@ -203,7 +210,7 @@ app: {baseUrl: %[1]s}
 backend: {baseUrl: %[2]s%[11]s}
 auth:
   session: {secret: %[5]s}
-  providers:
+%[12]s  providers:
     vcfsso:
       development: &dev
         metadataUrl: %[3]s
@@ -260,7 +267,7 @@ auth:
 catalog:
   locations:
     - {type: file, target: %[4]s}
-`, appOrigin, base, metadata, catPath, testSessionKey, testClientID, testClientSecret, testCSPClientID, testOrgID, console, o.backendYAML)
+`, appOrigin, base, metadata, catPath, testSessionKey, testClientID, testClientSecret, testCSPClientID, testOrgID, console, o.backendYAML, o.authYAML)
 	if o.extraYAML != nil {
 		yaml += o.extraYAML(base)
 	}
@@ -271,7 +278,7 @@ catalog:
 	clock := &testClock{}
 	logs := &testlog.Buffer{}
 	secrets := &secretRecorder{}
-	gw, err := gateway.Build(cfg, gateway.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Now: clock.Now, HTTPClient: secrets.client(o.httpClient), DB: o.db, SessionEnds: o.sessionEnds, MetricsListener: o.metricsListener, Listener: noServerListener(o, ln)})
+	gw, err := gateway.Build(cfg, gateway.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Now: clock.Now, HTTPClient: secrets.client(o.httpClient), DB: o.db, SessionEnds: o.sessionEnds, MetricsListener: o.metricsListener, Listener: noServerListener(o, ln), CIMDFetcher: o.cimdFetcher})
 	if err != nil {
 		t.Fatal(err)
 	}
