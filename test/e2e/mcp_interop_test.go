@@ -122,8 +122,8 @@ func logFetchTrace(t *testing.T, who, file string) {
 	for sc.Scan() {
 		var r struct {
 			Method, URL, ContentType, Auth, Location, Error string
-			Fields                                       []string
-			Status                                       int
+			Fields                                          []string
+			Status                                          int
 		}
 		if json.Unmarshal(sc.Bytes(), &r) != nil {
 			t.Logf("%s fetch: %s", who, sc.Text())
