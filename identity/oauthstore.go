@@ -39,6 +39,10 @@ var (
 	// returns the code's record with it, so the caller can revoke what the
 	// first redemption issued (RFC 6819 §4.4.1.1).
 	ErrCodeReplayed = &autherr.Error{Name: autherr.NameConflict, Message: "The authorization code has already been used"}
+	// ErrCodeExpired: the authorization code exists, unused, but is past
+	// its Expires, so the caller can say so (spec §2.9.1 step 3) instead
+	// of calling it unknown.
+	ErrCodeExpired = &autherr.Error{Name: autherr.NameNotFound, Message: "The authorization code has expired"}
 	// ErrRefreshReused: a refresh token that rotation had replaced was
 	// presented again. The store has already deleted the whole family (the
 	// refresh session), as OAuth 2.0 Security BCP §4.14.2 asks.
@@ -118,8 +122,11 @@ type OAuthClientStore interface {
 	// GetClient returns the client, or NotFound. It does not check Expires:
 	// the caller decides with its own clock.
 	GetClient(ctx context.Context, id string) (OAuthClient, error)
-	// TouchClient sets LastUsed; NotFound when there is no such client.
-	TouchClient(ctx context.Context, id string, now time.Time) error
+	// TouchClient sets LastUsed = now and Expires = expires (the zero time:
+	// never), so that a registration in use is kept while one left unused
+	// lapses and DeleteExpired removes it; NotFound when there is no such
+	// client.
+	TouchClient(ctx context.Context, id string, now, expires time.Time) error
 }
 
 // AuthSessionStore keeps authorization sessions.
@@ -145,19 +152,24 @@ type AuthCodeStore interface {
 	CreateCode(ctx context.Context, c AuthCode) error
 	// RedeemCode marks the code with this hash used, once: of any number of
 	// concurrent calls exactly one returns the record with a nil error.
-	// Later calls return the record and ErrCodeReplayed; an expired code is
-	// NotFound, as is an unknown one.
+	// Later calls return the record and ErrCodeReplayed; an unused code
+	// past its Expires is ErrCodeExpired (a NotFound), an unknown one
+	// NotFound.
 	RedeemCode(ctx context.Context, hash string, now time.Time) (AuthCode, error)
 }
 
 // RefreshSessionStore keeps offline sessions.
 type RefreshSessionStore interface {
-	// CreateRefreshSession inserts s after deleting the user's session for
-	// the same client (one per user per client, as Backstage) and then the
-	// user's least recently used sessions (LastUsed, then ID, ascending)
-	// until fewer than maxPerUser remain, all in one transaction. Two
-	// concurrent creations for one user may briefly leave maxPerUser+1.
-	CreateRefreshSession(ctx context.Context, s RefreshSession, maxPerUser int) error
+	// CreateRefreshSession inserts s after deleting the user's least
+	// recently used sessions (LastUsed, then ID, ascending) until fewer
+	// than maxPerUser remain (maxPerUser <= 0: no cap), all in one
+	// transaction, and returns how many it deleted so the caller can log
+	// the eviction. Unlike Backstage it keeps the user's other sessions for
+	// the same client: one session per device (two machines running the
+	// Backstage CLI share its client_id), within the per-user cap (spec
+	// §6.7). Two concurrent creations for one user may briefly leave
+	// maxPerUser+1.
+	CreateRefreshSession(ctx context.Context, s RefreshSession, maxPerUser int) (evicted int, err error)
 	// GetRefreshSession returns the session, or NotFound. It does not check
 	// expiry.
 	GetRefreshSession(ctx context.Context, id string) (RefreshSession, error)

@@ -68,14 +68,14 @@ func (m *MemoryOAuthStore) GetClient(_ context.Context, id string) (OAuthClient,
 }
 
 // TouchClient implements OAuthStore.
-func (m *MemoryOAuthStore) TouchClient(_ context.Context, id string, now time.Time) error {
+func (m *MemoryOAuthStore) TouchClient(_ context.Context, id string, now, expires time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, ok := m.clients[id]
 	if !ok {
 		return autherr.NotFound("no client %q", id)
 	}
-	c.LastUsed = now
+	c.LastUsed, c.Expires = now, expires
 	m.clients[id] = c
 	return nil
 }
@@ -152,29 +152,24 @@ func (m *MemoryOAuthStore) RedeemCode(_ context.Context, hash string, now time.T
 	case c.used:
 		return c.AuthCode, ErrCodeReplayed
 	case !now.Before(c.Expires):
-		return AuthCode{}, autherr.NotFound("the authorization code has expired")
+		return AuthCode{}, ErrCodeExpired
 	}
 	c.used = true
 	return c.AuthCode, nil
 }
 
 // CreateRefreshSession implements OAuthStore.
-func (m *MemoryOAuthStore) CreateRefreshSession(_ context.Context, s RefreshSession, maxPerUser int) error {
+func (m *MemoryOAuthStore) CreateRefreshSession(_ context.Context, s RefreshSession, maxPerUser int) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.refresh[s.ID]; ok {
-		return autherr.Conflict("refresh session %q already exists", s.ID)
+		return 0, autherr.Conflict("refresh session %q already exists", s.ID)
 	}
 	var mine []RefreshSession
-	for id, r := range m.refresh {
-		if r.UserEntityRef != s.UserEntityRef {
-			continue
+	for _, r := range m.refresh {
+		if r.UserEntityRef == s.UserEntityRef {
+			mine = append(mine, r)
 		}
-		if r.ClientID == s.ClientID {
-			m.deleteRefresh(id)
-			continue
-		}
-		mine = append(mine, r)
 	}
 	slices.SortFunc(mine, func(a, b RefreshSession) int {
 		if c := a.LastUsed.Compare(b.LastUsed); c != 0 {
@@ -182,11 +177,12 @@ func (m *MemoryOAuthStore) CreateRefreshSession(_ context.Context, s RefreshSess
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
-	for i := 0; maxPerUser > 0 && i < len(mine)-(maxPerUser-1); i++ {
-		m.deleteRefresh(mine[i].ID)
+	evicted := 0
+	for ; maxPerUser > 0 && evicted < len(mine)-(maxPerUser-1); evicted++ {
+		m.deleteRefresh(mine[evicted].ID)
 	}
 	m.refresh[s.ID] = s
-	return nil
+	return evicted, nil
 }
 
 func (m *MemoryOAuthStore) deleteRefresh(id string) {

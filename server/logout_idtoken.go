@@ -4,6 +4,7 @@ import (
 	"crypto/cipher"
 	"net/http"
 
+	"github.com/gatehouse-auth/gatehouse/internal/sealbox"
 	"github.com/gatehouse-auth/gatehouse/providers"
 )
 
@@ -19,7 +20,7 @@ const idTokenCookieLabel = "gatehouse id-token cookie v1"
 type idTokenSealer struct{ aead cipher.AEAD }
 
 func newIDTokenSealer(secret string) (*idTokenSealer, error) {
-	aead, err := deriveAEAD(secret, idTokenCookieLabel)
+	aead, err := sealbox.Derive(secret, idTokenCookieLabel)
 	if err != nil {
 		return nil, err
 	}

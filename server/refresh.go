@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/autherr"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
+	"github.com/gatehouse-auth/gatehouse/internal/sealbox"
 	"github.com/gatehouse-auth/gatehouse/providers"
 )
 
@@ -75,7 +76,7 @@ type graceRecord struct {
 // newRefreshes derives the record key from the session secret with its own
 // HKDF label, so it is independent of the transaction cookie's key.
 func newRefreshes(secret string, o Options) (*refreshes, error) {
-	aead, err := deriveAEAD(secret, "gatehouse refresh grace record v1")
+	aead, err := sealbox.Derive(secret, "gatehouse refresh grace record v1")
 	if err != nil {
 		return nil, err
 	}
@@ -235,14 +236,14 @@ func (g *refreshes) seal(key string, rec graceRecord) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return seal(g.aead, plain, []byte(key))
+	return sealbox.Seal(g.aead, plain, []byte(key))
 }
 
 // open unseals a record and counts expiresInSeconds down by the time since
 // the IdP answered.
 func (g *refreshes) open(key string, sealed []byte) (*providers.Result, error) {
-	plain, err := open(g.aead, sealed, []byte(key))
-	if errors.Is(err, errMalformedSealed) {
+	plain, err := sealbox.Open(g.aead, sealed, []byte(key))
+	if errors.Is(err, sealbox.ErrMalformed) {
 		return nil, errors.New("refresh grace record is truncated")
 	}
 	if err != nil {

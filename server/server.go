@@ -1,6 +1,7 @@
 // Package server serves Backstage's auth-backend protocol under /api/auth
 // with Echo: /start, /handler/frame, /refresh and /logout per provider, plus
-// the OIDC discovery document, JWKS and /v1/userinfo. It owns everything on
+// JWKS and /v1/userinfo, and mounts the authorization server's routes
+// (server/oauth: discovery documents, /v1/authorize, /v1/token, …). It owns everything on
 // the wire (state, cookies, the popup page, the error envelope); providers,
 // resolvers and the token issuer sit behind small interfaces.
 package server
@@ -98,7 +99,9 @@ type Options struct {
 	// this process's memory (server/sessionend.go).
 	SessionEnds identity.SessionEndStore
 	// OAuth is the authorization server for MCP clients and the CLI
-	// (server/oauth); its routes are mounted before the catch-all.
+	// (server/oauth); its routes are mounted before the catch-all. Nil
+	// means a disabled one on AuthBaseURL and AppBaseURL, which serves the
+	// discovery documents (always mounted, spec §1.2) and nothing else.
 	OAuth *oauth.Server
 	// Now is for tests; default time.Now.
 	Now func() time.Time
@@ -116,7 +119,6 @@ type Server struct {
 	idTokens  *idTokenSealer // the <provider>-id-token cookie
 	sessions  *sessionSealer // the <provider>-session cookie (session.go)
 	providers map[string]*providerRoutes
-	discovery []byte
 }
 
 // providerRoutes is one provider id with its environments.
@@ -184,7 +186,14 @@ func New(o Options) (*Server, error) {
 		}
 		s.providers[id] = pr
 	}
-	s.discovery = discoveryDocument(o.AuthBaseURL)
+	if o.OAuth == nil {
+		// The discovery documents are always served, by server/oauth;
+		// without an authorization server configured, a disabled one
+		// serves them (and mounts nothing else).
+		if s.opts.OAuth, err = oauth.New(oauth.Options{Config: oauth.Config{AuthBaseURL: o.AuthBaseURL, AppBaseURL: o.AppBaseURL}, Logger: o.Logger, Now: o.Now}); err != nil {
+			return nil, err
+		}
+	}
 	s.echo = s.routes()
 	edge, err := newEdge(o.Edge)
 	if err != nil {
@@ -204,7 +213,6 @@ func (s *Server) routes() *echo.Echo {
 	e.HTTPErrorHandler = s.echoError
 	e.Use(s.observeHTTP)
 	g := e.Group(authMount)
-	g.GET("/.well-known/openid-configuration", s.openIDConfiguration)
 	g.GET("/.well-known/jwks.json", s.jwks)
 	g.GET("/.backstage/auth/v1/jwks.json", s.pluginJWKS)
 	g.GET("/v1/userinfo", s.userinfo)
@@ -215,13 +223,11 @@ func (s *Server) routes() *echo.Echo {
 	g.POST("/:provider/refresh", s.withEnv(s.refresh))
 	g.POST("/:provider/logout", s.withEnv(s.logout))
 	g.POST("/:provider/backchannel-logout", s.withEnv(s.backchannelLogout))
-	if s.opts.OAuth != nil {
-		for _, r := range s.opts.OAuth.Routes() {
-			if r.Root {
-				e.Add(r.Method, r.Path, r.Handler)
-			} else {
-				g.Add(r.Method, r.Path, r.Handler)
-			}
+	for _, r := range s.opts.OAuth.Routes() {
+		if r.Root {
+			e.Add(r.Method, r.Path, r.Handler)
+		} else {
+			g.Add(r.Method, r.Path, r.Handler)
 		}
 	}
 	g.Any("/:provider/*", s.unknownProvider)

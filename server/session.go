@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/identity"
+	"github.com/gatehouse-auth/gatehouse/internal/sealbox"
 	"github.com/gatehouse-auth/gatehouse/providers"
 )
 
@@ -32,7 +33,7 @@ type sessionClaims struct {
 type sessionSealer struct{ aead cipher.AEAD }
 
 func newSessionSealer(secret string) (*sessionSealer, error) {
-	aead, err := deriveAEAD(secret, "gatehouse session cookie v1")
+	aead, err := sealbox.Derive(secret, "gatehouse session cookie v1")
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/sealbox"
 	"github.com/gatehouse-auth/gatehouse/providers"
 )
 
@@ -33,7 +34,7 @@ type sealed struct {
 }
 
 func newSealer(secret string, now func() time.Time) (*sealer, error) {
-	aead, err := deriveAEAD(secret, "gatehouse transaction cookie v1")
+	aead, err := sealbox.Derive(secret, "gatehouse transaction cookie v1")
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +59,7 @@ func (s *sealer) open(providerID, env, stateNonce, cookie string) (providers.Tra
 		return providers.Transaction{}, autherr.NotAllowed("Auth response is missing the %s cookie; the sign-in must finish in the browser that started it, within 10 minutes", name)
 	}
 	plain, err := openCookie(s.aead, cookie, []byte(providerID+"\x00"+env))
-	if errors.Is(err, errMalformedSealed) {
+	if errors.Is(err, sealbox.ErrMalformed) {
 		return providers.Transaction{}, autherr.NotAllowed("The %s cookie is malformed", name)
 	}
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/gatehouse-auth/gatehouse/config"
@@ -159,10 +160,17 @@ func printBanner(w io.Writer, appURL, org string, idp *devidp.IdP, users []devid
 	fmt.Fprintln(w)
 }
 
-// demoHandler serves the page that plays the Backstage app at "/".
+// consentPath is where Backstage's app mounts its consent page
+// (@backstage/plugin-auth, spec §2.13): /v1/authorize sends the browser to
+// <app.baseUrl>/oauth2/authorize/<session id>.
+const consentPath = "/oauth2/authorize/"
+
+// demoHandler serves the page that plays the Backstage app at "/" and, as
+// its consent page, at /oauth2/authorize/<id>.
 func demoHandler(page []byte) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
+		id, consent := strings.CutPrefix(r.URL.Path, consentPath)
+		if r.URL.Path != "/" && (!consent || id == "" || strings.Contains(id, "/")) {
 			http.NotFound(w, r)
 			return
 		}

@@ -23,26 +23,30 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	if !cf.parse(args, stderr) {
 		return 2
 	}
-	problems := checkProblems(cf.files, cf.logger(stderr, config.Ops{}))
+	cfg, problems := checkProblems(cf.files, cf.logger(stderr, config.Ops{}))
 	if len(problems) > 0 {
 		slices.SortStableFunc(problems, func(a, b config.Problem) int { return strings.Compare(a.Path, b.Path) })
 		printProblems(stderr, problems)
 		return 1
 	}
 	fmt.Fprintf(stdout, "config OK: %s\n", strings.Join(cf.files, ", "))
+	if routes := cfg.Auth.OAuthServer.MountedRoutes(); len(routes) > 0 {
+		fmt.Fprintf(stdout, "OAuth authorization server at %s: %s\n", gateway.AuthBaseURL(cfg), strings.Join(routes, ", "))
+	}
 	return 0
 }
 
-// checkProblems loads files and builds a gateway from what loaded.
-func checkProblems(files []string, logger *slog.Logger) config.Problems {
-	cfg, problems := config.LoadPartial(files, config.Options{})
+// checkProblems loads files and builds a gateway from what loaded; cfg is
+// nil when nothing loaded.
+func checkProblems(files []string, logger *slog.Logger) (cfg *config.Config, problems config.Problems) {
+	cfg, problems = config.LoadPartial(files, config.Options{})
 	if cfg == nil {
-		return problems
+		return nil, problems
 	}
 	gw, err := gateway.Build(cfg, gateway.Options{Logger: logger})
 	if err == nil {
 		gw.Close(context.Background())
-		return problems
+		return cfg, problems
 	}
 	// Building sees zero values where loading found a problem; what it then
 	// says about those keys (or the maps holding them) repeats the loading
@@ -60,7 +64,7 @@ func checkProblems(files []string, logger *slog.Logger) config.Problems {
 		}
 		problems = append(problems, p)
 	}
-	return problems
+	return cfg, problems
 }
 
 // coveredBy reports whether a problem at path is about a key that ps

@@ -89,6 +89,21 @@ func TestCheckOK(t *testing.T) {
 	}
 }
 
+// TestCheckOAuthRoutes: with the authorization server on, check lists the
+// routes that configuration mounts (here CIMD without DCR: no /v1/register).
+func TestCheckOAuthRoutes(t *testing.T) {
+	cfg := configFile(t, `app: {baseUrl: http://localhost:3000}
+backend: {baseUrl: http://localhost:7007, listen: {host: 127.0.0.1, port: 0}}
+auth: {clientIdMetadataDocuments: {enabled: true}}
+gatehouse: {metrics: {enabled: false}}
+`)
+	code, stdout, stderr := gatehouse(t, "check", "--config", cfg)
+	want := "config OK: " + cfg + "\nOAuth authorization server at http://localhost:7007/api/auth: GET /v1/authorize, GET /v1/sessions/:sessionId, POST /v1/sessions/:sessionId/approve, POST /v1/sessions/:sessionId/reject, POST /v1/token, POST /v1/revoke\n"
+	if code != 0 || stdout != want {
+		t.Errorf("check: %d %q %q\nwant %q", code, stdout, stderr, want)
+	}
+}
+
 // TestHealthcheck: healthcheck exits 0 only on a 200, printing the URL,
 // status and body; it takes at most one URL.
 func TestHealthcheck(t *testing.T) {

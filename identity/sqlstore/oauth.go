@@ -97,10 +97,10 @@ FROM oauth_clients WHERE client_id = ?`), id).Scan(&c.ID, &c.SecretHash, &c.Name
 }
 
 // TouchClient implements identity.OAuthClientStore.
-func (db *DB) TouchClient(ctx context.Context, id string, now time.Time) error {
+func (db *DB) TouchClient(ctx context.Context, id string, now, expires time.Time) error {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
-	n, err := affected(db.sql.ExecContext(ctx, db.q(`UPDATE oauth_clients SET last_used_at = ? WHERE client_id = ?`), db.timeArg(now), id))
+	n, err := affected(db.sql.ExecContext(ctx, db.q(`UPDATE oauth_clients SET last_used_at = ?, expires_at = ? WHERE client_id = ?`), db.timeArg(now), db.timeArg(expires), id))
 	if err != nil {
 		return db.unavailable(err)
 	}
@@ -202,7 +202,7 @@ func (db *DB) RedeemCode(ctx context.Context, hash string, now time.Time) (ident
 	case used != 0:
 		return c, identity.ErrCodeReplayed
 	}
-	return identity.AuthCode{}, autherr.NotFound("the authorization code has expired")
+	return identity.AuthCode{}, identity.ErrCodeExpired
 }
 
 // inTx runs f in a transaction, committing when it returns nil.
@@ -235,38 +235,23 @@ func (db *DB) deleteRefreshTx(ctx context.Context, tx *sql.Tx, id string) error 
 }
 
 // CreateRefreshSession implements identity.RefreshSessionStore. Its first
-// statement writes, so that on SQLite the transaction takes the write lock
-// at once rather than failing to upgrade a read lock.
-func (db *DB) CreateRefreshSession(ctx context.Context, s identity.RefreshSession, maxPerUser int) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM oauth_refresh_rotated WHERE session_id IN (SELECT id FROM oauth_refresh_sessions WHERE user_entity_ref = ? AND client_id = ?)`), s.UserEntityRef, s.ClientID); err != nil {
-			return db.unavailable(err)
-		}
-		if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM oauth_refresh_sessions WHERE user_entity_ref = ? AND client_id = ?`), s.UserEntityRef, s.ClientID); err != nil {
-			return db.unavailable(err)
-		}
+// statement writes (the eviction, or a no-op DELETE when under the cap), so
+// that on SQLite the transaction takes the write lock at once rather than
+// failing to upgrade a read lock.
+func (db *DB) CreateRefreshSession(ctx context.Context, s identity.RefreshSession, maxPerUser int) (int, error) {
+	evicted := 0
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		evicted = 0
 		if maxPerUser > 0 {
-			rows, err := tx.QueryContext(ctx, db.q(`SELECT id FROM oauth_refresh_sessions WHERE user_entity_ref = ? ORDER BY last_used_at, id`), s.UserEntityRef)
+			ids, err := db.lruRefreshIDs(ctx, tx, s.UserEntityRef, maxPerUser)
 			if err != nil {
-				return db.unavailable(err)
+				return err
 			}
-			var ids []string
-			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return db.unavailable(err)
-				}
-				ids = append(ids, id)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return db.unavailable(err)
-			}
-			for i := 0; i < len(ids)-(maxPerUser-1); i++ {
-				if err := db.deleteRefreshTx(ctx, tx, ids[i]); err != nil {
+			for _, id := range ids {
+				if err := db.deleteRefreshTx(ctx, tx, id); err != nil {
 					return err
 				}
+				evicted++
 			}
 		}
 		res, err := tx.ExecContext(ctx, db.q(`INSERT INTO oauth_refresh_sessions (id, user_entity_ref, client_id, scope, secret_hash, created_at, last_used_at, idle_expires_at, expires_at)
@@ -274,6 +259,39 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
 			s.ID, s.UserEntityRef, s.ClientID, s.Scope, s.SecretHash, db.timeArg(s.Created), db.timeArg(s.LastUsed), db.timeArg(s.IdleExpires), db.timeArg(s.Expires))
 		return db.inserted(res, err, "the refresh session")
 	})
+	if err != nil {
+		return 0, err
+	}
+	return evicted, nil
+}
+
+// lruRefreshIDs lists the user's sessions that must go so that fewer than
+// maxPerUser remain, least recently used first. On SQLite it first takes
+// the write lock with a no-op write (see CreateRefreshSession).
+func (db *DB) lruRefreshIDs(ctx context.Context, tx *sql.Tx, user string, maxPerUser int) ([]string, error) {
+	if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM oauth_refresh_sessions WHERE 1 = 0`)); err != nil {
+		return nil, db.unavailable(err)
+	}
+	rows, err := tx.QueryContext(ctx, db.q(`SELECT id FROM oauth_refresh_sessions WHERE user_entity_ref = ? ORDER BY last_used_at, id`), user)
+	if err != nil {
+		return nil, db.unavailable(err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, db.unavailable(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.unavailable(err)
+	}
+	if n := len(ids) - (maxPerUser - 1); n > 0 {
+		return ids[:n], nil
+	}
+	return nil, nil
 }
 
 // getRefresh reads a refresh session through q (the DB or a transaction).

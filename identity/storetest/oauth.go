@@ -65,13 +65,27 @@ func RunOAuthStore(t *testing.T, open func(t *testing.T) identity.OAuthStore) {
 		if _, err := s.GetClient(ctx, "nope"); !autherr.IsNotFound(err) {
 			t.Errorf("GetClient(unknown) = %v; want NotFound", err)
 		}
-		if err := s.TouchClient(ctx, "c1", t0.Add(time.Minute)); err != nil {
+		if err := s.TouchClient(ctx, "c1", t0.Add(time.Minute), c.Expires); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := s.GetClient(ctx, "c1"); !got.LastUsed.Equal(t0.Add(time.Minute)) {
-			t.Errorf("LastUsed = %v after TouchClient", got.LastUsed)
+		if got, _ := s.GetClient(ctx, "c1"); !got.LastUsed.Equal(t0.Add(time.Minute)) || !got.Expires.Equal(c.Expires) {
+			t.Errorf("LastUsed, Expires = %v, %v after TouchClient", got.LastUsed, got.Expires)
 		}
-		if err := s.TouchClient(ctx, "nope", t0); !autherr.IsNotFound(err) {
+		// Touching moves the registration's expiry (an unused client
+		// lapses, one in use is kept).
+		if err := s.TouchClient(ctx, "c1", t0.Add(2*time.Minute), t0.Add(3*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.GetClient(ctx, "c1"); !got.Expires.Equal(t0.Add(3 * time.Hour)) {
+			t.Errorf("Expires = %v after TouchClient; want %v", got.Expires, t0.Add(3*time.Hour))
+		}
+		if n, err := s.DeleteExpired(ctx, t0.Add(2*time.Hour)); err != nil || n != 0 {
+			t.Errorf("DeleteExpired before the moved expiry = %d, %v; want 0", n, err)
+		}
+		if err := s.TouchClient(ctx, "c1", t0.Add(3*time.Minute), c.Expires); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.TouchClient(ctx, "nope", t0, time.Time{}); !autherr.IsNotFound(err) {
 			t.Errorf("TouchClient(unknown) = %v; want NotFound", err)
 		}
 		forever := c
@@ -187,8 +201,8 @@ func RunOAuthStore(t *testing.T, open func(t *testing.T) identity.OAuthStore) {
 		if err := s.CreateCode(ctx, late); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.RedeemCode(ctx, late.Hash, late.Expires); !autherr.IsNotFound(err) {
-			t.Errorf("RedeemCode at expiry = %v; want NotFound", err)
+		if _, err := s.RedeemCode(ctx, late.Hash, late.Expires); !errors.Is(err, identity.ErrCodeExpired) || !autherr.IsNotFound(err) {
+			t.Errorf("RedeemCode at expiry = %v; want ErrCodeExpired", err)
 		}
 		if n, err := s.DeleteExpired(ctx, late.Expires); err != nil || n != 2 {
 			t.Errorf("DeleteExpired = %d, %v; want 2", n, err)
@@ -227,7 +241,7 @@ func RunOAuthStore(t *testing.T, open func(t *testing.T) identity.OAuthStore) {
 	t.Run("RefreshRotation", func(t *testing.T) {
 		s := open(t)
 		r := newRefresh("r1", "user:default/alice", "c1", t0)
-		if err := s.CreateRefreshSession(ctx, r, 20); err != nil {
+		if _, err := s.CreateRefreshSession(ctx, r, 20); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := s.GetRefreshSession(ctx, "r1"); err != nil || !sameRefresh(got, r) {
@@ -263,7 +277,7 @@ func RunOAuthStore(t *testing.T, open func(t *testing.T) identity.OAuthStore) {
 	t.Run("RefreshRotateRace", func(t *testing.T) {
 		s := open(t)
 		r := newRefresh("r1", "user:default/alice", "c1", t0)
-		if err := s.CreateRefreshSession(ctx, r, 20); err != nil {
+		if _, err := s.CreateRefreshSession(ctx, r, 20); err != nil {
 			t.Fatal(err)
 		}
 		var i int
@@ -292,7 +306,7 @@ func RunOAuthStore(t *testing.T, open func(t *testing.T) identity.OAuthStore) {
 	t.Run("RefreshExpiry", func(t *testing.T) {
 		s := open(t)
 		r := newRefresh("r1", "user:default/alice", "c1", t0)
-		if err := s.CreateRefreshSession(ctx, r, 20); err != nil {
+		if _, err := s.CreateRefreshSession(ctx, r, 20); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.RotateRefreshSession(ctx, "r1", r.SecretHash, identity.HashSecret("n"), r.IdleExpires, idle); !autherr.IsNotFound(err) {
@@ -320,7 +334,7 @@ func RunOAuthStore(t *testing.T, open func(t *testing.T) identity.OAuthStore) {
 			h = nh
 		}
 		other := newRefresh("r2", "user:default/bob", "c1", t0.Add(absolute))
-		if err := s.CreateRefreshSession(ctx, other, 20); err != nil {
+		if _, err := s.CreateRefreshSession(ctx, other, 20); err != nil {
 			t.Fatal(err)
 		}
 		if n, err := s.DeleteExpired(ctx, r.Expires); err != nil || n != 1 {
@@ -335,31 +349,39 @@ func RunOAuthStore(t *testing.T, open func(t *testing.T) identity.OAuthStore) {
 		s := open(t)
 		alice := "user:default/alice"
 		for i, c := range []string{"c1", "c2", "c3"} {
-			if err := s.CreateRefreshSession(ctx, newRefresh("r"+c, alice, c, t0.Add(time.Duration(i)*time.Minute)), 3); err != nil {
+			if _, err := s.CreateRefreshSession(ctx, newRefresh("r"+c, alice, c, t0.Add(time.Duration(i)*time.Minute)), 3); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := s.CreateRefreshSession(ctx, newRefresh("rbob", "user:default/bob", "c1", t0), 3); err != nil {
+		if _, err := s.CreateRefreshSession(ctx, newRefresh("rbob", "user:default/bob", "c1", t0), 3); err != nil {
 			t.Fatal(err)
 		}
 		// Using rc1 makes rc2 the least recently used.
 		if _, err := s.RotateRefreshSession(ctx, "rc1", identity.HashSecret("rc1-secret-0"), identity.HashSecret("rc1-1"), t0.Add(time.Hour), idle); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.CreateRefreshSession(ctx, newRefresh("rc4", alice, "c4", t0.Add(2*time.Hour)), 3); err != nil {
+		if _, err := s.CreateRefreshSession(ctx, newRefresh("rc4", alice, "c4", t0.Add(2*time.Hour)), 3); err != nil {
 			t.Fatal(err)
 		}
 		if got := present(ctx, s, "rc1", "rc2", "rc3", "rc4", "rbob"); !slices.Equal(got, []string{"rc1", "rc3", "rc4", "rbob"}) {
 			t.Errorf("after the 4th client: %v; want rc2 (least recently used) evicted", got)
 		}
-		// A second session for the same user and client replaces the first.
-		if err := s.CreateRefreshSession(ctx, newRefresh("rc3b", alice, "c3", t0.Add(3*time.Hour)), 3); err != nil {
-			t.Fatal(err)
+		// A second session for the same user and client (another device)
+		// is kept beside the first; only the cap evicts, least recently
+		// used first (rc3, not rc1 whose rotation made it recent).
+		if n, err := s.CreateRefreshSession(ctx, newRefresh("rc3b", alice, "c3", t0.Add(3*time.Hour)), 3); err != nil || n != 1 {
+			t.Fatalf("CreateRefreshSession over the cap = %d, %v; want 1 evicted", n, err)
 		}
 		if got := present(ctx, s, "rc1", "rc3", "rc3b", "rc4", "rbob"); !slices.Equal(got, []string{"rc1", "rc3b", "rc4", "rbob"}) {
 			t.Errorf("after re-issuing for c3: %v", got)
 		}
-		if n, err := s.DeleteRefreshSessionsFor(ctx, alice, "c4"); err != nil || n != 1 {
+		if n, err := s.CreateRefreshSession(ctx, newRefresh("rc4b", alice, "c4", t0.Add(4*time.Hour)), 0); err != nil || n != 0 {
+			t.Fatalf("CreateRefreshSession without a cap = %d, %v; want 0 evicted", n, err)
+		}
+		if got := present(ctx, s, "rc4", "rc4b"); !slices.Equal(got, []string{"rc4", "rc4b"}) {
+			t.Errorf("two sessions of one user and client: %v; want both", got)
+		}
+		if n, err := s.DeleteRefreshSessionsFor(ctx, alice, "c4"); err != nil || n != 2 {
 			t.Errorf("DeleteRefreshSessionsFor = %d, %v; want 1", n, err)
 		}
 		if err := s.DeleteRefreshSession(ctx, "rc1"); err != nil {
@@ -368,7 +390,7 @@ func RunOAuthStore(t *testing.T, open func(t *testing.T) identity.OAuthStore) {
 		if err := s.DeleteRefreshSession(ctx, "rc1"); err != nil {
 			t.Errorf("deleting a missing session: %v", err)
 		}
-		if got := present(ctx, s, "rc1", "rc3b", "rc4", "rbob"); !slices.Equal(got, []string{"rc3b", "rbob"}) {
+		if got := present(ctx, s, "rc1", "rc3b", "rc4", "rc4b", "rbob"); !slices.Equal(got, []string{"rc3b", "rbob"}) {
 			t.Errorf("after deletions: %v", got)
 		}
 	})

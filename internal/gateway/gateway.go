@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/resolvers/catalog"
 	"github.com/gatehouse-auth/gatehouse/resolvers/wasm"
 	"github.com/gatehouse-auth/gatehouse/server"
+	"github.com/gatehouse-auth/gatehouse/server/oauth"
 )
 
 // Gateway is everything a running Gatehouse is made of, assembled from a
@@ -38,6 +39,10 @@ type Gateway struct {
 	catalog catalog.Catalog
 	tokens  *identity.Issuer
 	server  *server.Server
+	// oauth is the authorization server the server mounts, and how often
+	// Serve sweeps its expired rows (oauth.go).
+	oauth      *oauth.Server
+	oauthSweep time.Duration
 	// pluginKeys sign Gatehouse's plugin tokens to other Backstage plugins
 	// (catalog.go).
 	pluginKeys *identity.PluginKeys
@@ -77,6 +82,13 @@ type Options struct {
 	// Listener and MetricsListener, when set, are served instead of
 	// listening on backend.listen and gatehouse.metrics.listen (tests).
 	Listener, MetricsListener net.Listener
+	// CIMDFetcher, when set, fetches CIMD client documents instead of a
+	// cimd.Fetcher on the public internet (tests: one that trusts a test
+	// CA and reaches loopback).
+	CIMDFetcher oauth.ClientFetcher
+	// OAuthSweepInterval is how often Serve deletes expired OAuth rows; 0
+	// means OAuthSweepInterval (tests set it short).
+	OAuthSweepInterval time.Duration
 }
 
 // AuthBaseURL is where the auth routes are reachable from the outside:
@@ -138,7 +150,14 @@ func Build(cfg *config.Config, o Options) (*Gateway, error) {
 		return nil, ps
 	}
 	gw := &Gateway{cfg: cfg, catalog: cat, tokens: tokens, envs: envs, defaultTransforms: defaults,
-		ops: ops, modules: modules, pluginKeys: pluginKeys}
+		ops: ops, modules: modules, pluginKeys: pluginKeys, oauthSweep: o.OAuthSweepInterval}
+	if gw.oauthSweep <= 0 {
+		gw.oauthSweep = OAuthSweepInterval
+	}
+	if gw.oauth, err = gw.newOAuthServer(o); err != nil {
+		ops.closeAll(context.Background(), o.Logger)
+		return nil, err
+	}
 	if gw.server, err = gw.newServer(o); err != nil {
 		ops.closeAll(context.Background(), o.Logger)
 		return nil, err
@@ -167,6 +186,7 @@ func (gw *Gateway) newServer(o Options) (*server.Server, error) {
 		RefreshGrace:        refreshGraceStore(o.DB),
 		RefreshGracePeriod:  refreshGracePeriod(gw.cfg),
 		SessionEnds:         o.SessionEnds,
+		OAuth:               gw.oauth,
 		Now:                 o.Now,
 	})
 }

@@ -30,6 +30,7 @@ func (gw *Gateway) Serve(ctx context.Context, extra http.Handler, logger *slog.L
 	}
 	go gw.discoverAll(ctx, logger)
 	go gw.WatchModules(ctx, logger)
+	go gw.sweepOAuth(ctx, gw.oauthSweep, logger)
 	stopOps, err := gw.startOpsServer(addr, logger)
 	if err != nil {
 		ln.Close()
@@ -64,14 +65,21 @@ func (gw *Gateway) Serve(ctx context.Context, extra http.Handler, logger *slog.L
 	return nil
 }
 
-// Handler mounts the auth routes at /api/auth, /healthz and /readyz (and
-// /metrics when it shares the auth address), and extra, when set,
-// everywhere else. Every request gets a request id.
+// Handler mounts the auth routes at /api/auth (and the authorization
+// server's root routes), /healthz and /readyz (and /metrics when it shares
+// the auth address), and extra, when set, everywhere else. Every request gets a request id.
 func (gw *Gateway) Handler(extra http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	gw.mountOps(mux)
 	mux.Handle("/api/auth/", gw.server.Handler())
 	mux.Handle("/api/auth", gw.server.Handler())
+	// RFC 8414 metadata in path-insertion form lives at the root, outside
+	// /api/auth, where extra would otherwise answer.
+	for _, r := range gw.oauth.Routes() {
+		if r.Root {
+			mux.Handle(r.Method+" "+r.Path, gw.server.Handler())
+		}
+	}
 	if extra != nil {
 		mux.Handle("/", extra)
 	} else {

@@ -101,7 +101,7 @@ func (c Config) Enabled() bool { return c.DCR.Enabled || c.CIMD.Enabled }
 // CLIClientID is the Backstage CLI's client_id: the URL of the client
 // metadata document this server serves for it.
 func (c Config) CLIClientID() string {
-	return strings.TrimRight(c.AuthBaseURL, "/") + "/.well-known/oauth-client/cli.json"
+	return strings.TrimRight(c.AuthBaseURL, "/") + CLIClientDocumentPath
 }
 
 // Tokens issues and verifies Backstage user tokens (identity.Issuer).

@@ -13,13 +13,27 @@ import (
 // escaping, struct order), with no-store caching headers when noStore
 // (token responses, RFC 6749 §5.1; Backstage sends none, §6.14).
 func writeJSON(c echo.Context, status int, v any, noStore bool) error {
+	body, err := encodeJSON(v)
+	if err != nil {
+		return err
+	}
+	return writeJSONBody(c, status, body, noStore)
+}
+
+// encodeJSON is JSON.stringify's compact form: struct order, no HTML
+// escaping, no trailing newline.
+func encodeJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return err
+		return nil, err
 	}
-	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// writeJSONBody writes an already encoded JSON body (see writeJSON).
+func writeJSONBody(c echo.Context, status int, body []byte, noStore bool) error {
 	h := c.Response().Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	if noStore {

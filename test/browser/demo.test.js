@@ -1,6 +1,7 @@
 // The demo (cmd/gatehouse-dev) in a real browser: Debian's Chromium, driven by
 // playwright-core, through the popup flow (both providers), a reload that
-// gets the session back through /refresh, sign-out, and the redirect flow.
+// gets the session back through /refresh, sign-out, the redirect flow, and
+// the consent page an MCP client or the Backstage CLI sends the user to.
 //
 //   make test-browser        (builds bin/gatehouse-dev, installs playwright-core)
 //
@@ -327,5 +328,92 @@ test('RP-initiated logout through Backstage core-app-api DefaultAuthConnector', 
   await withBackstageConnector(page);
   session = await connectorSignIn(page, 'alice', 'alice-dev-password');
   assert.equal(session.backstageIdentity.identity.userEntityRef, 'user:default/alice');
+  await context.close();
+});
+
+// The CLI's loopback redirect (spec §2.14). Nothing listens there: the
+// test answers it with page.route, so no fixed port is opened.
+const cliCallback = 'http://127.0.0.1:8055/callback';
+
+// startCLIAuthorization prepares the demo's "try it" (the Backstage CLI's
+// authorization request), follows it to the consent page and returns the
+// request's state and PKCE verifier.
+async function startCLIAuthorization(page) {
+  await page.route(`${cliCallback}**`, route => route.fulfill({ status: 200, contentType: 'text/plain', body: 'callback' }));
+  await page.goto(appURL + '/');
+  await page.click('#tryit');
+  await page.waitForSelector('#tryit-link:not([hidden])');
+  const href = await page.getAttribute('#tryit-link', 'href');
+  const q = new URL(href).searchParams;
+  assert.equal(q.get('client_id'), `${appURL}/api/auth/.well-known/oauth-client/cli.json`);
+  assert.equal(q.get('redirect_uri'), cliCallback);
+  assert.equal(q.get('code_challenge_method'), 'S256');
+  const verifier = await page.getAttribute('#tryit-curl', 'data-verifier');
+  // /v1/authorize answers 302 to <app.baseUrl>/oauth2/authorize/<id>.
+  await Promise.all([page.waitForURL(u => u.href.startsWith(appURL + '/oauth2/authorize/')), page.click('#tryit-link')]);
+  await page.waitForFunction(() => document.getElementById('who').textContent.startsWith('Not signed in'));
+  return { state: q.get('state'), verifier };
+}
+
+// consentShown signs in on the consent page and waits for the request's
+// details, as @backstage/plugin-auth's ConsentPage shows them.
+async function consentShown(page) {
+  await loginInPopup(page, '#signin', 'alice');
+  await whoIs(page, 'user:default/alice');
+  await page.waitForSelector('#consent-details:not([hidden])');
+  assert.equal(await page.textContent('#consent-client-name'), 'Backstage CLI');
+  assert.equal(await page.textContent('#consent-client-id'), `${appURL}/api/auth/.well-known/oauth-client/cli.json`);
+  assert.equal(await page.textContent('#consent-redirect-uri'), cliCallback);
+  assert.equal(await page.textContent('#consent-scope'), 'openid offline_access');
+}
+
+test('consent page: an MCP-style (CLI) authorization, approved, then the code exchanged', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const { state, verifier } = await startCLIAuthorization(page);
+  await consentShown(page);
+  await page.screenshot({ path: path.join(artifacts, 'consent.png'), fullPage: true });
+  const [approve] = await Promise.all([
+    page.waitForRequest(r => r.url().endsWith('/approve')),
+    page.waitForURL(u => u.href.startsWith(cliCallback + '?'), { timeout: 15000 }),
+    page.click('#authorize'),
+  ]);
+  // As the ConsentPage sends it: JSON content type, no body, the user's token.
+  assert.equal(approve.method(), 'POST');
+  assert.equal(approve.headers()['content-type'], 'application/json');
+  assert.match(approve.headers().authorization, /^Bearer eyJ/);
+  assert.equal(approve.postData(), null);
+  const back = new URL(page.url()).searchParams;
+  assert.match(back.get('code'), /^[\w-]{43}$/);
+  assert.equal(back.get('state'), state);
+  assert.equal(back.get('iss'), `${appURL}/api/auth`);
+
+  // The CLI's token request (a JSON body, spec §2.14).
+  const res = await fetch(`${appURL}/api/auth/v1/token`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ grant_type: 'authorization_code', code: back.get('code'), redirect_uri: cliCallback, code_verifier: verifier }),
+  });
+  const tokens = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(tokens));
+  assert.equal(tokens.token_type, 'Bearer');
+  assert.match(tokens.refresh_token, /^[0-9a-f-]{36}\.[\w-]{43}$/);
+  assert.equal(tokens.scope, 'openid offline_access');
+  await context.close();
+});
+
+test('consent page: Cancel sends the client access_denied', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const { state } = await startCLIAuthorization(page);
+  await consentShown(page);
+  await Promise.all([
+    page.waitForURL(u => u.href.startsWith(cliCallback + '?'), { timeout: 15000 }),
+    page.click('#cancel'),
+  ]);
+  const back = new URL(page.url()).searchParams;
+  assert.equal(back.get('error'), 'access_denied');
+  assert.equal(back.get('state'), state);
+  assert.equal(back.get('iss'), `${appURL}/api/auth`);
+  assert.equal(back.get('code'), null);
   await context.close();
 });
