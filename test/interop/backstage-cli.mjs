@@ -80,9 +80,12 @@ function only(records, method, url) {
   return hits[0];
 }
 
+// instance is the name `auth login --backend-url` gives the backend: its host.
+const instance = new URL(backend).host;
+
 // secret reads a token the CLI stored in its file store.
 function secret(account) {
-  const service = encodeURIComponent(`backstage-cli:auth-instance:${new URL(backend).host}`);
+  const service = encodeURIComponent(`backstage-cli:auth-instance:${instance}`);
   return fs.readFileSync(path.join(home, 'data', 'backstage-cli', 'auth-secrets', service, `${account}.secret`), 'utf8');
 }
 
@@ -145,7 +148,7 @@ async function realCLI() {
   const instances = path.join(home, 'config', 'backstage-cli', 'auth-instances.yaml');
   fs.writeFileSync(instances, fs.readFileSync(instances, 'utf8').replace(/accessTokenExpiresAt: \d+/, 'accessTokenExpiresAt: 0'));
   const mark = traced().length;
-  const printed = await cli(['print-token']);
+  const printed = await cli(['print-token', '--instance', instance]);
   assert.equal(printed.code, 0, `auth print-token: ${printed.out} ${printed.err}`);
   const refresh = only(traced(mark), 'POST', `${authBase}/v1/token`);
   assert.equal(refresh.status, 200, `refresh ${JSON.stringify(refresh)}`);
@@ -159,8 +162,10 @@ async function realCLI() {
 
   // logout revokes the stored refresh token; the session must be gone.
   const mark2 = traced().length;
-  const out = await cli(['logout']);
+  // Without --instance, logout asks which instance on the terminal.
+  const out = await cli(['logout', '--instance', instance]);
   assert.equal(out.code, 0, `auth logout: ${out.out} ${out.err}`);
+  assert.match(out.out, /Logged out/);
   const logout = only(traced(mark2), 'POST', `${authBase}/v1/revoke`);
   assert.equal(logout.status, 200, `logout's revoke: ${JSON.stringify(logout)}`);
   await refreshFails(rotated, 'after the CLI logout');
