@@ -13,7 +13,8 @@ import (
 // This file reads the configuration of Backstage's OAuth 2.0 authorization
 // server for MCP clients and the Backstage CLI (spec
 // backstage-oidc-provider.md §1), plus Gatehouse's own gatehouse.oauth
-// block. It only decodes and validates; no route reads it yet.
+// block. It only decodes and validates; internal/gateway/oauth.go turns it
+// into server/oauth's Config.
 //
 //	auth:
 //	  clientIdMetadataDocuments:            # alias: experimentalClientIdMetadataDocuments

@@ -104,6 +104,10 @@ type RefreshSession struct {
 	UserEntityRef string
 	ClientID      string
 	Scope         string
+	// Resource is the RFC 8707 resource of the authorization the session
+	// came from ("" for none): every access token it mints keeps that
+	// audience.
+	Resource string
 	// SecretHash is HashSecret of the current secret part.
 	SecretHash string
 	Created    time.Time

@@ -126,3 +126,53 @@ func (s *MemoryRefreshGraceStore) deleteExpiredLocked(now time.Time) int {
 	}
 	return n
 }
+
+// RefreshClaim is what ClaimOrAwaitRefresh found for a key.
+type RefreshClaim struct {
+	// Won: this caller holds the claim. It must record its answer with
+	// PutRefresh or give the claim up with ReleaseRefresh.
+	Won bool
+	// Answer is the live answer another caller recorded (sealed, as that
+	// caller stored it); nil when Won or when there is none.
+	Answer []byte
+}
+
+// ClaimOrAwaitRefresh is the election every user of a RefreshGraceStore
+// runs: it claims key until now+claimTTL (only when claim is true), or
+// returns the answer recorded under it, and while another caller's claim
+// is pending it looks again after a pause that doubles up to pollMax. It
+// returns the zero RefreshClaim when no live row exists and claim is
+// false (the caller decides what that means). A store error is returned
+// as is; when ctx ends first, ctx's error.
+func ClaimOrAwaitRefresh(ctx context.Context, s RefreshGraceStore, key string, now func() time.Time, claimTTL, pollMax time.Duration, claim bool) (RefreshClaim, error) {
+	wait := min(5*time.Millisecond, pollMax)
+	for {
+		t := now()
+		if claim {
+			won, err := s.ClaimRefresh(ctx, key, t, t.Add(claimTTL))
+			if err != nil || won {
+				return RefreshClaim{Won: won}, err
+			}
+		}
+		answer, live, err := s.GetRefresh(ctx, key, t)
+		if err != nil {
+			return RefreshClaim{}, err
+		}
+		if answer != nil {
+			return RefreshClaim{Answer: answer}, nil
+		}
+		if !live && !claim {
+			return RefreshClaim{}, nil
+		}
+		// A claim is pending (or was released since, after its holder
+		// failed): look again shortly.
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return RefreshClaim{}, ctx.Err()
+		case <-timer.C:
+		}
+		wait = min(2*wait, pollMax)
+	}
+}

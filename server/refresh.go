@@ -148,45 +148,26 @@ func (g *refreshes) acrossReplicas(ctx context.Context, rt *envRuntime, refreshe
 	if _, fixed := g.fixed.Load(envKey); fixed || g.store == nil {
 		return g.call(ctx, rt, refresher, req, key, false)
 	}
-	wait := 5 * time.Millisecond
-	for {
-		// Claim first: a lone refresh (the common case) wins at once and
-		// pays one statement before its IdP call.
-		now := g.now()
-		won, err := g.store.ClaimRefresh(ctx, key, now, now.Add(refreshClaimTTL))
-		if err != nil {
-			g.storeFailed(ctx, rt, err)
-			return g.call(ctx, rt, refresher, req, key, false)
-		}
-		if won {
-			return g.call(ctx, rt, refresher, req, key, true)
-		}
-		sealed, live, err := g.store.GetRefresh(ctx, key, now)
-		if err != nil {
-			g.storeFailed(ctx, rt, err)
-			return g.call(ctx, rt, refresher, req, key, false)
-		}
-		if live && sealed != nil {
-			r, err := g.open(key, sealed)
-			if err != nil {
-				// Sealed under another auth.session.secret, most likely
-				// mid-rotation: the IdP decides, as it would without a record.
-				g.storeFailed(ctx, rt, err)
-				return g.call(ctx, rt, refresher, req, key, false)
-			}
-			return refreshAnswer{result: r, how: metrics.SharedRecord}, nil
-		}
-		// Another replica holds the claim (or released it since, after its
-		// IdP call failed): look again shortly.
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return refreshAnswer{}, autherr.Wrap(autherr.NameServiceUnavailable, "Timed out waiting for another replica's refresh of the same session", ctx.Err())
-		case <-t.C:
-		}
-		wait = min(2*wait, refreshPollMax)
+	// Claim first: a lone refresh (the common case) wins at once and pays
+	// one statement before its IdP call.
+	got, err := identity.ClaimOrAwaitRefresh(ctx, g.store, key, g.now, refreshClaimTTL, refreshPollMax, true)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return refreshAnswer{}, autherr.Wrap(autherr.NameServiceUnavailable, "Timed out waiting for another replica's refresh of the same session", ctx.Err())
+	case err != nil:
+		g.storeFailed(ctx, rt, err)
+		return g.call(ctx, rt, refresher, req, key, false)
+	case got.Won:
+		return g.call(ctx, rt, refresher, req, key, true)
 	}
+	r, err := g.open(key, got.Answer)
+	if err != nil {
+		// Sealed under another auth.session.secret, most likely
+		// mid-rotation: the IdP decides, as it would without a record.
+		g.storeFailed(ctx, rt, err)
+		return g.call(ctx, rt, refresher, req, key, false)
+	}
+	return refreshAnswer{result: r, how: metrics.SharedRecord}, nil
 }
 
 // call makes the IdP call. With claimed, it records a rotated answer for

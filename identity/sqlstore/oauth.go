@@ -254,9 +254,9 @@ func (db *DB) CreateRefreshSession(ctx context.Context, s identity.RefreshSessio
 				evicted++
 			}
 		}
-		res, err := tx.ExecContext(ctx, db.q(`INSERT INTO oauth_refresh_sessions (id, user_entity_ref, client_id, scope, secret_hash, created_at, last_used_at, idle_expires_at, expires_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-			s.ID, s.UserEntityRef, s.ClientID, s.Scope, s.SecretHash, db.timeArg(s.Created), db.timeArg(s.LastUsed), db.timeArg(s.IdleExpires), db.timeArg(s.Expires))
+		res, err := tx.ExecContext(ctx, db.q(`INSERT INTO oauth_refresh_sessions (id, user_entity_ref, client_id, scope, resource, secret_hash, created_at, last_used_at, idle_expires_at, expires_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+			s.ID, s.UserEntityRef, s.ClientID, s.Scope, s.Resource, s.SecretHash, db.timeArg(s.Created), db.timeArg(s.LastUsed), db.timeArg(s.IdleExpires), db.timeArg(s.Expires))
 		return db.inserted(res, err, "the refresh session")
 	})
 	if err != nil {
@@ -300,8 +300,8 @@ func (db *DB) getRefresh(ctx context.Context, q interface {
 }, id string) (identity.RefreshSession, error) {
 	var r identity.RefreshSession
 	var created, used, idle, expires any
-	err := q.QueryRowContext(ctx, db.q(`SELECT id, user_entity_ref, client_id, scope, secret_hash, created_at, last_used_at, idle_expires_at, expires_at
-FROM oauth_refresh_sessions WHERE id = ?`), id).Scan(&r.ID, &r.UserEntityRef, &r.ClientID, &r.Scope, &r.SecretHash, &created, &used, &idle, &expires)
+	err := q.QueryRowContext(ctx, db.q(`SELECT id, user_entity_ref, client_id, scope, resource, secret_hash, created_at, last_used_at, idle_expires_at, expires_at
+FROM oauth_refresh_sessions WHERE id = ?`), id).Scan(&r.ID, &r.UserEntityRef, &r.ClientID, &r.Scope, &r.Resource, &r.SecretHash, &created, &used, &idle, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, autherr.NotFound("no refresh session %q", id)
 	} else if err != nil {

@@ -233,7 +233,7 @@ func RunOAuthStore(t *testing.T, open func(t *testing.T) identity.OAuthStore) {
 
 	const idle, absolute = 24 * time.Hour, 30 * 24 * time.Hour
 	newRefresh := func(id, user, client string, at time.Time) identity.RefreshSession {
-		return identity.RefreshSession{ID: id, UserEntityRef: user, ClientID: client, Scope: "openid offline_access",
+		return identity.RefreshSession{ID: id, UserEntityRef: user, ClientID: client, Scope: "openid offline_access", Resource: "https://mcp.example/" + id,
 			SecretHash: identity.HashSecret(id + "-secret-0"), Created: at, LastUsed: at,
 			IdleExpires: identity.IdleExpiry(at, idle, at.Add(absolute)), Expires: at.Add(absolute)}
 	}
@@ -425,7 +425,7 @@ func sameCode(a, b identity.AuthCode) bool {
 }
 
 func sameRefresh(a, b identity.RefreshSession) bool {
-	return a.ID == b.ID && a.UserEntityRef == b.UserEntityRef && a.ClientID == b.ClientID && a.Scope == b.Scope &&
+	return a.ID == b.ID && a.UserEntityRef == b.UserEntityRef && a.ClientID == b.ClientID && a.Scope == b.Scope && a.Resource == b.Resource &&
 		a.SecretHash == b.SecretHash && a.Created.Equal(b.Created) && a.LastUsed.Equal(b.LastUsed) &&
 		a.IdleExpires.Equal(b.IdleExpires) && a.Expires.Equal(b.Expires)
 }

@@ -29,8 +29,8 @@ const (
 // grant describes an approved authorization.
 type grant struct {
 	ClientID, RedirectURI, Scope, Resource string
-	Challenge, Method                     string
-	User                                  string
+	Challenge, Method                      string
+	User                                   string
 	// Status overrides AuthApproved (e.g. AuthRejected).
 	Status string
 }
@@ -60,11 +60,17 @@ func (g grant) defaults() grant {
 // returns the code in the clear.
 func (h *harness) approvedCode(g grant) string {
 	h.t.Helper()
+	return h.approvedCodeIn(h.store, g)
+}
+
+// approvedCodeIn is approvedCode on another store (one shared by replicas).
+func (h *harness) approvedCodeIn(st identity.OAuthStore, g grant) string {
+	h.t.Helper()
 	g = g.defaults()
 	ctx := context.Background()
 	sid := uuid.NewString()
 	now := h.clock.Now()
-	err := h.store.CreateAuthSession(ctx, identity.AuthSession{ID: sid, ClientID: g.ClientID, RedirectURI: g.RedirectURI,
+	err := st.CreateAuthSession(ctx, identity.AuthSession{ID: sid, ClientID: g.ClientID, RedirectURI: g.RedirectURI,
 		Scope: g.Scope, CodeChallenge: g.Challenge, CodeChallengeMethod: g.Method, State: "st", Resource: g.Resource,
 		Expires: now.Add(AuthSessionLifetime)})
 	if err != nil {
@@ -72,9 +78,9 @@ func (h *harness) approvedCode(g grant) string {
 	}
 	switch g.Status {
 	case "", identity.AuthApproved:
-		_, err = h.store.ApproveAuthSession(ctx, sid, g.User, now)
+		_, err = st.ApproveAuthSession(ctx, sid, g.User, now)
 	case identity.AuthRejected:
-		_, err = h.store.RejectAuthSession(ctx, sid, g.User, now)
+		_, err = st.RejectAuthSession(ctx, sid, g.User, now)
 	}
 	if err != nil {
 		h.t.Fatal(err)
@@ -87,7 +93,7 @@ func (h *harness) approvedCode(g grant) string {
 	if g.Status == identity.AuthPending {
 		user = ""
 	}
-	if err := h.store.CreateCode(ctx, identity.AuthCode{Hash: identity.HashSecret(code), SessionID: sid, ClientID: g.ClientID,
+	if err := st.CreateCode(ctx, identity.AuthCode{Hash: identity.HashSecret(code), SessionID: sid, ClientID: g.ClientID,
 		RedirectURI: g.RedirectURI, UserEntityRef: user, Expires: now.Add(CodeLifetime)}); err != nil {
 		h.t.Fatal(err)
 	}

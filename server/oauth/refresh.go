@@ -64,6 +64,8 @@ func (g *refreshGrace) init(o Options) error {
 	if g.period == 0 {
 		g.period = DefaultRefreshGracePeriod
 	}
+	// A negative period records answers already expired: no grace, every
+	// second presentation of a rotated token is reuse.
 	if !o.Config.Refresh.Enabled {
 		return nil
 	}
@@ -96,6 +98,10 @@ func (s *Server) refreshGrant(c echo.Context, p *params) error {
 	if token == "" {
 		return invalidRequest("Missing refresh_token parameter for refresh_token grant")
 	}
+	resource, err := resourceParam(p)
+	if err != nil {
+		return err
+	}
 	who, err := s.authenticate(ctx, credentials(c, p))
 	if err != nil {
 		return err
@@ -114,11 +120,14 @@ func (s *Server) refreshGrant(c echo.Context, p *params) error {
 	if err := s.bindClient(ctx, who, sess.ClientID, invalidGrant("Refresh token was not issued to this client")); err != nil {
 		return err
 	}
+	if resource, err = matchResource(resource, sess.Resource); err != nil {
+		return err
+	}
 	rec, err := s.rotate(ctx, sess, token, secret)
 	if err != nil {
 		return err
 	}
-	ans, err := s.accessToken(ctx, rec.User, "")
+	ans, err := s.accessToken(ctx, rec.User, resource)
 	if err != nil {
 		return err
 	}
@@ -162,41 +171,37 @@ func (s *Server) rotate(ctx context.Context, sess identity.RefreshSession, token
 	g := &s.tok.grace
 	key := graceKey(token)
 	current := subtle.ConstantTimeCompare([]byte(identity.HashSecret(secret)), []byte(sess.SecretHash)) == 1
-	// The wait is measured in real time: it is about concurrent requests,
-	// not token lifetimes (which follow s.now).
-	deadline := time.Now().Add(refreshWaitMax)
-	wait := 2 * time.Millisecond
-	for {
-		now := s.now()
-		if current {
-			won, err := g.store.ClaimRefresh(ctx, key, now, now.Add(refreshClaimTTL))
-			if err != nil {
-				return graceRecord{}, err
-			}
-			if won {
-				return s.rotateClaimed(ctx, sess, key, secret)
-			}
-		}
-		sealed, live, err := g.store.GetRefresh(ctx, key, now)
+	// The wait is in real time: it is about concurrent requests, not
+	// token lifetimes (which follow s.now). Only the current secret may
+	// claim; a rotated-out one can only find (or wait for) an answer.
+	wctx, cancel := context.WithTimeout(ctx, refreshWaitMax)
+	defer cancel()
+	got, err := identity.ClaimOrAwaitRefresh(wctx, g.store, key, s.now, refreshClaimTTL, refreshPollMax, current)
+	switch {
+	case err != nil && wctx.Err() != nil:
+		return graceRecord{}, autherr.Wrap(autherr.NameServiceUnavailable, "timed out waiting for a concurrent refresh of the same token", err)
+	case err != nil && current:
+		// Without the grace store the rotation still works; only a retry
+		// of this token will count as reuse.
+		s.log.WarnContext(ctx, "refresh grace store unavailable; rotating without it", "error", err.Error())
+		return s.rotateNow(ctx, sess, secret)
+	case err != nil:
+		// Never revoke a family because the store that would have told a
+		// retry from a theft is down.
+		return graceRecord{}, err
+	case got.Won:
+		return s.rotateClaimed(ctx, sess, key, secret)
+	case got.Answer != nil:
+		rec, err := g.open(key, got.Answer)
 		if err != nil {
-			return graceRecord{}, err
+			s.log.WarnContext(ctx, "refresh grace record unusable", "error", err.Error())
+			return graceRecord{}, invalidGrant(msgInvalidRefresh)
 		}
-		if live && sealed != nil {
-			return g.open(key, sealed)
-		}
-		if !live && !current {
-			// Rotated out and past the grace period (or never issued):
-			// the store tells reuse, and revokes, from a wrong secret.
-			return graceRecord{}, s.reuse(ctx, sess, secret)
-		}
-		if time.Now().After(deadline) {
-			return graceRecord{}, autherr.Wrap(autherr.NameServiceUnavailable, "timed out waiting for a concurrent refresh of the same token", context.DeadlineExceeded)
-		}
-		if err := sleep(ctx, wait); err != nil {
-			return graceRecord{}, err
-		}
-		wait = min(2*wait, refreshPollMax)
+		return rec, nil
 	}
+	// Rotated out and past the grace period (or never issued): the store
+	// tells reuse, and revokes, from a wrong secret.
+	return graceRecord{}, s.reuse(ctx, sess, secret)
 }
 
 // rotateClaimed is the claiming request's part: the catalog check, the
@@ -291,27 +296,27 @@ func (s *Server) checkUserExists(ctx context.Context, sess identity.RefreshSessi
 	return nil
 }
 
-// issueRefreshToken creates a refresh session for (user, client) and
-// returns its token `<uuid>.<secret>`, or "" when that failed (logged; the
-// answer then lacks refresh_token, as in Backstage, spec §2.9.1 step 11).
-func (s *Server) issueRefreshToken(ctx context.Context, user, clientID, scope string) string {
+// issueRefreshToken creates a refresh session for rs's user, client,
+// scope and resource and returns its token `<uuid>.<secret>`, or "" when
+// that failed (logged; the answer then lacks refresh_token, as in
+// Backstage, spec §2.9.1 step 11).
+func (s *Server) issueRefreshToken(ctx context.Context, rs identity.RefreshSession) string {
 	secret, err := randomSecret()
 	if err != nil {
-		s.log.WarnContext(ctx, "could not issue a refresh token", "user", user, "error", err.Error())
+		s.log.WarnContext(ctx, "could not issue a refresh token", "user", rs.UserEntityRef, "error", err.Error())
 		return ""
 	}
 	now := s.now()
 	end := now.Add(s.cfg.Refresh.AbsoluteLifetime)
-	rs := identity.RefreshSession{ID: uuid.NewString(), UserEntityRef: user, ClientID: clientID, Scope: scope,
-		SecretHash: identity.HashSecret(secret), Created: now, LastUsed: now,
-		IdleExpires: identity.IdleExpiry(now, s.cfg.Refresh.IdleLifetime, end), Expires: end}
+	rs.ID, rs.SecretHash, rs.Created, rs.LastUsed = uuid.NewString(), identity.HashSecret(secret), now, now
+	rs.IdleExpires, rs.Expires = identity.IdleExpiry(now, s.cfg.Refresh.IdleLifetime, end), end
 	evicted, err := s.opts.Store.CreateRefreshSession(ctx, rs, s.cfg.Refresh.MaxPerUser)
 	if err != nil {
-		s.log.WarnContext(ctx, "could not issue a refresh token", "user", user, "client_id", clientID, "error", err.Error())
+		s.log.WarnContext(ctx, "could not issue a refresh token", "user", rs.UserEntityRef, "client_id", rs.ClientID, "error", err.Error())
 		return ""
 	}
 	if evicted > 0 {
-		s.log.InfoContext(ctx, "refresh session evicted (per-user cap)", "user", user, "evicted", evicted, "max_per_user", s.cfg.Refresh.MaxPerUser)
+		s.log.InfoContext(ctx, "refresh session evicted (per-user cap)", "user", rs.UserEntityRef, "evicted", evicted, "max_per_user", s.cfg.Refresh.MaxPerUser)
 	}
 	return rs.ID + "." + secret
 }
@@ -346,16 +351,4 @@ func (g *refreshGrace) open(key string, sealed []byte) (graceRecord, error) {
 		return rec, errors.New("refresh grace record is malformed")
 	}
 	return rec, nil
-}
-
-// sleep pauses for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

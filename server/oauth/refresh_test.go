@@ -96,6 +96,22 @@ func TestRefreshConcurrentGetSameToken(t *testing.T) {
 	}
 }
 
+func TestRefreshKeepsResource(t *testing.T) {
+	h := newHarness(t, testConfig(), nil)
+	const res = "https://mcp.example.com/api"
+	rt := h.tokens(grant{Resource: res}, nil)["refresh_token"].(string)
+	r := h.refresh(rt)
+	if r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	m := r.JSON(t)
+	if aud := audience(t, m["access_token"].(string)); aud != `["backstage","https://mcp.example.com/api"]` {
+		t.Errorf("aud after refresh = %s", aud)
+	}
+	wantOAuthError(t, h.postJSON(tokenPath, map[string]any{"grant_type": "refresh_token", "refresh_token": m["refresh_token"], "resource": "https://other.example/"}),
+		400, "invalid_target", "The resource does not match the authorization request")
+}
+
 func TestRefreshClientBinding(t *testing.T) {
 	h := newHarness(t, testConfig(), nil)
 	cimdRT := h.tokens(grant{}, nil)["refresh_token"].(string)
@@ -186,9 +202,37 @@ func TestRefreshGraceStoreFailureStillAnswers(t *testing.T) {
 	}
 }
 
+func TestRefreshGraceStoreDown(t *testing.T) {
+	h := newHarness(t, testConfig(), func(o *Options) { o.Grace = downGrace{identity.NewMemoryRefreshGraceStore()} })
+	rt := h.tokens(grant{}, nil)["refresh_token"].(string)
+	next := h.refresh(rt)
+	if next.Status != 200 {
+		t.Fatalf("%d %s", next.Status, next.Body)
+	}
+	// A retry of the old token cannot be told from theft: refused, but
+	// the family is not revoked for the store's outage.
+	if r := h.refresh(rt); r.Status != 500 {
+		t.Errorf("retry with the store down: %d %s", r.Status, r.Body)
+	}
+	if r := h.refresh(next.JSON(t)["refresh_token"].(string)); r.Status != 200 {
+		t.Errorf("the current token after the outage: %d %s", r.Status, r.Body)
+	}
+}
+
 // failingGrace cannot record answers.
 type failingGrace struct{ identity.RefreshGraceStore }
 
 func (failingGrace) PutRefresh(context.Context, string, []byte, time.Time) error {
 	return errors.New("grace store down")
+}
+
+// downGrace fails every call.
+type downGrace struct{ identity.RefreshGraceStore }
+
+func (downGrace) ClaimRefresh(context.Context, string, time.Time, time.Time) (bool, error) {
+	return false, errors.New("grace store down")
+}
+
+func (downGrace) GetRefresh(context.Context, string, time.Time) ([]byte, bool, error) {
+	return nil, false, errors.New("grace store down")
 }

@@ -26,6 +26,8 @@ func (s *Server) revoke(c echo.Context) error {
 	}
 	token := p.str("token", true, true)
 	p.str("token_type_hint", false, false) // accepted, ignored (RFC 7009 §2.1)
+	p.str("client_id", false, false)
+	p.str("client_secret", false, false)
 	if err := p.err(); err != nil {
 		return s.writeError(c, err)
 	}

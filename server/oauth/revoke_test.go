@@ -3,7 +3,11 @@ package oauth
 import (
 	"context"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testlog"
 )
 
 func TestRevokeMatrix(t *testing.T) {
@@ -81,4 +85,31 @@ func TestRevokeMatrix(t *testing.T) {
 		wantOAuthError(t, h.postJSON(revokePath, map[string]any{"token": "x", "client_id": "https://evil.example.org/c.json"}), 401, "invalid_client", "Invalid client credentials")
 		wantOAuthError(t, h.postJSON(revokePath, map[string]any{"token": "x", "client_id": testCIMDClient, "client_secret": "s"}), 401, "invalid_client", "Invalid client credentials")
 	})
+}
+
+// TestSecretsNeverLogged runs every route's success and failure paths at
+// debug level and looks for each secret in the log.
+func TestSecretsNeverLogged(t *testing.T) {
+	var logs testlog.Buffer
+	h := newHarness(t, testConfig(), withLog(&logs))
+	id, secret := h.registerClient(nil)
+	code := h.approvedCode(grant{ClientID: id})
+	first := h.exchange(code, nil, "Authorization", basic(id, secret)).JSON(t)
+	h.exchange(code, nil, "Authorization", basic(id, secret))
+	h.exchange(h.approvedCode(grant{ClientID: id}), nil, "Authorization", basic(id, secret+"x"))
+	rt := h.tokens(grant{ClientID: id}, nil, "Authorization", basic(id, secret))["refresh_token"].(string)
+	next := h.refresh(rt, "Authorization", basic(id, secret)).JSON(t)["refresh_token"].(string)
+	h.clock.Advance(time.Minute)
+	h.refresh(rt, "Authorization", basic(id, secret))
+	h.postJSON(revokePath, map[string]any{"token": next, "client_id": id, "client_secret": secret})
+	log := logs.String()
+	for name, s := range map[string]string{"client secret": secret, "code": code, "access token": first["access_token"].(string),
+		"refresh token": rt, "its secret part": strings.SplitN(rt, ".", 2)[1], "rotated token": next} {
+		if strings.Contains(log, s) {
+			t.Errorf("the %s reached the log", name)
+		}
+	}
+	if !strings.Contains(log, "refresh token reuse detected") || !strings.Contains(log, "authorization code replayed") {
+		t.Errorf("the log lacks the warnings:\n%s", log)
+	}
 }

@@ -30,8 +30,10 @@ type tokenState struct {
 	dcrRedirects *cimd.Allowlist
 	// clientIdle is how long a DCR registration lives unused.
 	clientIdle time.Duration
-	grace      refreshGrace
-	registers  *addressLimiter
+	// fetcher reads a CIMD client's grant_types at the code exchange.
+	fetcher   ClientFetcher
+	grace     refreshGrace
+	registers *addressLimiter
 }
 
 func (t *tokenState) init(s *Server) error {
@@ -43,6 +45,11 @@ func (t *tokenState) init(s *Server) error {
 		return errors.New("oauth: dynamic client registration redirect URI allowlist: " + err.Error())
 	}
 	t.clientIdle = max(DefaultClientIdleLifetime, s.cfg.Refresh.IdleLifetime)
+	if t.fetcher = s.opts.Fetcher; t.fetcher == nil {
+		// Options.Fetcher's documented default; the gateway passes the
+		// one fetcher (and cache) /v1/authorize uses.
+		t.fetcher = cimd.NewFetcher(cimd.FetcherOptions{})
+	}
 	if err := t.grace.init(s.opts); err != nil {
 		return err
 	}
@@ -67,6 +74,8 @@ func (s *Server) token(c echo.Context) error {
 		return err
 	}
 	grant := p.str("grant_type", true, true)
+	p.str("client_id", false, false) // type-checked as Backstage's schema does
+	p.str("client_secret", false, false)
 	if err := p.err(); err != nil {
 		return s.writeError(c, err)
 	}
@@ -168,22 +177,33 @@ func (s *Server) exchangeCode(c echo.Context, p *params) error {
 	if err := s.checkCodeSession(sess, ac, redirectURI, verifier); err != nil {
 		return err
 	}
-	if resource != "" && sess.Resource != "" && resource != sess.Resource {
-		return newError(http.StatusBadRequest, CodeInvalidTarget, "The resource does not match the authorization request")
+	ans, err := s.codeTokens(ctx, sess, ac, resource)
+	if err != nil {
+		return err
 	}
-	if resource == "" {
-		resource = sess.Resource
+	return writeJSON(c, http.StatusOK, ans, true)
+}
+
+// codeTokens is the code exchange's answer: an access token (audience
+// ["backstage", resource] when the request or the authorization names a
+// resource; both must agree), the same JWT as id_token, the granted scope,
+// and a refresh token when offline_access is granted and the client may
+// use the refresh_token grant.
+func (s *Server) codeTokens(ctx context.Context, sess identity.AuthSession, ac identity.AuthCode, resource string) (tokenAnswer, error) {
+	resource, err := matchResource(resource, sess.Resource)
+	if err != nil {
+		return tokenAnswer{}, err
 	}
 	ans, err := s.accessToken(ctx, ac.UserEntityRef, resource)
 	if err != nil {
-		return err
+		return ans, err
 	}
 	ans.IDToken = ans.AccessToken // Backstage compatibility (spec §4.1)
 	ans.Scope = s.cfg.grantedScope(sess.Scope)
 	if hasScope(ans.Scope, ScopeOfflineAccess) && s.mayRefresh(ctx, ac.ClientID) {
-		ans.RefreshToken = s.issueRefreshToken(ctx, ac.UserEntityRef, ac.ClientID, ans.Scope)
+		ans.RefreshToken = s.issueRefreshToken(ctx, identity.RefreshSession{UserEntityRef: ac.UserEntityRef, ClientID: ac.ClientID, Scope: ans.Scope, Resource: resource})
 	}
-	return writeJSON(c, http.StatusOK, ans, true)
+	return ans, nil
 }
 
 // checkCodeSession is spec §2.9.1 steps 6–8 against the redeemed code's
@@ -259,6 +279,19 @@ func resourceParam(p *params) (string, error) {
 	return r, nil
 }
 
+// matchResource is the resource a token is for: the one the request
+// names, which must be the granted one when there is one (RFC 8707 §2.2),
+// else the granted one.
+func matchResource(requested, granted string) (string, error) {
+	if requested != "" && granted != "" && requested != granted {
+		return "", newError(http.StatusBadRequest, CodeInvalidTarget, "The resource does not match the authorization request")
+	}
+	if requested == "" {
+		return granted, nil
+	}
+	return requested, nil
+}
+
 // mayRefresh reports whether the client may use the refresh_token grant:
 // its document (the CLI's from memory, a CIMD client's fetched, usually
 // cached) or its registration lists it. A document that cannot be fetched
@@ -271,20 +304,13 @@ func (s *Server) mayRefresh(ctx context.Context, clientID string) bool {
 	if err == nil && dcr != nil {
 		return slices.Contains(dcr.GrantTypes, grantRefreshToken)
 	}
-	if err == nil && s.opts.Fetcher != nil {
+	if err == nil {
 		var doc *cimd.Client
-		if doc, err = s.opts.Fetcher.Fetch(ctx, clientID); err == nil {
+		if doc, err = s.tok.fetcher.Fetch(ctx, clientID); err == nil {
 			return doc.AllowsGrant(grantRefreshToken)
 		}
 	}
 	s.log.WarnContext(ctx, "could not read the client's grant types; no refresh token issued",
-		slog.String("client_id", clientID), slog.String("error", errString(err)))
+		slog.String("client_id", clientID), slog.String("error", err.Error()))
 	return false
-}
-
-func errString(err error) string {
-	if err == nil {
-		return "no client metadata fetcher"
-	}
-	return err.Error()
 }

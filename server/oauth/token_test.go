@@ -18,7 +18,9 @@ import (
 
 // withLog sends the server's log to a buffer the test reads.
 func withLog(buf *testlog.Buffer) func(*Options) {
-	return func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})) }
+	return func(o *Options) {
+		o.Logger = slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 }
 
 func TestTokenCLIJSONExchange(t *testing.T) {
@@ -110,6 +112,7 @@ func TestTokenErrors(t *testing.T) {
 		{"refresh unknown", map[string]any{"grant_type": "refresh_token", "refresh_token": "a.b"}, 400, "invalid_grant", "Invalid refresh token"},
 		{"secret without id", map[string]any{"grant_type": "refresh_token", "refresh_token": "a.b", "client_secret": "s"}, 401, "invalid_client", "Client authentication required"},
 		{"unknown client", map[string]any{"grant_type": "refresh_token", "refresh_token": "a.b", "client_id": "nobody"}, 401, "invalid_client", "Invalid client credentials"},
+		{"client_id a number", map[string]any{"grant_type": "refresh_token", "client_id": 7}, 400, "invalid_request", `Validation error: Invalid input: expected string, received number at "client_id"`},
 		{"cimd with secret", map[string]any{"grant_type": "refresh_token", "refresh_token": "a.b", "client_id": testCIMDClient, "client_secret": "s"}, 401, "invalid_client", "Invalid client credentials"},
 	}
 	for _, tt := range tests {
@@ -167,6 +170,27 @@ func TestTokenCodeChecks(t *testing.T) {
 		h.clock.Advance(CodeLifetime)
 		wantOAuthError(t, h.exchange(code, nil), 400, "invalid_grant", "Authorization code expired")
 	})
+	t.Run("no user", func(t *testing.T) {
+		code := h.approvedCode(grant{Status: identity.AuthPending})
+		wantOAuthError(t, h.exchange(code, nil), 400, "invalid_grant", "Authorization not approved")
+		err := h.store.CreateCode(context.Background(), identity.AuthCode{Hash: identity.HashSecret("userless"), SessionID: sessionOf(t, h, h.approvedCode(grant{})),
+			ClientID: testCIMDClient, RedirectURI: testRedirect, Expires: h.clock.Now().Add(CodeLifetime)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantOAuthError(t, h.exchange("userless", nil), 400, "invalid_grant", "No user associated with authorization")
+	})
+	t.Run("no refresh token when the document cannot be read", func(t *testing.T) {
+		code := h.approvedCode(grant{})
+		h.fetcher.mu.Lock()
+		h.fetcher.errs[testCIMDClient] = errors.New("gone")
+		h.fetcher.mu.Unlock()
+		defer func() { h.fetcher.mu.Lock(); delete(h.fetcher.errs, testCIMDClient); h.fetcher.mu.Unlock() }()
+		r := h.exchange(code, nil)
+		if r.Status != 200 || r.JSON(t)["refresh_token"] != nil {
+			t.Errorf("%d %s", r.Status, r.Body)
+		}
+	})
 	t.Run("session gone", func(t *testing.T) {
 		err := h.store.CreateCode(context.Background(), identity.AuthCode{Hash: identity.HashSecret("orphan"), SessionID: "gone",
 			ClientID: testCIMDClient, RedirectURI: testRedirect, UserEntityRef: testUser, Expires: h.clock.Now().Add(CodeLifetime)})
@@ -192,6 +216,30 @@ func TestTokenCodeChecks(t *testing.T) {
 			t.Errorf("aud without resource = %s", aud)
 		}
 	})
+}
+
+// sessionOf redeems code and returns its session id (a way to get a real
+// approved session for a hand-made code).
+func sessionOf(t *testing.T, h *harness, code string) string {
+	t.Helper()
+	ac, err := h.store.RedeemCode(context.Background(), identity.HashSecret(code), h.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ac.SessionID
+}
+
+func TestNewRefusesBadPatterns(t *testing.T) {
+	cfg := testConfig()
+	cfg.DCR.RedirectURIPatterns = []string{"http://[bad"}
+	issuer, _ := identity.NewIssuer(identity.Options{Issuer: cfg.AuthBaseURL})
+	if _, err := New(Options{Config: cfg, Store: identity.NewMemoryOAuthStore(), Tokens: issuer, GraceSecret: "x"}); err == nil || !strings.Contains(err.Error(), "redirect URI allowlist") {
+		t.Errorf("New = %v", err)
+	}
+	cfg = testConfig()
+	if _, err := New(Options{Config: cfg, Store: identity.NewMemoryOAuthStore(), Tokens: issuer}); err == nil {
+		t.Error("refresh tokens on without a grace secret")
+	}
 }
 
 // wantOAuthErrorRaw is wantOAuthError without HTML escaping in the
