@@ -152,7 +152,8 @@ func logFetchTrace(t *testing.T, who, file string) {
 // confidential: client_secret_basic), authorizes with S256 PKCE, state and
 // resource, gets the user's consent as the Backstage frontend asks for
 // it, exchanges the code, calls the MCP server, refreshes, revokes by
-// plain RFC 7009, and then fails to refresh.
+// plain RFC 7009, and then fails to refresh; a second authorization is
+// cancelled at consent (error=access_denied, state, iss).
 func TestMCPClientDCR(t *testing.T) {
 	testMCPClient(t, "dcr")
 }

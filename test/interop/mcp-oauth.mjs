@@ -10,7 +10,8 @@
 // so discovery, registration (DCR) or the URL client id (CIMD), PKCE,
 // state, resource, the code exchange and the refresh are the SDK's
 // auth() orchestrator. The consent page is played as the Backstage
-// frontend plays it (lib/flow.mjs); revocation is plain RFC 7009.
+// frontend plays it (lib/flow.mjs), approved and then, for a second
+// authorization, cancelled; revocation is plain RFC 7009.
 //
 // Environment:
 //   GATEHOUSE_AUTH_URL    <A>, the auth plugin's base URL (…/api/auth)
@@ -336,6 +337,17 @@ run(async () => {
       'a refresh with the revoked token',
     );
     step('revoke', `200 (${client.client_secret ? 'Basic' : 'client_id'}); a refresh with it now fails with invalid_grant`);
+
+    // 8. A new authorization, cancelled on the consent page: the client's
+    // redirect carries the error, its state and iss.
+    provider.saveTokens(undefined);
+    assert.equal(await auth(provider, { serverUrl: new URL(mcpServer.resource) }), 'REDIRECT', 'auth() without tokens');
+    assert.equal(provider.authorizations.length, 2, 'a second authorization started');
+    await consent({ authorizationUrl: provider.authorizations[1].toString(), authBase, userToken, reject: true });
+    const denied = await callback.next();
+    assert.deepEqual(Object.keys(denied), ['error', 'error_description', 'state', 'iss'], 'reject redirect parameters');
+    assert.deepEqual(denied, { error: 'access_denied', error_description: 'User denied the request', state: provider.lastState, iss: authBase });
+    step('cancel', 'a second authorization cancelled at consent: error=access_denied, state, iss');
 
     if (document) {
       assert.ok(document.fetches.length >= 1, 'Gatehouse fetched the client metadata document');
