@@ -44,11 +44,12 @@ bench:
 	@$(GO) test -run '^$$' -bench . -benchmem -count=1 ./identity/ ./identity/sqlstore/ ./server/ ./server/oauth/ ./resolvers/ ./resolvers/wasm/ ./resolvers/catalog/ ./test/e2e/ \
 		| tee bench.out | scripts/benchtable.sh
 
-# A real Backstage backend (backend-defaults + the catalog plugin on SQLite
-# in memory), pinned by test/interop/package-lock.json and installed once
-# (npm ci, cache in test/interop/.npm-cache); then the tests that run
-# Gatehouse against it, with GATEHOUSE_REQUIRE=node so that none of them
-# skips.
+# Real clients, pinned by test/interop/package-lock.json and installed once
+# (npm ci, cache in test/interop/.npm-cache): a Backstage backend
+# (backend-defaults + the catalog plugin on SQLite in memory), the MCP
+# TypeScript SDK (an MCP client and server) and the Backstage CLI's auth
+# module; then the tests that run Gatehouse against them (Backstage*, MCP*),
+# with GATEHOUSE_REQUIRE=node so that none of them skips.
 INTEROP := test/interop
 
 $(INTEROP)/node_modules/.gatehouse-installed: $(INTEROP)/package.json $(INTEROP)/package-lock.json
@@ -58,7 +59,7 @@ $(INTEROP)/node_modules/.gatehouse-installed: $(INTEROP)/package.json $(INTEROP)
 interop-deps: $(INTEROP)/node_modules/.gatehouse-installed
 
 interop: interop-deps
-	GATEHOUSE_REQUIRE=node $(GO) test -race -count=1 -run 'Backstage' ./resolvers/catalog/ ./test/e2e/
+	GATEHOUSE_REQUIRE=node $(GO) test -race -count=1 -run 'Backstage|MCP' ./resolvers/catalog/ ./test/e2e/
 
 clean:
 	rm -rf bin bench.out

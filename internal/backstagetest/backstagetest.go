@@ -87,12 +87,23 @@ func Dir(t testing.TB) string {
 // directory.
 func Require(t testing.TB) string {
 	t.Helper()
+	return RequirePackages(t, "@backstage/plugin-catalog-backend")
+}
+
+// RequirePackages is Require for the npm packages named (e.g.
+// "@modelcontextprotocol/sdk"), each of which must be installed under
+// test/interop/node_modules.
+func RequirePackages(t testing.TB, packages ...string) string {
+	t.Helper()
 	dir := Dir(t)
 	miss := ""
 	if _, err := exec.LookPath("node"); err != nil {
 		miss = "node is not on PATH"
-	} else if _, err := os.Stat(filepath.Join(dir, "node_modules", "@backstage", "plugin-catalog-backend", "package.json")); err != nil {
-		miss = "the Backstage backend is not installed under " + filepath.Join(dir, "node_modules")
+	}
+	for _, p := range packages {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", p, "package.json")); miss == "" && err != nil {
+			miss = p + " is not installed under " + filepath.Join(dir, "node_modules")
+		}
 	}
 	if miss != "" {
 		testenv.Missing(t, testenv.Node, miss+" (run `make interop` to install it and run these tests)")

@@ -34,6 +34,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/devidp"
 	"github.com/gatehouse-auth/gatehouse/internal/gateway"
 	"github.com/gatehouse-auth/gatehouse/internal/testlog"
+	"github.com/gatehouse-auth/gatehouse/server/oauth"
 )
 
 // appOrigin plays the Backstage app; it is never served, only posted to.
@@ -148,6 +149,9 @@ type harnessOptions struct {
 	// (oauth_replicas_test.go). Requests still go to h.base, the
 	// harness's own listener.
 	publicBase string
+	// cimdFetcher, when set, fetches CIMD client documents (a test CA's
+	// loopback server, mcp_interop_test.go).
+	cimdFetcher oauth.ClientFetcher
 }
 
 // startVCFIdP starts the dev IdP with the test users and the vcfsso test
@@ -283,7 +287,7 @@ catalog:
 	clock := &testClock{}
 	logs := &testlog.Buffer{}
 	secrets := &secretRecorder{}
-	gw, err := gateway.Build(cfg, gateway.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Now: clock.Now, HTTPClient: secrets.client(o.httpClient), DB: o.db, SessionEnds: o.sessionEnds, MetricsListener: o.metricsListener, Listener: noServerListener(o, ln)})
+	gw, err := gateway.Build(cfg, gateway.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Now: clock.Now, HTTPClient: secrets.client(o.httpClient), DB: o.db, SessionEnds: o.sessionEnds, MetricsListener: o.metricsListener, Listener: noServerListener(o, ln), CIMDFetcher: o.cimdFetcher})
 	if err != nil {
 		t.Fatal(err)
 	}
