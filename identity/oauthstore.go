@@ -47,6 +47,12 @@ var (
 	// presented again. The store has already deleted the whole family (the
 	// refresh session), as OAuth 2.0 Security BCP §4.14.2 asks.
 	ErrRefreshReused = &autherr.Error{Name: autherr.NameConflict, Message: "The refresh token has already been used"}
+	// ErrRefreshGraceReplay: the presented secret is the one the session's
+	// previous rotation replaced, within that rotation's grace period (a
+	// concurrent loser, or a client's retry). RotateRefreshSession returns
+	// the session as stored with it, so the caller replays PrevAnswer;
+	// nothing was changed or revoked.
+	ErrRefreshGraceReplay = &autherr.Error{Name: autherr.NameConflict, Message: "The refresh token was just rotated"}
 )
 
 // OAuthClient is a client registered by dynamic client registration.
@@ -117,6 +123,15 @@ type RefreshSession struct {
 	// Expires is the absolute end: Created plus the rotation lifetime.
 	// Rotation never moves it.
 	Expires time.Time
+	// PrevHash is HashSecret of the secret the last rotation replaced
+	// ("" before the first rotation).
+	PrevHash string
+	// PrevAnswer is what the last rotation's caller gave the store to
+	// replay (sealed by the caller; the store keeps it opaque).
+	PrevAnswer []byte
+	// PrevUntil is the end of the last rotation's grace period: until
+	// then, PrevHash replays PrevAnswer instead of counting as reuse.
+	PrevUntil time.Time
 }
 
 // OAuthClientStore keeps DCR clients.
@@ -178,16 +193,21 @@ type RefreshSessionStore interface {
 	// expiry.
 	GetRefreshSession(ctx context.Context, id string) (RefreshSession, error)
 	// RotateRefreshSession replaces the secret hash oldHash of session id by
-	// newHash and sets LastUsed = now, IdleExpires = min(now+idle, Expires),
-	// in one conditional write that also requires the session unexpired at
-	// now: of concurrent calls with one oldHash at most one succeeds, and
-	// it returns the session as it now is. oldHash is remembered as rotated
-	// out (until the session is deleted, so the record grows by one hash
-	// per rotation within the session's absolute lifetime); presenting it
-	// again (including by a concurrent loser) deletes the session and
-	// returns ErrRefreshReused. Any other mismatch, an
-	// expired session or an unknown id is NotFound.
-	RotateRefreshSession(ctx context.Context, id, oldHash, newHash string, now time.Time, idle time.Duration) (RefreshSession, error)
+	// newHash, sets LastUsed = now, IdleExpires = min(now+idle, Expires),
+	// and records the rotation (PrevHash = oldHash, PrevAnswer = answer,
+	// PrevUntil = graceUntil), in one conditional write that also requires
+	// the session unexpired at now: of concurrent calls with one oldHash at
+	// most one succeeds, and it returns the session as it now is.
+	//
+	// When the write matches nothing: if oldHash is the session's PrevHash
+	// and now is before PrevUntil (and the session unexpired), it returns
+	// the session as stored and ErrRefreshGraceReplay, changing nothing —
+	// every concurrent loser gets this, on any replica. Otherwise, if
+	// oldHash was rotated out earlier (rotated-out hashes are remembered
+	// until the session is deleted, one per rotation), it deletes the
+	// session and returns ErrRefreshReused. Any other mismatch, an expired
+	// session or an unknown id is NotFound.
+	RotateRefreshSession(ctx context.Context, id, oldHash, newHash string, answer []byte, graceUntil, now time.Time, idle time.Duration) (RefreshSession, error)
 	// DeleteRefreshSession deletes the session (revocation); deleting a
 	// missing one is not an error.
 	DeleteRefreshSession(ctx context.Context, id string) error

@@ -206,25 +206,31 @@ func (m *MemoryOAuthStore) GetRefreshSession(_ context.Context, id string) (Refr
 }
 
 // RotateRefreshSession implements OAuthStore.
-func (m *MemoryOAuthStore) RotateRefreshSession(_ context.Context, id, oldHash, newHash string, now time.Time, idle time.Duration) (RefreshSession, error) {
+func (m *MemoryOAuthStore) RotateRefreshSession(_ context.Context, id, oldHash, newHash string, answer []byte, graceUntil, now time.Time, idle time.Duration) (RefreshSession, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.refresh[id]
 	if !ok {
 		return RefreshSession{}, autherr.NotFound("no refresh session %q", id)
 	}
+	live := now.Before(r.IdleExpires) && now.Before(r.Expires)
 	if r.SecretHash != oldHash {
-		if m.rotated[oldHash] == id {
+		switch {
+		case r.PrevHash == oldHash && now.Before(r.PrevUntil) && live:
+			r.PrevAnswer = slices.Clone(r.PrevAnswer)
+			return r, ErrRefreshGraceReplay
+		case m.rotated[oldHash] == id:
 			m.deleteRefresh(id)
 			return RefreshSession{}, ErrRefreshReused
 		}
 		return RefreshSession{}, autherr.NotFound("invalid refresh token")
 	}
-	if !now.Before(r.IdleExpires) || !now.Before(r.Expires) {
+	if !live {
 		return RefreshSession{}, autherr.NotFound("the refresh token has expired")
 	}
 	m.rotated[oldHash] = id
 	r.SecretHash, r.LastUsed, r.IdleExpires = newHash, now, IdleExpiry(now, idle, r.Expires)
+	r.PrevHash, r.PrevAnswer, r.PrevUntil = oldHash, slices.Clone(answer), graceUntil
 	m.refresh[id] = r
 	return r, nil
 }

@@ -294,21 +294,29 @@ func (db *DB) lruRefreshIDs(ctx context.Context, tx *sql.Tx, user string, maxPer
 	return nil, nil
 }
 
-// getRefresh reads a refresh session through q (the DB or a transaction).
-func (db *DB) getRefresh(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, id string) (identity.RefreshSession, error) {
+// refreshColumns are the columns scanRefresh reads, in its order.
+const refreshColumns = `id, user_entity_ref, client_id, scope, resource, secret_hash, created_at, last_used_at, idle_expires_at, expires_at, prev_hash, prev_answer, prev_until`
+
+// scanRefresh reads one row of refreshColumns; no row is NotFound.
+func (db *DB) scanRefresh(row *sql.Row, id string) (identity.RefreshSession, error) {
 	var r identity.RefreshSession
-	var created, used, idle, expires any
-	err := q.QueryRowContext(ctx, db.q(`SELECT id, user_entity_ref, client_id, scope, resource, secret_hash, created_at, last_used_at, idle_expires_at, expires_at
-FROM oauth_refresh_sessions WHERE id = ?`), id).Scan(&r.ID, &r.UserEntityRef, &r.ClientID, &r.Scope, &r.Resource, &r.SecretHash, &created, &used, &idle, &expires)
+	var created, used, idle, expires, prevUntil any
+	err := row.Scan(&r.ID, &r.UserEntityRef, &r.ClientID, &r.Scope, &r.Resource, &r.SecretHash, &created, &used, &idle, &expires, &r.PrevHash, &r.PrevAnswer, &prevUntil)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, autherr.NotFound("no refresh session %q", id)
 	} else if err != nil {
 		return r, db.unavailable(err)
 	}
 	r.Created, r.LastUsed, r.IdleExpires, r.Expires = db.timeOf(created), db.timeOf(used), db.timeOf(idle), db.timeOf(expires)
+	r.PrevUntil = db.timeOf(prevUntil)
 	return r, nil
+}
+
+// getRefresh reads a refresh session through q (the DB or a transaction).
+func (db *DB) getRefresh(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, id string) (identity.RefreshSession, error) {
+	return db.scanRefresh(q.QueryRowContext(ctx, db.q(`SELECT `+refreshColumns+` FROM oauth_refresh_sessions WHERE id = ?`), id), id)
 }
 
 // GetRefreshSession implements identity.RefreshSessionStore.
@@ -319,45 +327,68 @@ func (db *DB) GetRefreshSession(ctx context.Context, id string) (identity.Refres
 }
 
 // RotateRefreshSession implements identity.RefreshSessionStore: one
-// transaction whose first statement is the conditional UPDATE.
-// IdleExpires = min(now+idle, expires_at) is computed in SQL so that the
-// row's own absolute end bounds it.
-func (db *DB) RotateRefreshSession(ctx context.Context, id, oldHash, newHash string, now time.Time, idle time.Duration) (identity.RefreshSession, error) {
+// transaction whose first statement is the conditional UPDATE, which
+// returns the row it wrote. IdleExpires = min(now+idle, expires_at) is
+// computed in SQL so that the row's own absolute end bounds it. A loser
+// reads the row after its UPDATE matched nothing: on PostgreSQL the UPDATE
+// waited for the winner's row lock, and READ COMMITTED's next statement
+// sees the winner's prev_hash; SQLite serialises the two transactions.
+func (db *DB) RotateRefreshSession(ctx context.Context, id, oldHash, newHash string, answer []byte, graceUntil, now time.Time, idle time.Duration) (identity.RefreshSession, error) {
 	var out identity.RefreshSession
-	var reused bool
+	var outcome error
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		idleEnd := db.timeArg(now.Add(idle))
-		n, err := affected(tx.ExecContext(ctx, db.q(`UPDATE oauth_refresh_sessions
-SET secret_hash = ?, last_used_at = ?, idle_expires_at = CASE WHEN expires_at < ? THEN expires_at ELSE ? END
-WHERE id = ? AND secret_hash = ? AND idle_expires_at > ? AND expires_at > ?`),
-			newHash, db.timeArg(now), idleEnd, idleEnd, id, oldHash, db.timeArg(now), db.timeArg(now)))
-		if err != nil {
-			return db.unavailable(err)
-		}
-		if n == 1 {
+		idleEnd, at := db.timeArg(now.Add(idle)), db.timeArg(now)
+		var err error
+		out, err = db.scanRefresh(tx.QueryRowContext(ctx, db.q(`UPDATE oauth_refresh_sessions
+SET secret_hash = ?, last_used_at = ?, idle_expires_at = CASE WHEN expires_at < ? THEN expires_at ELSE ? END,
+    prev_hash = ?, prev_answer = ?, prev_until = ?
+WHERE id = ? AND secret_hash = ? AND idle_expires_at > ? AND expires_at > ?
+RETURNING `+refreshColumns),
+			newHash, at, idleEnd, idleEnd, oldHash, answer, db.timeArg(graceUntil), id, oldHash, at, at), id)
+		if err == nil {
 			if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO oauth_refresh_rotated (secret_hash, session_id) VALUES (?, ?) ON CONFLICT DO NOTHING`), oldHash, id); err != nil {
 				return db.unavailable(err)
 			}
-			out, err = db.getRefresh(ctx, tx, id)
+			return nil
+		} else if !autherr.IsNotFound(err) {
 			return err
 		}
-		var k int
-		if err := tx.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM oauth_refresh_rotated WHERE secret_hash = ? AND session_id = ?`), oldHash, id).Scan(&k); err != nil {
-			return db.unavailable(err)
+		out, outcome = db.rotationMissed(ctx, tx, id, oldHash, now)
+		if errors.Is(outcome, identity.ErrRefreshGraceReplay) || errors.Is(outcome, identity.ErrRefreshReused) {
+			return nil // an answer, not a failure: commit (reuse deleted the family)
 		}
-		if k > 0 {
-			reused = true
-			return db.deleteRefreshTx(ctx, tx, id)
-		}
-		return autherr.NotFound("invalid or expired refresh token")
+		return outcome
 	})
 	if err != nil {
 		return identity.RefreshSession{}, err
 	}
-	if reused {
-		return identity.RefreshSession{}, identity.ErrRefreshReused
+	return out, outcome
+}
+
+// rotationMissed tells, inside the rotation's transaction, why its UPDATE
+// matched nothing: a grace replay (the stored session and
+// ErrRefreshGraceReplay), reuse of a rotated-out hash (the session deleted,
+// ErrRefreshReused), or NotFound (or the store's failure). Only reuse
+// writes.
+func (db *DB) rotationMissed(ctx context.Context, tx *sql.Tx, id, oldHash string, now time.Time) (identity.RefreshSession, error) {
+	cur, err := db.getRefresh(ctx, tx, id)
+	if err != nil {
+		return identity.RefreshSession{}, err
 	}
-	return out, nil
+	if cur.PrevHash == oldHash && now.Before(cur.PrevUntil) && now.Before(cur.IdleExpires) && now.Before(cur.Expires) {
+		return cur, identity.ErrRefreshGraceReplay
+	}
+	var k int
+	if err := tx.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM oauth_refresh_rotated WHERE secret_hash = ? AND session_id = ?`), oldHash, id).Scan(&k); err != nil {
+		return identity.RefreshSession{}, db.unavailable(err)
+	}
+	if k == 0 {
+		return identity.RefreshSession{}, autherr.NotFound("invalid or expired refresh token")
+	}
+	if err := db.deleteRefreshTx(ctx, tx, id); err != nil {
+		return identity.RefreshSession{}, err
+	}
+	return identity.RefreshSession{}, identity.ErrRefreshReused
 }
 
 // DeleteRefreshSession implements identity.RefreshSessionStore.

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -249,13 +250,13 @@ func RunOAuthStore(t *testing.T, open func(t *testing.T) identity.OAuthStore) {
 		}
 		h1 := identity.HashSecret("r1-secret-1")
 		at := t0.Add(time.Hour)
-		got, err := s.RotateRefreshSession(ctx, "r1", r.SecretHash, h1, at, idle)
+		got, err := s.RotateRefreshSession(ctx, "r1", r.SecretHash, h1, nil, at, at, idle)
 		want := r
 		want.SecretHash, want.LastUsed, want.IdleExpires = h1, at, at.Add(idle)
 		if err != nil || !sameRefresh(got, want) {
 			t.Errorf("Rotate = %+v, %v; want %+v", got, err, want)
 		}
-		if _, err := s.RotateRefreshSession(ctx, "r1", identity.HashSecret("never issued"), identity.HashSecret("x"), at, idle); !autherr.IsNotFound(err) || errors.Is(err, identity.ErrRefreshReused) {
+		if _, err := s.RotateRefreshSession(ctx, "r1", identity.HashSecret("never issued"), identity.HashSecret("x"), nil, at, at, idle); !autherr.IsNotFound(err) || errors.Is(err, identity.ErrRefreshReused) {
 			t.Errorf("Rotate with a wrong secret = %v; want NotFound", err)
 		}
 		if _, err := s.GetRefreshSession(ctx, "r1"); err != nil {
@@ -263,13 +264,13 @@ func RunOAuthStore(t *testing.T, open func(t *testing.T) identity.OAuthStore) {
 		}
 		// Reuse of the rotated-out secret revokes the family, including
 		// the current secret h1.
-		if _, err := s.RotateRefreshSession(ctx, "r1", r.SecretHash, identity.HashSecret("x"), at, idle); !errors.Is(err, identity.ErrRefreshReused) {
+		if _, err := s.RotateRefreshSession(ctx, "r1", r.SecretHash, identity.HashSecret("x"), nil, at, at, idle); !errors.Is(err, identity.ErrRefreshReused) {
 			t.Errorf("Rotate with the old secret = %v; want ErrRefreshReused", err)
 		}
 		if _, err := s.GetRefreshSession(ctx, "r1"); !autherr.IsNotFound(err) {
 			t.Errorf("the family survived reuse: %v", err)
 		}
-		if _, err := s.RotateRefreshSession(ctx, "r1", h1, identity.HashSecret("y"), at, idle); !autherr.IsNotFound(err) {
+		if _, err := s.RotateRefreshSession(ctx, "r1", h1, identity.HashSecret("y"), nil, at, at, idle); !autherr.IsNotFound(err) {
 			t.Errorf("the current secret works after reuse: %v", err)
 		}
 	})
@@ -287,7 +288,7 @@ func RunOAuthStore(t *testing.T, open func(t *testing.T) identity.OAuthStore) {
 			i++
 			h := identity.HashSecret(fmt.Sprint("new-", i))
 			mu.Unlock()
-			_, err := s.RotateRefreshSession(ctx, "r1", r.SecretHash, h, t0.Add(time.Minute), idle)
+			_, err := s.RotateRefreshSession(ctx, "r1", r.SecretHash, h, nil, t0.Add(time.Minute), t0.Add(time.Minute), idle)
 			return err
 		})
 		if n := winners(errs); n != 1 {
@@ -303,13 +304,83 @@ func RunOAuthStore(t *testing.T, open func(t *testing.T) identity.OAuthStore) {
 		}
 	})
 
+	t.Run("RefreshGraceReplay", func(t *testing.T) {
+		s := open(t)
+		r := newRefresh("r1", "user:default/alice", "c1", t0)
+		if _, err := s.CreateRefreshSession(ctx, r, 20); err != nil {
+			t.Fatal(err)
+		}
+		h1, answer := identity.HashSecret("r1-secret-1"), []byte("sealed answer \x00\xff")
+		at := t0.Add(time.Hour)
+		grace := at.Add(10 * time.Second)
+		if _, err := s.RotateRefreshSession(ctx, "r1", r.SecretHash, h1, answer, grace, at, idle); err != nil {
+			t.Fatal(err)
+		}
+		want := r
+		want.SecretHash, want.LastUsed, want.IdleExpires = h1, at, at.Add(idle)
+		if got, err := s.GetRefreshSession(ctx, "r1"); err != nil || !sameRefresh(got, want) || !samePrev(got, r.SecretHash, answer, grace) {
+			t.Errorf("GetRefreshSession after rotation = %+v, %v; want %+v with the previous rotation", got, err, want)
+		}
+		// Within the grace period the old secret replays the answer and
+		// changes nothing, however often.
+		for k := range 2 {
+			got, err := s.RotateRefreshSession(ctx, "r1", r.SecretHash, identity.HashSecret(fmt.Sprint("other-", k)), []byte("x"), grace.Add(time.Minute), grace.Add(-time.Microsecond), idle)
+			if !errors.Is(err, identity.ErrRefreshGraceReplay) || !sameRefresh(got, want) || !samePrev(got, r.SecretHash, answer, grace) {
+				t.Fatalf("replay %d within the grace = %+v, %v; want the stored session and ErrRefreshGraceReplay", k, got, err)
+			}
+		}
+		if got, err := s.GetRefreshSession(ctx, "r1"); err != nil || !sameRefresh(got, want) || !samePrev(got, r.SecretHash, answer, grace) {
+			t.Errorf("a replay changed the session: %+v, %v", got, err)
+		}
+		// At the grace period's end the old secret is reuse.
+		if _, err := s.RotateRefreshSession(ctx, "r1", r.SecretHash, identity.HashSecret("late"), nil, grace, grace, idle); !errors.Is(err, identity.ErrRefreshReused) {
+			t.Errorf("the old secret after the grace = %v; want ErrRefreshReused", err)
+		}
+		if _, err := s.GetRefreshSession(ctx, "r1"); !autherr.IsNotFound(err) {
+			t.Errorf("the family survived reuse after the grace: %v", err)
+		}
+	})
+
+	t.Run("RefreshGraceRace", func(t *testing.T) {
+		s := open(t)
+		r := newRefresh("r1", "user:default/alice", "c1", t0)
+		if _, err := s.CreateRefreshSession(ctx, r, 20); err != nil {
+			t.Fatal(err)
+		}
+		at := t0.Add(time.Minute)
+		var i int
+		var mu sync.Mutex
+		errs := race(func() error {
+			mu.Lock()
+			i++
+			k := i
+			mu.Unlock()
+			got, err := s.RotateRefreshSession(ctx, "r1", r.SecretHash, identity.HashSecret(fmt.Sprint("new-", k)), []byte(fmt.Sprint("answer-", k)), at.Add(10*time.Second), at, idle)
+			if errors.Is(err, identity.ErrRefreshGraceReplay) && (got.PrevHash != r.SecretHash || len(got.PrevAnswer) == 0) {
+				return fmt.Errorf("a replay without the winner's answer: %+v", got)
+			}
+			return err
+		})
+		if n := winners(errs); n != 1 {
+			t.Fatalf("%d of %d concurrent rotations won; want exactly 1 (%v)", n, racers, errs)
+		}
+		for _, err := range errs {
+			if err != nil && !errors.Is(err, identity.ErrRefreshGraceReplay) {
+				t.Errorf("a losing rotation = %v; want ErrRefreshGraceReplay", err)
+			}
+		}
+		if _, err := s.GetRefreshSession(ctx, "r1"); err != nil {
+			t.Errorf("concurrent rotations within the grace revoked the family: %v", err)
+		}
+	})
+
 	t.Run("RefreshExpiry", func(t *testing.T) {
 		s := open(t)
 		r := newRefresh("r1", "user:default/alice", "c1", t0)
 		if _, err := s.CreateRefreshSession(ctx, r, 20); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.RotateRefreshSession(ctx, "r1", r.SecretHash, identity.HashSecret("n"), r.IdleExpires, idle); !autherr.IsNotFound(err) {
+		if _, err := s.RotateRefreshSession(ctx, "r1", r.SecretHash, identity.HashSecret("n"), nil, r.IdleExpires, r.IdleExpires, idle); !autherr.IsNotFound(err) {
 			t.Errorf("Rotate at idle expiry = %v; want NotFound", err)
 		}
 		// Rotating every idle period keeps a session alive only until
@@ -318,7 +389,7 @@ func RunOAuthStore(t *testing.T, open func(t *testing.T) identity.OAuthStore) {
 		for k := 1; ; k++ {
 			at = at.Add(idle - time.Minute)
 			nh := identity.HashSecret(fmt.Sprint("s", k))
-			got, err := s.RotateRefreshSession(ctx, "r1", h, nh, at, idle)
+			got, err := s.RotateRefreshSession(ctx, "r1", h, nh, nil, at, at, idle)
 			if !at.Before(r.Expires) {
 				if !autherr.IsNotFound(err) {
 					t.Fatalf("Rotate past the absolute end = %v; want NotFound", err)
@@ -357,7 +428,7 @@ func RunOAuthStore(t *testing.T, open func(t *testing.T) identity.OAuthStore) {
 			t.Fatal(err)
 		}
 		// Using rc1 makes rc2 the least recently used.
-		if _, err := s.RotateRefreshSession(ctx, "rc1", identity.HashSecret("rc1-secret-0"), identity.HashSecret("rc1-1"), t0.Add(time.Hour), idle); err != nil {
+		if _, err := s.RotateRefreshSession(ctx, "rc1", identity.HashSecret("rc1-secret-0"), identity.HashSecret("rc1-1"), nil, t0.Add(time.Hour), t0.Add(time.Hour), idle); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.CreateRefreshSession(ctx, newRefresh("rc4", alice, "c4", t0.Add(2*time.Hour)), 3); err != nil {
@@ -422,6 +493,11 @@ func sameCode(a, b identity.AuthCode) bool {
 	ae, be := a.Expires, b.Expires
 	a.Expires, b.Expires = time.Time{}, time.Time{}
 	return a == b && ae.Equal(be)
+}
+
+// samePrev reports whether r records the previous rotation given.
+func samePrev(r identity.RefreshSession, hash string, answer []byte, until time.Time) bool {
+	return r.PrevHash == hash && bytes.Equal(r.PrevAnswer, answer) && r.PrevUntil.Equal(until)
 }
 
 func sameRefresh(a, b identity.RefreshSession) bool {

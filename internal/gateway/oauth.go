@@ -67,7 +67,6 @@ func (gw *Gateway) newOAuthServer(o Options) (*oauth.Server, error) {
 		Tokens:      gw.tokens,
 		Users:       catalogUsers{gw.catalog},
 		Fetcher:     o.CIMDFetcher, // nil: oauth's default, with the SSRF guard
-		Grace:       refreshGraceStore(o.DB),
 		GraceSecret: gw.cfg.Auth.SessionSecret,
 		Logger:      o.Logger,
 		Now:         o.Now,

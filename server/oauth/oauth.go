@@ -143,13 +143,12 @@ type Options struct {
 	// defaults. The CLI's own document is never fetched: it is served
 	// from memory (see cliClient).
 	Fetcher ClientFetcher
-	// Grace and GraceSecret let a refresh token that was just rotated be
-	// presented again for GracePeriod (a client's retry, two requests
-	// racing) and get the same answer instead of revoking the family
-	// (the sessions issue's mechanism, identity.RefreshGraceStore); the
-	// answer is sealed under a key derived from GraceSecret
-	// (auth.session.secret). Nil Grace means a memory store.
-	Grace       identity.RefreshGraceStore
+	// GraceSecret and GracePeriod let a refresh token that was just
+	// rotated be presented again for GracePeriod (a client's retry, two
+	// requests racing; 0 means DefaultRefreshGracePeriod) and get the
+	// same answer instead of revoking the family: the rotation stores
+	// the answer in the refresh session's row (Store), sealed under a
+	// key derived from GraceSecret (auth.session.secret).
 	GraceSecret string
 	GracePeriod time.Duration
 	// RegisterRate is how many registrations one client address may make

@@ -25,40 +25,26 @@ import (
 // as theft and revokes the family.
 const DefaultRefreshGracePeriod = 10 * time.Second
 
-const (
-	// refreshClaimTTL is how long one request's claim on a refresh token
-	// holds before another may take over, should the claimer die between
-	// claiming and answering. A rotation is a few store statements.
-	refreshClaimTTL = 10 * time.Second
-	// refreshWaitMax bounds how long a request waits for the concurrent
-	// request that claimed the same token to record its answer.
-	refreshWaitMax = 5 * time.Second
-	// refreshPollMax is the longest pause between two looks.
-	refreshPollMax = 100 * time.Millisecond
-	// graceLabel is the HKDF label of the key sealing grace records: its
-	// own, so a record never opens as anything else.
-	graceLabel = "gatehouse oauth refresh grace record v1"
-)
+// graceLabel is the HKDF label of the key sealing grace answers: its own,
+// so a sealed answer never opens as anything else.
+const graceLabel = "gatehouse oauth refresh grace record v1"
 
 // msgInvalidRefresh is the refresh grant's answer for every token that
 // does not (or no longer) work (spec §2.9.2 steps 5, 6, 8, 10).
 const msgInvalidRefresh = "Invalid refresh token"
 
-// refreshGrace shares a rotation's answer with the other presenters of
-// the same token for the grace period, across replicas sharing the store:
-// identity.RefreshGraceStore elects the request that rotates, which
-// records the new refresh token sealed; the others replay it.
+// refreshGrace seals a rotation's answer, which the store keeps in the
+// refresh session's own row (RefreshSession.PrevAnswer) for the grace
+// period, written by the rotation's one transaction: a concurrent loser
+// or a retry of the rotated-out token, on any replica sharing the store,
+// replays it.
 type refreshGrace struct {
-	store  identity.RefreshGraceStore
 	period time.Duration
 	aead   cipher.AEAD
 }
 
 func (g *refreshGrace) init(o Options) error {
-	g.store, g.period = o.Grace, o.GracePeriod
-	if g.store == nil {
-		g.store = identity.NewMemoryRefreshGraceStore()
-	}
+	g.period = o.GracePeriod
 	if g.period == 0 {
 		g.period = DefaultRefreshGracePeriod
 	}
@@ -81,9 +67,12 @@ type graceRecord struct {
 	User         string `json:"u"`
 }
 
-// graceKey names a presented refresh token in the grace store: its hash,
-// never the token.
-func graceKey(token string) string { return "oauth-refresh/" + identity.HashSecret(token) }
+// graceAD is a grace answer's additional data: the session and the hash
+// of the secret it answers, so that an answer moved to another session or
+// offered for another secret does not open.
+func graceAD(sessionID, presentedHash string) []byte {
+	return []byte("oauth-refresh/" + sessionID + "/" + presentedHash)
+}
 
 // refreshGrant is the refresh_token grant (spec §2.9.2), with client
 // binding, reuse detection and the grace period.
@@ -121,7 +110,7 @@ func (s *Server) refreshGrant(c echo.Context, p *params) error {
 	if resource, err = matchResource(resource, sess.Resource); err != nil {
 		return err
 	}
-	rec, err := s.rotate(ctx, sess, token, secret)
+	rec, err := s.rotate(ctx, sess, secret)
 	if err != nil {
 		return err
 	}
@@ -161,96 +150,81 @@ func (s *Server) liveRefreshSession(ctx context.Context, id string) (identity.Re
 	return sess, nil
 }
 
-// rotate spends token: the current secret is rotated by the one request
-// that claims it; a token rotated out within the grace period replays
-// that rotation's answer; a token rotated out earlier is reuse, which the
-// store answers by revoking the family.
-func (s *Server) rotate(ctx context.Context, sess identity.RefreshSession, token, secret string) (graceRecord, error) {
-	g := &s.tok.grace
-	key := graceKey(token)
-	current := subtle.ConstantTimeCompare([]byte(identity.HashSecret(secret)), []byte(sess.SecretHash)) == 1
-	// The wait is in real time: it is about concurrent requests, not
-	// token lifetimes (which follow s.now). Only the current secret may
-	// claim; a rotated-out one can only find (or wait for) an answer.
-	wctx, cancel := context.WithTimeout(ctx, refreshWaitMax)
-	defer cancel()
-	got, err := identity.ClaimOrAwaitRefresh(wctx, g.store, key, s.now, refreshClaimTTL, refreshPollMax, current)
+// rotate spends the presented secret: the current one is rotated (one
+// write, which also records the sealed answer for the grace period); the
+// one the last rotation replaced, within its grace period, replays that
+// rotation's answer without writing; any other is presented to the store,
+// which revokes the family when it was rotated out.
+func (s *Server) rotate(ctx context.Context, sess identity.RefreshSession, secret string) (graceRecord, error) {
+	hash := identity.HashSecret(secret)
 	switch {
-	case err != nil && wctx.Err() != nil:
-		return graceRecord{}, autherr.Wrap(autherr.NameServiceUnavailable, "timed out waiting for a concurrent refresh of the same token", err)
-	case err != nil && current:
-		// Without the grace store the rotation still works; only a retry
-		// of this token will count as reuse.
-		s.log.WarnContext(ctx, "refresh grace store unavailable; rotating without it", "error", err.Error())
-		return s.rotateNow(ctx, sess, secret)
-	case err != nil:
-		// Never revoke a family because the store that would have told a
-		// retry from a theft is down.
-		return graceRecord{}, err
-	case got.Won:
-		return s.rotateClaimed(ctx, sess, key, secret)
-	case got.Answer != nil:
-		rec, err := g.open(key, got.Answer)
-		if err != nil {
-			s.log.WarnContext(ctx, "refresh grace record unusable", "error", err.Error())
-			return graceRecord{}, invalidGrant(msgInvalidRefresh)
-		}
-		return rec, nil
+	case sameHash(hash, sess.SecretHash):
+		return s.rotateCurrent(ctx, sess, hash)
+	case sameHash(hash, sess.PrevHash) && s.now().Before(sess.PrevUntil):
+		return s.replay(ctx, sess, hash)
 	}
-	// Rotated out and past the grace period (or never issued): the store
-	// tells reuse, and revokes, from a wrong secret.
-	return graceRecord{}, s.reuse(ctx, sess, secret)
+	return s.reuse(ctx, sess, hash)
 }
 
-// rotateClaimed is the claiming request's part: the catalog check, the
-// store's rotation, and the sealed answer for the grace period. On failure
-// the claim is released so that a waiting request tries itself.
-func (s *Server) rotateClaimed(ctx context.Context, sess identity.RefreshSession, key, secret string) (graceRecord, error) {
-	g := &s.tok.grace
-	rec, err := s.rotateNow(ctx, sess, secret)
-	if err != nil {
-		if rerr := g.store.ReleaseRefresh(ctx, key); rerr != nil {
-			s.log.WarnContext(ctx, "could not release a refresh grace claim", "error", rerr.Error())
-		}
+// sameHash compares two secret hashes in constant time; "" never matches.
+func sameHash(a, b string) bool {
+	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// rotateCurrent checks the user still exists, then rotates the session to
+// a new secret, storing the answer sealed for the grace period. A
+// concurrent request that rotated the same secret first makes the store
+// answer ErrRefreshGraceReplay with its answer, which this one replays.
+func (s *Server) rotateCurrent(ctx context.Context, sess identity.RefreshSession, hash string) (graceRecord, error) {
+	if err := s.checkUserExists(ctx, sess); err != nil {
 		return graceRecord{}, err
 	}
-	sealed, err := g.seal(key, rec)
-	if err == nil {
-		err = g.store.PutRefresh(ctx, key, sealed, s.now().Add(g.period))
-	}
+	g := &s.tok.grace
+	next := newSecret()
+	rec := graceRecord{RefreshToken: sess.ID + "." + next, User: sess.UserEntityRef}
+	sealed, err := g.seal(graceAD(sess.ID, hash), rec)
 	if err != nil {
-		// This request is answered; a retry of the old token will be
-		// treated as reuse, as without a grace store.
-		s.log.WarnContext(ctx, "refresh grace record unavailable", "error", err.Error())
+		return graceRecord{}, err
+	}
+	now := s.now()
+	stored, err := s.opts.Store.RotateRefreshSession(ctx, sess.ID, hash, identity.HashSecret(next), sealed, now.Add(g.period), now, s.cfg.Refresh.IdleLifetime)
+	if errors.Is(err, identity.ErrRefreshGraceReplay) {
+		return s.replay(ctx, stored, hash)
+	} else if err != nil {
+		return graceRecord{}, s.rotationFailed(ctx, sess, err)
 	}
 	return rec, nil
 }
 
-// rotateNow checks the user still exists and rotates the session to a new
-// secret.
-func (s *Server) rotateNow(ctx context.Context, sess identity.RefreshSession, secret string) (graceRecord, error) {
-	if err := s.checkUserExists(ctx, sess); err != nil {
-		return graceRecord{}, err
-	}
-	next := newSecret()
-	_, err := s.opts.Store.RotateRefreshSession(ctx, sess.ID, identity.HashSecret(secret), identity.HashSecret(next), s.now(), s.cfg.Refresh.IdleLifetime)
+// replay opens the answer the session's last rotation stored for the
+// secret hashed to hash. One that does not open (sealed under another
+// auth.session.secret) is "Invalid refresh token", and revokes nothing.
+func (s *Server) replay(ctx context.Context, sess identity.RefreshSession, hash string) (graceRecord, error) {
+	rec, err := s.tok.grace.open(graceAD(sess.ID, hash), sess.PrevAnswer)
 	if err != nil {
-		return graceRecord{}, s.rotationFailed(ctx, sess, err)
+		s.log.WarnContext(ctx, "refresh grace record unusable", "session_id", sess.ID, "error", err.Error())
+		return graceRecord{}, invalidGrant(msgInvalidRefresh)
 	}
-	return graceRecord{RefreshToken: sess.ID + "." + next, User: sess.UserEntityRef}, nil
+	return rec, nil
 }
 
 // reuse presents a secret that is not the session's current one to the
-// store, which deletes the family when the secret was rotated out.
-func (s *Server) reuse(ctx context.Context, sess identity.RefreshSession, secret string) error {
-	_, err := s.opts.Store.RotateRefreshSession(ctx, sess.ID, identity.HashSecret(secret), identity.HashSecret(newSecret()), s.now(), s.cfg.Refresh.IdleLifetime)
-	if err == nil {
+// store, which deletes the family when the secret was rotated out, or
+// answers a grace replay when a concurrent rotation replaced it since
+// this request read the session.
+func (s *Server) reuse(ctx context.Context, sess identity.RefreshSession, hash string) (graceRecord, error) {
+	now := s.now()
+	stored, err := s.opts.Store.RotateRefreshSession(ctx, sess.ID, hash, identity.HashSecret(newSecret()), nil, now, now, s.cfg.Refresh.IdleLifetime)
+	switch {
+	case errors.Is(err, identity.ErrRefreshGraceReplay):
+		return s.replay(ctx, stored, hash)
+	case err == nil:
 		// The secret became current meanwhile (cannot happen for a
 		// secret this server rotated out); refuse rather than answer
 		// with a token no one holds.
-		return invalidGrant(msgInvalidRefresh)
+		return graceRecord{}, invalidGrant(msgInvalidRefresh)
 	}
-	return s.rotationFailed(ctx, sess, err)
+	return graceRecord{}, s.rotationFailed(ctx, sess, err)
 }
 
 // rotationFailed maps the store's refusal: reuse is logged at warn (who,
@@ -308,19 +282,19 @@ func (s *Server) issueRefreshToken(ctx context.Context, rs identity.RefreshSessi
 	return rs.ID + "." + secret
 }
 
-// seal is AES-256-GCM over the record's JSON with the key as additional
-// data: a record moved to another token's row does not open.
-func (g *refreshGrace) seal(key string, rec graceRecord) ([]byte, error) {
+// seal is AES-256-GCM over the record's JSON with ad (graceAD) as
+// additional data.
+func (g *refreshGrace) seal(ad []byte, rec graceRecord) ([]byte, error) {
 	plain, err := json.Marshal(rec)
 	if err != nil {
 		return nil, err
 	}
-	return sealbox.Seal(g.aead, plain, []byte(key))
+	return sealbox.Seal(g.aead, plain, ad)
 }
 
-func (g *refreshGrace) open(key string, sealed []byte) (graceRecord, error) {
+func (g *refreshGrace) open(ad, sealed []byte) (graceRecord, error) {
 	var rec graceRecord
-	plain, err := sealbox.Open(g.aead, sealed, []byte(key))
+	plain, err := sealbox.Open(g.aead, sealed, ad)
 	if err != nil {
 		return rec, errors.New("refresh grace record does not open (sealed with another auth.session.secret?)")
 	}

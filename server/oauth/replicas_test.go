@@ -10,7 +10,7 @@ import (
 )
 
 // TestReplicasOnPostgres: two servers sharing one PostgreSQL database (the
-// OAuth store and the grace store) redeem a code once between them, and
+// OAuth store, which keeps the grace answers) redeem a code once between them, and
 // answer concurrent refreshes of one token, split across both, with one
 // new refresh token.
 func TestReplicasOnPostgres(t *testing.T) {
@@ -27,8 +27,8 @@ func TestReplicasOnPostgres(t *testing.T) {
 		return db
 	}
 	db1, db2 := open(), open()
-	h1 := newHarness(t, testConfig(), func(o *Options) { o.Store, o.Grace = db1, db1 })
-	h2 := newHarness(t, testConfig(), func(o *Options) { o.Store, o.Grace = db2, db2 })
+	h1 := newHarness(t, testConfig(), func(o *Options) { o.Store = db1 })
+	h2 := newHarness(t, testConfig(), func(o *Options) { o.Store = db2 })
 	replicas := []*harness{h1, h2}
 
 	code := h1.approvedCodeIn(db1, grant{})
