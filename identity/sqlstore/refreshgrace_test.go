@@ -34,7 +34,7 @@ func BenchmarkRefreshGrace(b *testing.B) {
 			if name == "postgres" {
 				cfg = sqlstore.Config{Client: sqlstore.ClientPostgres, Connection: pgtest.URL(b)}
 			}
-			db := openMigrated(b, cfg)
+			db := pgtest.OpenMigrated(b, cfg)
 			ctx := context.Background()
 			answer := make([]byte, 1200) // a sealed CSP answer's size
 			b.Run("leader", func(b *testing.B) {

@@ -16,27 +16,14 @@ import (
 // backends opens a migrated, empty DB of each kind the suite runs on.
 var backends = map[string]func(t *testing.T) *sqlstore.DB{
 	"sqlite-memory": func(t *testing.T) *sqlstore.DB {
-		return openMigrated(t, sqlstore.Config{Client: sqlstore.ClientSQLite, Connection: sqlstore.MemoryDSN})
+		return pgtest.OpenMigrated(t, sqlstore.Config{Client: sqlstore.ClientSQLite, Connection: sqlstore.MemoryDSN})
 	},
 	"sqlite-file": func(t *testing.T) *sqlstore.DB {
-		return openMigrated(t, sqlstore.Config{Client: sqlstore.ClientSQLite, Connection: filepath.Join(t.TempDir(), "data", "gatehouse.sqlite")})
+		return pgtest.OpenMigrated(t, sqlstore.Config{Client: sqlstore.ClientSQLite, Connection: filepath.Join(t.TempDir(), "data", "gatehouse.sqlite")})
 	},
 	"postgres": func(t *testing.T) *sqlstore.DB {
-		return openMigrated(t, sqlstore.Config{Client: sqlstore.ClientPostgres, Connection: pgtest.URL(t)})
+		return pgtest.OpenMigrated(t, sqlstore.Config{Client: sqlstore.ClientPostgres, Connection: pgtest.URL(t)})
 	},
-}
-
-func openMigrated(t testing.TB, cfg sqlstore.Config) *sqlstore.DB {
-	t.Helper()
-	db, err := sqlstore.Open(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return db
 }
 
 // TestKeyStoreConformance runs the SQL stores through the suite; the memory
@@ -96,7 +83,7 @@ func TestMigrateIdempotentAndConcurrent(t *testing.T) {
 				}()
 			}
 			wg.Wait()
-			db := openMigrated(t, c)
+			db := pgtest.OpenMigrated(t, c)
 			all, _ := db.Migrations()
 			if total != len(all) {
 				t.Errorf("%d replicas applied %d migrations in all, want %d (each exactly once)", replicas, total, len(all))

@@ -1,7 +1,6 @@
 package oauth
 
 import (
-	"context"
 	"sync"
 	"testing"
 
@@ -16,15 +15,7 @@ import (
 func TestReplicasOnPostgres(t *testing.T) {
 	pgURL := pgtest.URL(t)
 	open := func() *sqlstore.DB {
-		db, err := sqlstore.Open(context.Background(), sqlstore.Config{Client: sqlstore.ClientPostgres, Connection: pgURL})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		if _, err := db.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		return db
+		return pgtest.OpenMigrated(t, sqlstore.Config{Client: sqlstore.ClientPostgres, Connection: pgURL})
 	}
 	db1, db2 := open(), open()
 	h1 := newHarness(t, testConfig(), func(o *Options) { o.Store = db1 })

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"sync"
@@ -15,16 +14,7 @@ import (
 // ClientSQLite) at connection, migrated, closed when t ends: one replica's
 // connection.
 func openMigrated(t testing.TB, client, connection string) *sqlstore.DB {
-	t.Helper()
-	db, err := sqlstore.Open(context.Background(), sqlstore.Config{Client: client, Connection: connection})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return db
+	return pgtest.OpenMigrated(t, sqlstore.Config{Client: client, Connection: connection})
 }
 
 // newOAuthReplicas starts two in-process gateways with the authorization
