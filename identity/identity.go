@@ -25,6 +25,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/gatehouse-auth/gatehouse/internal/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/httpcache"
 )
 
 // Token types and audience of Backstage user tokens (auth-node tokenTypes).
@@ -124,6 +125,22 @@ type Issuer struct {
 	lastForced atomic.Int64
 
 	verified verifiedCache
+
+	// jwksCacheControl is the JWKS answer's Cache-Control. Its max-age, how
+	// long an HTTP cache may reuse the answer without asking again, is the
+	// JWKS cache TTL (default 1 s), no longer: Gatehouse has no lead time
+	// between publishing a key and signing with it (signingKey adds the new
+	// key to the store, then signs with it at once: lazy rotation, as
+	// Backstage). A verifier that meets the new kid re-fetches the JWKS
+	// (jose's remote key set, which Backstage uses, does), and a shared
+	// cache between it and Gatehouse must not answer that re-fetch with the
+	// old set for long. Replicas already serve a set up to JWKSCacheTTL old,
+	// so a max-age of that length at most doubles a staleness Gatehouse
+	// already accepts; a longer one (say the rotation period) would make
+	// such a cache reject fresh tokens. Verifiers that keep a copy still
+	// save the body: they revalidate with If-None-Match and get 304 until
+	// the set changes.
+	jwksCacheControl string
 }
 
 // signingKey is this process's private key and the encoded headers it signs.
@@ -142,7 +159,8 @@ type signingKey struct {
 
 // keySet is a snapshot of the published keys.
 type keySet struct {
-	body    []byte
+	// doc is the JWKS body with its ETag, hashed once per snapshot.
+	doc     httpcache.Document
 	keys    map[string]*jose.JSONWebKey
 	fetched time.Time
 }
@@ -172,6 +190,7 @@ func NewIssuer(opts Options) (*Issuer, error) {
 		opts.JWKSCacheTTL = time.Second
 	}
 	i := &Issuer{opts: opts, exp: ClampExpiration(opts.Expiration), log: opts.Logger, source: opts.Keys, verified: verifiedCache{m: map[string]verifiedEntry{}}}
+	i.jwksCacheControl = httpcache.PublicMaxAge(opts.JWKSCacheTTL)
 	if len(opts.StaticKeys) > 0 {
 		if err := i.useStaticKeys(opts.StaticKeys); err != nil {
 			return nil, err

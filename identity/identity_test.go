@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/identity"
 	"github.com/gatehouse-auth/gatehouse/identity/storetest"
 	"github.com/gatehouse-auth/gatehouse/internal/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/httpcache"
 )
 
 func TestMemoryKeyStoreConformance(t *testing.T) {
@@ -363,4 +364,32 @@ func TestMemorySessionEndStoreConformance(t *testing.T) {
 
 func TestMemoryOAuthStoreConformance(t *testing.T) {
 	storetest.RunOAuthStore(t, func(*testing.T) identity.OAuthStore { return identity.NewMemoryOAuthStore() })
+}
+
+// TestJWKSDocument: the JWKS answer's ETag is the body's strong tag, the
+// same while the key set is, and new when a rotation publishes a key; its
+// max-age is the JWKS cache TTL.
+func TestJWKSDocument(t *testing.T) {
+	clk := &clock{t: time.Now()}
+	iss, _ := identity.NewIssuer(identity.Options{Issuer: "http://x/api/auth", Now: clk.Now, JWKSCacheTTL: 5 * time.Second})
+	ctx := context.Background()
+	if _, err := iss.IssueToken(ctx, identity.Claims{Sub: "user:default/a"}); err != nil {
+		t.Fatal(err)
+	}
+	first, err := iss.JWKSDocument(ctx)
+	body, _ := iss.JWKS(ctx)
+	if err != nil || string(first.Body) != string(body) || first.ETag != httpcache.StrongETag(body) || first.CacheControl != "public, max-age=5" {
+		t.Fatalf("JWKSDocument = %+v, %v; want the JWKS body, its strong tag, max-age=5", first, err)
+	}
+	clk.Add(10 * time.Second) // re-read from the store: same keys, same tag
+	if again, _ := iss.JWKSDocument(ctx); again.ETag != first.ETag {
+		t.Errorf("ETag after a re-read of the same keys = %s, want %s", again.ETag, first.ETag)
+	}
+	clk.Add(time.Hour) // the next token rotates the key
+	if _, err := iss.IssueToken(ctx, identity.Claims{Sub: "user:default/a"}); err != nil {
+		t.Fatal(err)
+	}
+	if rotated, _ := iss.JWKSDocument(ctx); rotated.ETag == first.ETag || !strings.Contains(string(rotated.Body), string(first.Body[len(`{"keys":[`):len(first.Body)-2])) {
+		t.Errorf("after rotation: ETag %s (was %s), body %s", rotated.ETag, first.ETag, rotated.Body)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/gatehouse-auth/gatehouse/internal/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/httpcache"
 )
 
 // keyWindow is how many token lifetimes a key stays published: a token
@@ -28,11 +29,19 @@ var acceptedAlgs = []jose.SignatureAlgorithm{jose.ES256, jose.ES384, jose.ES512,
 // three token lifetimes. The body is cached for JWKSCacheTTL; when the key
 // store cannot be read, the last body read is served and the failure logged.
 func (i *Issuer) JWKS(ctx context.Context) ([]byte, error) {
+	d, err := i.JWKSDocument(ctx)
+	return d.Body, err
+}
+
+// JWKSDocument is the JWKS body of JWKS with its strong ETag, computed
+// once per key set snapshot, and its Cache-Control (see Issuer.jwksCacheControl), for the
+// HTTP route to answer conditional requests without hashing per request.
+func (i *Issuer) JWKSDocument(ctx context.Context) (httpcache.Document, error) {
 	ks, err := i.keySet(ctx, false)
 	if err != nil {
-		return nil, err
+		return httpcache.Document{}, err
 	}
-	return ks.body, nil
+	return ks.doc, nil
 }
 
 func (i *Issuer) keySet(ctx context.Context, force bool) (*keySet, error) {
@@ -80,7 +89,7 @@ func (i *Issuer) keySet(ctx context.Context, force bool) (*keySet, error) {
 		n++
 	}
 	body.WriteString(`]}`)
-	ks.body = body.Bytes()
+	ks.doc = httpcache.NewDocument(body.Bytes(), i.jwksCacheControl)
 	// Only rotated keys expire: static ones are dated now on every read,
 	// so opts.Keys is set whenever expired is not empty.
 	if len(expired) > 0 && i.opts.Keys != nil {
