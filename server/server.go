@@ -19,6 +19,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/httpcache"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
 	"github.com/gatehouse-auth/gatehouse/providers"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
@@ -35,7 +36,9 @@ type Transforms interface {
 // TokenIssuer issues Backstage tokens and answers JWKS and userinfo.
 type TokenIssuer interface {
 	IssueToken(ctx context.Context, c identity.Claims) (*identity.IssuedToken, error)
-	JWKS(ctx context.Context) ([]byte, error)
+	// JWKSDocument is the JWKS body with its ETag and Cache-Control,
+	// prepared once per key set (identity.Issuer.JWKSDocument).
+	JWKSDocument(ctx context.Context) (httpcache.Document, error)
 	UserInfo(ctx context.Context, token string) (map[string]any, error)
 }
 

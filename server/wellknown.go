@@ -8,16 +8,19 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/gatehouse-auth/gatehouse/internal/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/httpcache"
 )
 
 // jwks serves the cached JWKS body; it is on every backend's hot path.
+// Its ETag and Cache-Control come with the key set snapshot, so a
+// verifier's conditional request costs a string compare and a 304.
 func (s *Server) jwks(c echo.Context) error {
-	body, err := s.opts.Tokens.JWKS(c.Request().Context())
+	doc, err := s.opts.Tokens.JWKSDocument(c.Request().Context())
 	if err != nil {
 		writeError(c.Response(), c.Request(), err)
 		return nil
 	}
-	return writeJSONBytes(c, body)
+	return httpcache.Serve(c.Response(), c.Request(), doc)
 }
 
 var bearerRE = regexp.MustCompile(`(?i)^Bearer[ ]+(\S+)$`)
