@@ -5,8 +5,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpcache"
 )
 
 // This file serves the always-mounted documents (spec §1.2): the OpenID
@@ -37,11 +40,22 @@ const (
 	PKCEMethodPlain = "plain"
 )
 
-// discoveryState holds the pre-encoded documents.
+// discoveryMaxAge is how long an HTTP cache may reuse a discovery document
+// without asking again. The documents depend only on the configuration, so
+// they change only when Gatehouse restarts with another one; an hour keeps
+// clients from asking on every flow while a configuration change (a
+// rarely moved endpoint or a newly enabled feature) reaches them within the
+// hour. Each document's ETag lets a client revalidate for a 304 instead.
+const discoveryMaxAge = time.Hour
+
+// discoveryCacheControl is the documents' Cache-Control.
+var discoveryCacheControl = httpcache.PublicMaxAge(discoveryMaxAge)
+
+// discoveryState holds the pre-encoded documents with their ETags.
 type discoveryState struct {
-	openID     []byte // /.well-known/openid-configuration
-	asMetadata []byte // RFC 8414, both locations
-	cliClient  []byte // the CLI's document; nil when CIMD is off
+	openID     httpcache.Document // /.well-known/openid-configuration
+	asMetadata httpcache.Document // RFC 8414, both locations
+	cliClient  httpcache.Document // the CLI's document; no Body when CIMD is off
 	// rootASMetadataPath is the RFC 8414 path-insertion location:
 	// /.well-known/oauth-authorization-server followed by <A>'s path.
 	rootASMetadataPath string
@@ -167,16 +181,26 @@ func (d *discoveryState) init(s *Server) error {
 	if d.rootASMetadataPath, err = rootASMetadataPath(s.cfg.AuthBaseURL); err != nil {
 		return err
 	}
-	if d.openID, err = encodeJSON(s.cfg.openIDMetadata()); err != nil {
+	if d.openID, err = encodeDocument(s.cfg.openIDMetadata()); err != nil {
 		return err
 	}
-	if d.asMetadata, err = encodeJSON(s.cfg.asMetadata()); err != nil {
+	if d.asMetadata, err = encodeDocument(s.cfg.asMetadata()); err != nil {
 		return err
 	}
 	if s.cfg.CIMD.Enabled {
-		d.cliClient, err = encodeJSON(s.cfg.cliClientDocument())
+		d.cliClient, err = encodeDocument(s.cfg.cliClientDocument())
 	}
 	return err
+}
+
+// encodeDocument is v encoded as the answers write JSON, with its strong
+// ETag and discoveryMaxAge, computed once here rather than per request.
+func encodeDocument(v any) (httpcache.Document, error) {
+	body, err := encodeJSON(v)
+	if err != nil {
+		return httpcache.Document{}, err
+	}
+	return httpcache.NewDocument(body, discoveryCacheControl), nil
 }
 
 // routes are the always-mounted routes: the OpenID discovery document,
@@ -191,16 +215,16 @@ func (d *discoveryState) routes(s *Server) []Route {
 	}
 }
 
-func (d *discoveryState) serve(body []byte) echo.HandlerFunc {
-	return func(c echo.Context) error { return writeJSONBody(c, http.StatusOK, body, false) }
+func (d *discoveryState) serve(doc httpcache.Document) echo.HandlerFunc {
+	return func(c echo.Context) error { return httpcache.Serve(c.Response(), c.Request(), doc) }
 }
 
 // cliClientDocument serves the CLI's document, or Backstage's OAuth-style
 // 404 when CIMD is off (the CLI reads that as "server does not support CLI
 // authentication").
 func (s *Server) cliClientDocument(c echo.Context) error {
-	if s.disc.cliClient == nil {
+	if s.disc.cliClient.Body == nil {
 		return s.writeError(c, newError(http.StatusNotFound, CodeNotFound, "Client ID metadata documents not enabled"))
 	}
-	return writeJSONBody(c, http.StatusOK, s.disc.cliClient, false)
+	return httpcache.Serve(c.Response(), c.Request(), s.disc.cliClient)
 }

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpcache"
 )
 
 // The goldens below were checked member by member against spec §2.1 (the
@@ -113,5 +115,45 @@ func TestCLIClientDocument(t *testing.T) {
 		off := newHarness(t, discoveryConfig(dcr, false, true), nil)
 		r := off.do("GET", "/api/auth/.well-known/oauth-client/cli.json", "", "")
 		wantOAuthError(t, r, http.StatusNotFound, "not_found", "Client ID metadata documents not enabled")
+	}
+}
+
+// TestDiscoveryConditional: every document carries its body's strong ETag
+// and Cache-Control public max-age=3600, and a request naming the tag gets
+// 304 with no body; the CLI document's 404 (CIMD off) carries no ETag.
+func TestDiscoveryConditional(t *testing.T) {
+	h := newHarness(t, discoveryConfig(true, true, true), nil)
+	for _, path := range []string{
+		"/api/auth/.well-known/openid-configuration",
+		"/api/auth/.well-known/oauth-authorization-server",
+		"/.well-known/oauth-authorization-server/api/auth",
+		"/api/auth/.well-known/oauth-client/cli.json",
+	} {
+		r := h.do("GET", path, "", "")
+		etag := r.Header.Get("ETag")
+		if r.Status != http.StatusOK || etag != httpcache.StrongETag([]byte(r.Body)) || r.Header.Get("Cache-Control") != "public, max-age=3600" {
+			t.Errorf("GET %s: %d ETag %q Cache-Control %q", path, r.Status, etag, r.Header.Get("Cache-Control"))
+			continue
+		}
+		for _, inm := range []string{etag, "W/" + etag, `"stale", ` + etag} {
+			r := h.do("GET", path, "", "", "If-None-Match", inm)
+			if r.Status != http.StatusNotModified || r.Body != "" || r.Header.Get("ETag") != etag || r.Header.Get("Cache-Control") != "public, max-age=3600" {
+				t.Errorf("GET %s If-None-Match %s: %d ETag %q body %q, want 304", path, inm, r.Status, r.Header.Get("ETag"), r.Body)
+			}
+		}
+		if r := h.do("GET", path, "", "", "If-None-Match", `"stale"`); r.Status != http.StatusOK || r.Header.Get("ETag") != etag {
+			t.Errorf("GET %s with a stale tag: %d, want 200", path, r.Status)
+		}
+	}
+	off := newHarness(t, discoveryConfig(true, false, true), nil)
+	r := off.do("GET", "/api/auth/.well-known/oauth-client/cli.json", "", "", "If-None-Match", "*")
+	if r.Status != http.StatusNotFound || r.Header.Get("ETag") != "" || r.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("CIMD off: %d ETag %q Cache-Control %q, want 404 without an ETag", r.Status, r.Header.Get("ETag"), r.Header.Get("Cache-Control"))
+	}
+	// Different documents, different tags.
+	a := h.do("GET", "/api/auth/.well-known/openid-configuration", "", "").Header.Get("ETag")
+	b := h.do("GET", "/api/auth/.well-known/oauth-authorization-server", "", "").Header.Get("ETag")
+	if a == b {
+		t.Errorf("OpenID and RFC 8414 documents share the ETag %s", a)
 	}
 }
