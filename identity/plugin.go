@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/httpcache"
 )
 
 // TypePlugin is the JWT typ of a Backstage plugin (service-to-service) token.
@@ -53,6 +54,10 @@ type PluginKeys struct {
 	cur     *signingKey
 	retired []*signingKey // older keys still published
 	tokens  map[string]cachedPluginToken
+	// jwks is the published set's document, built on first read after the
+	// set changes (no Body means "rebuild"), so its ETag is hashed once
+	// per set rather than per request.
+	jwks httpcache.Document
 }
 
 type cachedPluginToken struct {
@@ -98,6 +103,7 @@ func (p *PluginKeys) key(now time.Time) (*signingKey, error) {
 		p.retired = append(p.retired, p.cur)
 	}
 	p.cur = k
+	p.jwks = httpcache.Document{}
 	return k, nil
 }
 
@@ -111,6 +117,9 @@ func (p *PluginKeys) prune(now time.Time) {
 		if now.Before(r.created.Add(p.opts.KeyLifetime + p.opts.TokenLifetime)) {
 			kept = append(kept, r)
 		}
+	}
+	if len(kept) != len(p.retired) {
+		p.jwks = httpcache.Document{}
 	}
 	p.retired = kept
 }
@@ -161,16 +170,41 @@ func (p *PluginKeys) ServiceToken(ctx context.Context, targetPluginID string) (s
 // tokens may still be valid, newest first. Before the first token is
 // minted it makes the first key, so the set is never empty.
 func (p *PluginKeys) JWKS(ctx context.Context) ([]byte, error) {
+	d, err := p.JWKSDocument(ctx)
+	return d.Body, err
+}
+
+// pluginJWKSCacheControl lets HTTP caches keep the plugin JWKS but makes
+// them revalidate (a 304 while the ETag holds) before each reuse: a new
+// plugin key signs as soon as it is made, so a receiver that re-fetches
+// on the unknown kid must get the new set at once.
+var pluginJWKSCacheControl = httpcache.PublicMaxAge(0)
+
+// JWKSDocument is the JWKS body of JWKS with its strong ETag and
+// Cache-Control, built once per published key set.
+func (p *PluginKeys) JWKSDocument(ctx context.Context) (httpcache.Document, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return httpcache.Document{}, err
 	}
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	k, err := p.key(p.opts.Now())
-	keys := append([]*signingKey{k}, p.retired...)
-	p.mu.Unlock()
 	if err != nil {
-		return nil, err
+		return httpcache.Document{}, err
 	}
+	if p.jwks.Body == nil {
+		body, err := encodeJWKS(append([]*signingKey{k}, p.retired...))
+		if err != nil {
+			return httpcache.Document{}, err
+		}
+		p.jwks = httpcache.NewDocument(body, pluginJWKSCacheControl)
+	}
+	return p.jwks, nil
+}
+
+// encodeJWKS is {"keys":[...]} of keys: keys[0], the current key, then
+// the retired ones, given oldest first, newest first.
+func encodeJWKS(keys []*signingKey) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString(`{"keys":[`)
 	// keys[0] is current and retired are oldest first: write the current

@@ -3,6 +3,7 @@ package identity_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/autherr"
+	"github.com/gatehouse-auth/gatehouse/internal/httpcache"
 )
 
 type fakeClock struct {
@@ -116,5 +118,32 @@ func TestPluginKeyRotation(t *testing.T) {
 	set := jwksOf(t, p)
 	if len(set.Keys) != 1 {
 		t.Fatalf("once its tokens expired the retired key is still published: %d keys", len(set.Keys))
+	}
+}
+
+// TestPluginJWKSDocument: the plugin JWKS document is hashed once per key
+// set: the same tag while the set holds, a new one when a rotation adds a
+// key and when the retired key is dropped; the body is JWKS's.
+func TestPluginJWKSDocument(t *testing.T) {
+	clk := newFakeClock()
+	p := identity.NewPluginKeys(identity.PluginKeysOptions{Now: clk.Now})
+	ctx := context.Background()
+	first, err := p.JWKSDocument(ctx)
+	body, _ := p.JWKS(ctx)
+	if err != nil || string(first.Body) != string(body) || first.ETag != httpcache.StrongETag(body) || first.CacheControl != "public, max-age=0" {
+		t.Fatalf("JWKSDocument = %+v, %v", first, err)
+	}
+	if again, _ := p.JWKSDocument(ctx); again.ETag != first.ETag {
+		t.Errorf("same set, ETag %s then %s", first.ETag, again.ETag)
+	}
+	clk.Add(identity.DefaultPluginKeyLifetime) // rotation: two keys
+	rotated, _ := p.JWKSDocument(ctx)
+	if rotated.ETag == first.ETag || strings.Count(string(rotated.Body), `"kid"`) != 2 {
+		t.Errorf("after rotation: ETag %s (was %s) body %s", rotated.ETag, first.ETag, rotated.Body)
+	}
+	clk.Add(identity.DefaultPluginTokenLifetime) // the retired key's tokens expired
+	pruned, _ := p.JWKSDocument(ctx)
+	if pruned.ETag == rotated.ETag || strings.Count(string(pruned.Body), `"kid"`) != 1 {
+		t.Errorf("after the retired key expired: ETag %s body %s", pruned.ETag, pruned.Body)
 	}
 }

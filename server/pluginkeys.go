@@ -4,13 +4,20 @@ import (
 	"context"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpcache"
 )
 
-// JWKSSource gives a JSON Web Key Set document ({"keys":[...]}).
-// identity.PluginKeys implements it.
+// JWKSSource gives a JSON Web Key Set document ({"keys":[...]}) with its
+// ETag and Cache-Control. identity.PluginKeys implements it.
 type JWKSSource interface {
-	JWKS(ctx context.Context) ([]byte, error)
+	JWKSDocument(ctx context.Context) (httpcache.Document, error)
 }
+
+// emptyJWKS is the plugin JWKS when Gatehouse mints no plugin tokens,
+// revalidated before each reuse like the minted set (max-age=0), so a
+// restart that starts minting shows at once.
+var emptyJWKS = httpcache.NewDocument([]byte(`{"keys":[]}`), httpcache.PublicMaxAge(0))
 
 // pluginJWKS is GET /.backstage/auth/v1/jwks.json: the keys Backstage
 // backends verify Gatehouse's plugin tokens with (auth-node's plugin token
@@ -19,12 +26,12 @@ type JWKSSource interface {
 // rejects the token, so it answers an empty set when Gatehouse mints none.
 func (s *Server) pluginJWKS(c echo.Context) error {
 	if s.opts.PluginKeys == nil {
-		return writeJSONBytes(c, []byte(`{"keys":[]}`))
+		return httpcache.Serve(c.Response(), c.Request(), emptyJWKS)
 	}
-	body, err := s.opts.PluginKeys.JWKS(c.Request().Context())
+	doc, err := s.opts.PluginKeys.JWKSDocument(c.Request().Context())
 	if err != nil {
 		writeError(c.Response(), c.Request(), err)
 		return nil
 	}
-	return writeJSONBytes(c, body)
+	return httpcache.Serve(c.Response(), c.Request(), doc)
 }

@@ -40,3 +40,28 @@ func TestPluginJWKSRoute(t *testing.T) {
 		}
 	}
 }
+
+// TestPluginJWKSConditional: the plugin JWKS (minted or empty) carries a
+// strong ETag and max-age=0, and a request naming the tag gets 304.
+func TestPluginJWKSConditional(t *testing.T) {
+	tokens, err := identity.NewIssuer(identity.Options{Issuer: "http://127.0.0.1:7007/api/auth"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, keys := range map[string]JWKSSource{"without plugin keys": nil, "with plugin keys": identity.NewPluginKeys(identity.PluginKeysOptions{})} {
+		s, err := New(Options{AppBaseURL: "http://127.0.0.1:3000", AuthBaseURL: "http://127.0.0.1:7007/api/auth", Tokens: tokens, PluginKeys: keys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := serveReq(s.Handler(), httptest.NewRequest("GET", "/api/auth/.backstage/auth/v1/jwks.json", nil))
+		etag := w.Header().Get("ETag")
+		if w.Code != 200 || etag == "" || w.Header().Get("Cache-Control") != "public, max-age=0" {
+			t.Errorf("%s: %d ETag %q Cache-Control %q", name, w.Code, etag, w.Header().Get("Cache-Control"))
+		}
+		r := httptest.NewRequest("GET", "/api/auth/.backstage/auth/v1/jwks.json", nil)
+		r.Header.Set("If-None-Match", etag)
+		if w := serveReq(s.Handler(), r); w.Code != 304 || w.Body.Len() != 0 {
+			t.Errorf("%s, If-None-Match: %d %q, want 304", name, w.Code, w.Body)
+		}
+	}
+}
