@@ -23,6 +23,11 @@ type Document struct {
 	// CacheControl is the Cache-Control value, e.g. from PublicMaxAge;
 	// "" sends none.
 	CacheControl string
+
+	// etagField and cacheControlField are the header values, made once by
+	// NewDocument so that Serve allocates nothing for them per request.
+	// net/http only reads header values, so answers may share them.
+	etagField, cacheControlField []string
 }
 
 // etagHashChars is how many base64url characters of SHA-256 the tag keeps:
@@ -49,7 +54,23 @@ func PublicMaxAge(d time.Duration) string {
 
 // NewDocument is body with its strong ETag and the given Cache-Control.
 func NewDocument(body []byte, cacheControl string) Document {
-	return Document{Body: body, ETag: StrongETag(body), CacheControl: cacheControl}
+	etag := StrongETag(body)
+	return Document{Body: body, ETag: etag, CacheControl: cacheControl,
+		etagField: []string{etag}, cacheControlField: []string{cacheControl}}
+}
+
+// Canonical header names, set directly to skip canonicalizing per request.
+const (
+	etagHeader         = "Etag"
+	cacheControlHeader = "Cache-Control"
+)
+
+// field is the prepared header value when there is one, else a new one.
+func field(prepared []string, v string) []string {
+	if prepared != nil {
+		return prepared
+	}
+	return []string{v}
 }
 
 // Serve writes d as a 200 answer, or as 304 Not Modified with no body when
@@ -58,10 +79,10 @@ func NewDocument(body []byte, cacheControl string) Document {
 func Serve(w http.ResponseWriter, r *http.Request, d Document) error {
 	h := w.Header()
 	if d.ETag != "" {
-		h.Set("ETag", d.ETag)
+		h[etagHeader] = field(d.etagField, d.ETag)
 	}
 	if d.CacheControl != "" {
-		h.Set("Cache-Control", d.CacheControl)
+		h[cacheControlHeader] = field(d.cacheControlField, d.CacheControl)
 	}
 	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && d.ETag != "" && NoneMatchFails(r.Header.Values("If-None-Match"), d.ETag) {
 		w.WriteHeader(http.StatusNotModified)
