@@ -63,7 +63,11 @@ func NewDocument(body []byte, cacheControl string) Document {
 const (
 	etagHeader         = "Etag"
 	cacheControlHeader = "Cache-Control"
+	contentTypeHeader  = "Content-Type"
 )
+
+// jsonContentType is the Content-Type of every 200 answer, shared by all.
+var jsonContentType = []string{"application/json; charset=utf-8"}
 
 // field is the prepared header value when there is one, else a new one.
 func field(prepared []string, v string) []string {
@@ -88,7 +92,7 @@ func Serve(w http.ResponseWriter, r *http.Request, d Document) error {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
-	h.Set("Content-Type", "application/json; charset=utf-8")
+	h[contentTypeHeader] = jsonContentType
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(d.Body)
 	return err
