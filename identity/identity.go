@@ -311,7 +311,7 @@ func (i *Issuer) recordUserInfo(ctx context.Context, c Claims, extraKeys, ent []
 	}
 	info["sub"] = c.Sub
 	info["ent"] = ent
-	if err := i.opts.UserInfo.PutUserInfo(ctx, c.Sub, info); err != nil {
+	if _, err := i.opts.UserInfo.PutUserInfo(ctx, c.Sub, info); err != nil {
 		return autherr.Wrap(autherr.NameServiceUnavailable, "Failed to store user info", err)
 	}
 	return nil
