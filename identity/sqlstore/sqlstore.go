@@ -66,6 +66,11 @@ type DB struct {
 	// refresh grace rows (refreshgrace.go).
 	graceMu    sync.Mutex
 	graceSwept time.Time
+	// userInfoHash is the prepared read of a user_info row's claims_hash,
+	// made on first use (after Migrate): PutUserInfo runs it on every
+	// /refresh, and preparing it each time was half its cost.
+	userInfoHashMu sync.Mutex
+	userInfoHash   *sql.Stmt
 }
 
 var (
@@ -269,7 +274,14 @@ func (db *DB) Ready(ctx context.Context) error {
 func (db *DB) String() string { return db.where }
 
 // Close closes every connection.
-func (db *DB) Close() error { return db.sql.Close() }
+func (db *DB) Close() error {
+	db.userInfoHashMu.Lock()
+	if db.userInfoHash != nil {
+		db.userInfoHash.Close()
+	}
+	db.userInfoHashMu.Unlock()
+	return db.sql.Close()
+}
 
 // SQL is the underlying handle, for tests and tools.
 func (db *DB) SQL() *sql.DB { return db.sql }
@@ -403,8 +415,12 @@ func (db *DB) PutUserInfo(ctx context.Context, sub string, claims map[string]any
 	}
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
+	stmt, err := db.userInfoHashStmt(ctx)
+	if err != nil {
+		return false, db.unavailable(err)
+	}
 	var stored sql.NullString
-	err = db.sql.QueryRowContext(ctx, db.q(`SELECT claims_hash FROM user_info WHERE user_entity_ref = ?`), sub).Scan(&stored)
+	err = stmt.QueryRowContext(ctx, sub).Scan(&stored)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return false, db.unavailable(err)
 	}
@@ -423,6 +439,21 @@ WHERE user_info.claims_hash IS DISTINCT FROM excluded.claims_hash`),
 		return false, db.unavailable(err)
 	}
 	return n > 0, nil
+}
+
+// userInfoHashStmt returns the prepared claims_hash read, preparing it on
+// first use; a failed prepare is retried by the next call.
+func (db *DB) userInfoHashStmt(ctx context.Context) (*sql.Stmt, error) {
+	db.userInfoHashMu.Lock()
+	defer db.userInfoHashMu.Unlock()
+	if db.userInfoHash == nil {
+		stmt, err := db.sql.PrepareContext(ctx, db.q(`SELECT claims_hash FROM user_info WHERE user_entity_ref = ?`))
+		if err != nil {
+			return nil, err
+		}
+		db.userInfoHash = stmt
+	}
+	return db.userInfoHash, nil
 }
 
 // GetUserInfo implements identity.UserInfoStore.
