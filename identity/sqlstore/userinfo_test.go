@@ -55,3 +55,29 @@ func TestPutUserInfoSkipLeavesRow(t *testing.T) {
 		})
 	}
 }
+
+// TestPutUserInfoAfterOlderVersionWrote: during a rolling upgrade a replica
+// on an older version rewrites the claims but not claims_hash; a newer
+// replica issuing the claims the stale hash names must still write them.
+func TestPutUserInfoAfterOlderVersionWrote(t *testing.T) {
+	for name, open := range backends {
+		t.Run(name, func(t *testing.T) {
+			db := open(t)
+			ctx := context.Background()
+			sub := "user:default/alice"
+			mine := map[string]any{"sub": sub, "ent": []string{sub}, "team": "a"}
+			if _, err := db.PutUserInfo(ctx, sub, mine); err != nil {
+				t.Fatal(err)
+			}
+			if err := sqlstore.WriteUserInfoAsBefore0006(ctx, db, sub, `{"ent":["user:default/alice"],"sub":"user:default/alice","team":"old"}`); err != nil {
+				t.Fatal(err)
+			}
+			if written, err := db.PutUserInfo(ctx, sub, mine); err != nil || !written {
+				t.Fatalf("PutUserInfo after an older version's write: written %v, %v; want a write", written, err)
+			}
+			if got, err := db.GetUserInfo(ctx, sub); err != nil || got["team"] != "a" {
+				t.Errorf("GetUserInfo = %v, %v; want team a", got, err)
+			}
+		})
+	}
+}
