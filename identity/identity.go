@@ -322,7 +322,12 @@ func signUserToken(key *signingKey, payload []byte, extraKeys []string) (string,
 }
 
 // recordUserInfo stores what /v1/userinfo answers for c.Sub: the extra
-// claims, sub and ent, whether or not the token carries ent.
+// claims, sub and ent, whether or not the token carries ent. The store
+// skips the write when the claims are unchanged. The Issuer keeps no hash
+// of its own to skip the call: what it last wrote says nothing about what
+// the row holds after another replica (or Issuer) wrote other claims for
+// the same user, and /v1/userinfo must answer the last token's claims; the
+// store compares against the row (sqlstore.DB.PutUserInfo).
 func (i *Issuer) recordUserInfo(ctx context.Context, c Claims, extraKeys, ent []string) error {
 	info := make(map[string]any, len(extraKeys)+2)
 	for _, k := range extraKeys {
@@ -330,7 +335,7 @@ func (i *Issuer) recordUserInfo(ctx context.Context, c Claims, extraKeys, ent []
 	}
 	info["sub"] = c.Sub
 	info["ent"] = ent
-	if err := i.opts.UserInfo.PutUserInfo(ctx, c.Sub, info); err != nil {
+	if _, err := i.opts.UserInfo.PutUserInfo(ctx, c.Sub, info); err != nil {
 		return autherr.Wrap(autherr.NameServiceUnavailable, "Failed to store user info", err)
 	}
 	return nil

@@ -2,6 +2,10 @@ package identity
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -53,8 +57,11 @@ type KeyStore interface {
 // that /v1/userinfo can answer ownership for tokens that omit `ent`.
 // Implementations must be safe for concurrent use.
 type UserInfoStore interface {
-	// PutUserInfo stores claims for sub, replacing what was there.
-	PutUserInfo(ctx context.Context, sub string, claims map[string]any) error
+	// PutUserInfo stores claims for sub, replacing what was there, and
+	// reports whether it wrote: when the stored claims are already these
+	// (same UserInfoJSON hash) it writes nothing. Every /refresh records
+	// user info, and the claims rarely change, so most calls write nothing.
+	PutUserInfo(ctx context.Context, sub string, claims map[string]any) (written bool, err error)
 	// GetUserInfo returns the stored claims, or an autherr NotFound
 	// "User info not found".
 	GetUserInfo(ctx context.Context, sub string) (map[string]any, error)
@@ -107,30 +114,54 @@ func (s *MemoryKeyStore) RemoveKeys(_ context.Context, kids []string) error {
 	return nil
 }
 
+// UserInfoJSON is the stored form of user info claims and its SHA-256 in
+// hex, what stores compare to skip a write of unchanged claims. The JSON is
+// canonical for the values tokens hold: encoding/json writes map keys
+// sorted, at every depth, so equal claims give equal bytes whatever the
+// map's iteration order.
+func UserInfoJSON(claims map[string]any) (body []byte, hash string, err error) {
+	body, err = json.Marshal(claims)
+	if err != nil {
+		return nil, "", err
+	}
+	sum := sha256.Sum256(body)
+	return body, hex.EncodeToString(sum[:]), nil
+}
+
 // MemoryUserInfoStore is a UserInfoStore in process memory.
 type MemoryUserInfoStore struct {
 	mu sync.RWMutex
-	m  map[string]map[string]any
+	m  map[string]memoryUserInfo
+}
+
+// memoryUserInfo is one user's stored claims and their UserInfoJSON hash.
+type memoryUserInfo struct {
+	claims map[string]any
+	hash   string
 }
 
 var _ UserInfoStore = (*MemoryUserInfoStore)(nil)
 
 // NewMemoryUserInfoStore returns an empty MemoryUserInfoStore.
 func NewMemoryUserInfoStore() *MemoryUserInfoStore {
-	return &MemoryUserInfoStore{m: map[string]map[string]any{}}
+	return &MemoryUserInfoStore{m: map[string]memoryUserInfo{}}
 }
 
 // PutUserInfo implements UserInfoStore. The map is copied (one level), so
-// later changes by the caller do not show.
-func (s *MemoryUserInfoStore) PutUserInfo(_ context.Context, sub string, claims map[string]any) error {
-	c := make(map[string]any, len(claims))
-	for k, v := range claims {
-		c[k] = v
+// later changes by the caller do not show. Claims that JSON cannot encode
+// are an Input error, as in the SQL store.
+func (s *MemoryUserInfoStore) PutUserInfo(_ context.Context, sub string, claims map[string]any) (bool, error) {
+	_, hash, err := UserInfoJSON(claims)
+	if err != nil {
+		return false, autherr.Input("user info for %s cannot be encoded as JSON", sub)
 	}
 	s.mu.Lock()
-	s.m[sub] = c
-	s.mu.Unlock()
-	return nil
+	defer s.mu.Unlock()
+	if s.m[sub].hash == hash {
+		return false, nil
+	}
+	s.m[sub] = memoryUserInfo{claims: maps.Clone(claims), hash: hash}
+	return true, nil
 }
 
 // GetUserInfo implements UserInfoStore. The returned map is a copy.
@@ -141,9 +172,5 @@ func (s *MemoryUserInfoStore) GetUserInfo(_ context.Context, sub string) (map[st
 	if !ok {
 		return nil, autherr.NotFound("User info not found")
 	}
-	out := make(map[string]any, len(c))
-	for k, v := range c {
-		out[k] = v
-	}
-	return out, nil
+	return maps.Clone(c.claims), nil
 }

@@ -2,14 +2,12 @@ package sqlstore_test
 
 import (
 	"context"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/identity"
 	"github.com/gatehouse-auth/gatehouse/identity/sqlstore"
-	"github.com/gatehouse-auth/gatehouse/identity/sqlstore/pgtest"
 	"github.com/gatehouse-auth/gatehouse/identity/storetest"
 )
 
@@ -28,40 +26,33 @@ func TestRefreshGraceStoreConformance(t *testing.T) {
 // around its IdP call (claim, record); replay is what a refresh pays
 // instead of the IdP call when the answer is recorded (lost claim, lookup).
 func BenchmarkRefreshGrace(b *testing.B) {
-	for _, name := range []string{"sqlite-file", "postgres"} {
-		b.Run(name, func(b *testing.B) {
-			cfg := sqlstore.Config{Client: sqlstore.ClientSQLite, Connection: filepath.Join(b.TempDir(), "gatehouse.sqlite")}
-			if name == "postgres" {
-				cfg = sqlstore.Config{Client: sqlstore.ClientPostgres, Connection: pgtest.URL(b)}
-			}
-			db := pgtest.OpenMigrated(b, cfg)
-			ctx := context.Background()
-			answer := make([]byte, 1200) // a sealed CSP answer's size
-			b.Run("leader", func(b *testing.B) {
-				for i := 0; b.Loop(); i++ {
-					key, now := "lead-"+strconv.Itoa(i), time.Now()
-					if won, err := db.ClaimRefresh(ctx, key, now, now.Add(30*time.Second)); err != nil || !won {
-						b.Fatal(won, err)
-					}
-					if err := db.PutRefresh(ctx, key, answer, now.Add(30*time.Second)); err != nil {
-						b.Fatal(err)
-					}
+	forBenchBackends(b, func(b *testing.B, db *sqlstore.DB) {
+		ctx := context.Background()
+		answer := make([]byte, 1200) // a sealed CSP answer's size
+		b.Run("leader", func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				key, now := "lead-"+strconv.Itoa(i), time.Now()
+				if won, err := db.ClaimRefresh(ctx, key, now, now.Add(30*time.Second)); err != nil || !won {
+					b.Fatal(won, err)
 				}
-			})
-			if err := db.PutRefresh(ctx, "hit", answer, time.Now().Add(time.Hour)); err != nil {
-				b.Fatal(err)
-			}
-			b.Run("replay", func(b *testing.B) {
-				for b.Loop() {
-					now := time.Now()
-					if won, err := db.ClaimRefresh(ctx, "hit", now, now.Add(30*time.Second)); err != nil || won {
-						b.Fatal(won, err)
-					}
-					if a, live, err := db.GetRefresh(ctx, "hit", now); err != nil || !live || len(a) != len(answer) {
-						b.Fatal(live, err)
-					}
+				if err := db.PutRefresh(ctx, key, answer, now.Add(30*time.Second)); err != nil {
+					b.Fatal(err)
 				}
-			})
+			}
 		})
-	}
+		if err := db.PutRefresh(ctx, "hit", answer, time.Now().Add(time.Hour)); err != nil {
+			b.Fatal(err)
+		}
+		b.Run("replay", func(b *testing.B) {
+			for b.Loop() {
+				now := time.Now()
+				if won, err := db.ClaimRefresh(ctx, "hit", now, now.Add(30*time.Second)); err != nil || won {
+					b.Fatal(won, err)
+				}
+				if a, live, err := db.GetRefresh(ctx, "hit", now); err != nil || !live || len(a) != len(answer) {
+					b.Fatal(live, err)
+				}
+			}
+		})
+	})
 }

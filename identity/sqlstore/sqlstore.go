@@ -66,6 +66,11 @@ type DB struct {
 	// refresh grace rows (refreshgrace.go).
 	graceMu    sync.Mutex
 	graceSwept time.Time
+	// userInfoHash is the prepared read of a user_info row's claims_hash,
+	// made on first use (after Migrate): PutUserInfo runs it on every
+	// /refresh, and preparing it each time was half its cost.
+	userInfoHashMu sync.Mutex
+	userInfoHash   *sql.Stmt
 }
 
 var (
@@ -269,7 +274,14 @@ func (db *DB) Ready(ctx context.Context) error {
 func (db *DB) String() string { return db.where }
 
 // Close closes every connection.
-func (db *DB) Close() error { return db.sql.Close() }
+func (db *DB) Close() error {
+	db.userInfoHashMu.Lock()
+	if db.userInfoHash != nil {
+		db.userInfoHash.Close()
+	}
+	db.userInfoHashMu.Unlock()
+	return db.sql.Close()
+}
 
 // SQL is the underlying handle, for tests and tools.
 func (db *DB) SQL() *sql.DB { return db.sql }
@@ -382,21 +394,66 @@ func (db *DB) RemoveKeys(ctx context.Context, kids []string) error {
 }
 
 // PutUserInfo implements identity.UserInfoStore: an upsert of the claims
-// as JSON.
-func (db *DB) PutUserInfo(ctx context.Context, sub string, claims map[string]any) error {
-	body, err := json.Marshal(claims)
+// as JSON with their hash, skipped when the row already holds that hash.
+//
+// The check reads the row, not a hash remembered in this process, because
+// other replicas (or another process on the same SQLite file, as in a
+// rolling restart) write the same rows: a remembered "I last wrote H"
+// says nothing about what the row holds now, and /v1/userinfo must answer
+// the claims of the last token issued, whichever replica issued it. The
+// read is what an unchanged /refresh pays instead of a write: on SQLite
+// it takes no lock and syncs nothing (WAL readers run beside the writer);
+// on PostgreSQL it is a primary-key lookup, where even a no-op upsert
+// would lock, and so write, the row. When the hashes differ, the upsert's
+// WHERE keeps it from rewriting a row that another replica brought to
+// these claims in between; replicas issuing different claims at once end
+// with the last writer's, as Backstage's upsert on every sign-in does.
+func (db *DB) PutUserInfo(ctx context.Context, sub string, claims map[string]any) (bool, error) {
+	body, hash, err := identity.UserInfoJSON(claims)
 	if err != nil {
-		return autherr.Input("user info for %s cannot be encoded as JSON", sub)
+		return false, autherr.Input("user info for %s cannot be encoded as JSON", sub)
 	}
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
-	_, err = db.sql.ExecContext(ctx, db.q(`INSERT INTO user_info (user_entity_ref, user_info, updated_at) VALUES (?, ?, ?)
-ON CONFLICT (user_entity_ref) DO UPDATE SET user_info = excluded.user_info, updated_at = excluded.updated_at`),
-		sub, string(body), db.timeArg(time.Now()))
+	stmt, err := db.userInfoHashStmt(ctx)
 	if err != nil {
-		return db.unavailable(err)
+		return false, db.unavailable(err)
 	}
-	return nil
+	var stored sql.NullString
+	err = stmt.QueryRowContext(ctx, sub).Scan(&stored)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, db.unavailable(err)
+	}
+	if stored.Valid && stored.String == hash {
+		return false, nil
+	}
+	res, err := db.sql.ExecContext(ctx, db.q(`INSERT INTO user_info (user_entity_ref, user_info, claims_hash, updated_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (user_entity_ref) DO UPDATE SET user_info = excluded.user_info, claims_hash = excluded.claims_hash, updated_at = excluded.updated_at
+WHERE user_info.claims_hash IS DISTINCT FROM excluded.claims_hash`),
+		sub, string(body), hash, db.timeArg(time.Now()))
+	if err != nil {
+		return false, db.unavailable(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, db.unavailable(err)
+	}
+	return n > 0, nil
+}
+
+// userInfoHashStmt returns the prepared claims_hash read, preparing it on
+// first use; a failed prepare is retried by the next call.
+func (db *DB) userInfoHashStmt(ctx context.Context) (*sql.Stmt, error) {
+	db.userInfoHashMu.Lock()
+	defer db.userInfoHashMu.Unlock()
+	if db.userInfoHash == nil {
+		stmt, err := db.sql.PrepareContext(ctx, db.q(`SELECT claims_hash FROM user_info WHERE user_entity_ref = ?`))
+		if err != nil {
+			return nil, err
+		}
+		db.userInfoHash = stmt
+	}
+	return db.userInfoHash, nil
 }
 
 // GetUserInfo implements identity.UserInfoStore.

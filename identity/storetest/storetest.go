@@ -143,7 +143,7 @@ func RunUserInfoStore(t *testing.T, open func(t *testing.T) identity.UserInfoSto
 		s := open(t)
 		sub := "user:default/alice"
 		first := map[string]any{"sub": sub, "ent": []string{sub, "group:default/team-a"}, "team": "a"}
-		if err := s.PutUserInfo(ctx, sub, first); err != nil {
+		if _, err := s.PutUserInfo(ctx, sub, first); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.GetUserInfo(ctx, sub)
@@ -154,7 +154,7 @@ func RunUserInfoStore(t *testing.T, open func(t *testing.T) identity.UserInfoSto
 			t.Errorf("GetUserInfo = %v", got)
 		}
 		second := map[string]any{"sub": sub, "ent": []string{sub}}
-		if err := s.PutUserInfo(ctx, sub, second); err != nil {
+		if _, err := s.PutUserInfo(ctx, sub, second); err != nil {
 			t.Fatal(err)
 		}
 		got, err = s.GetUserInfo(ctx, sub)
@@ -175,7 +175,7 @@ func RunUserInfoStore(t *testing.T, open func(t *testing.T) identity.UserInfoSto
 				defer wg.Done()
 				sub := fmt.Sprintf("user:default/u%d", w%3)
 				for range 10 {
-					if err := s.PutUserInfo(ctx, sub, map[string]any{"sub": sub, "ent": []string{sub}}); err != nil {
+					if _, err := s.PutUserInfo(ctx, sub, map[string]any{"sub": sub, "ent": []string{sub}}); err != nil {
 						t.Error(err)
 					}
 					if _, err := s.GetUserInfo(ctx, sub); err != nil {
@@ -185,5 +185,65 @@ func RunUserInfoStore(t *testing.T, open func(t *testing.T) identity.UserInfoSto
 			}()
 		}
 		wg.Wait()
+	})
+
+	t.Run("UnchangedNotWritten", func(t *testing.T) {
+		s := open(t)
+		sub := "user:default/alice"
+		put := func(claims map[string]any) bool {
+			t.Helper()
+			written, err := s.PutUserInfo(ctx, sub, claims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return written
+		}
+		if !put(map[string]any{"sub": sub, "ent": []string{sub}, "team": "a"}) {
+			t.Error("first PutUserInfo wrote nothing")
+		}
+		// Equal claims in a new map, built in another order: no write.
+		same := map[string]any{"team": "a"}
+		same["ent"] = []any{sub}
+		same["sub"] = sub
+		if put(same) {
+			t.Error("PutUserInfo of unchanged claims wrote")
+		}
+		if !put(map[string]any{"sub": sub, "ent": []string{sub}, "team": "b"}) {
+			t.Error("PutUserInfo of changed claims wrote nothing")
+		}
+		if got, err := s.GetUserInfo(ctx, sub); err != nil || got["team"] != "b" {
+			t.Errorf("after change: %v, %v; want team b", got, err)
+		}
+	})
+
+	// Two replicas (two Issuers) share the store and alternate claims for
+	// one user, as replicas with different catalog views would: whatever
+	// either remembers, /v1/userinfo answers the last token's claims.
+	t.Run("ReplicasAlternate", func(t *testing.T) {
+		s := open(t)
+		keys := identity.NewMemoryKeyStore() // each verifies the other's tokens
+		var replicas [2]*identity.Issuer
+		for r := range replicas {
+			iss, err := identity.NewIssuer(identity.Options{Issuer: "https://backstage.example.com/api/auth", Keys: keys, UserInfo: s})
+			if err != nil {
+				t.Fatal(err)
+			}
+			replicas[r] = iss
+		}
+		sub := "user:default/alice"
+		for n, team := range []string{"a", "b", "a", "a", "b", "b", "a"} {
+			iss := replicas[n%2]
+			tok, err := iss.IssueToken(ctx, identity.Claims{Sub: sub, Extra: map[string]any{"team": team}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := replicas[(n+1)%2].UserInfo(ctx, tok.Token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got["team"] != team {
+				t.Fatalf("issuance %d (replica %d, team %s): /v1/userinfo says team %v", n, n%2, team, got["team"])
+			}
+		}
 	})
 }
