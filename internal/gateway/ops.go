@@ -46,6 +46,11 @@ type opsState struct {
 	// listener and metricsListener, when set (Options), are used instead
 	// of listening on the configured addresses.
 	listener, metricsListener net.Listener
+
+	// idpTransportOnce makes idpTransport, the transport every provider's
+	// IdP calls share unless Options.HTTPClient is set.
+	idpTransportOnce sync.Once
+	idpTransport     *http.Transport
 }
 
 type namedCloser struct {
@@ -98,9 +103,32 @@ func (ops *opsState) closeAll(ctx context.Context, logger *slog.Logger) {
 func (ops *opsState) idpClient(o Options, provider string, settings providers.Config) *http.Client {
 	base := o.HTTPClient
 	if base == nil {
-		base = &http.Client{Timeout: settings.IdPTimeout()}
+		ops.idpTransportOnce.Do(func() {
+			t := newIdPTransport()
+			ops.idpTransport = t
+			ops.onClose("IdP connections", func(context.Context) error { t.CloseIdleConnections(); return nil })
+		})
+		base = &http.Client{Timeout: settings.IdPTimeout(), Transport: ops.idpTransport}
 	}
 	return ops.metrics.IdPClient(provider, base)
+}
+
+// idpIdleConnsPerHost is how many idle keep-alive connections the IdP
+// transport keeps per IdP host. http.DefaultTransport keeps 2, so beyond two
+// concurrent refreshes every IdP call closed its connection and the next one
+// dialled again (and, for an https IdP, paid a TLS handshake): CPU on both
+// sides spent on connections rather than on requests. 64 covers the
+// concurrency one replica sees from a busy Backstage without holding many
+// sockets open; idle ones close after IdleConnTimeout.
+const idpIdleConnsPerHost = 64
+
+// newIdPTransport is http.DefaultTransport's settings (proxy from the
+// environment, dial and TLS timeouts, HTTP/2) with idpIdleConnsPerHost.
+func newIdPTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = idpIdleConnsPerHost
+	t.MaxIdleConns = 4 * idpIdleConnsPerHost
+	return t
 }
 
 // observeChain times each resolver of a provider's chain by name and kind.

@@ -8,12 +8,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpedge"
 	"github.com/gatehouse-auth/gatehouse/internal/testlog"
+	"github.com/gatehouse-auth/gatehouse/providers"
 )
 
 // TestSameAddr: /metrics shares the auth listener when the port is the
@@ -161,5 +164,70 @@ func TestWrapListenerAndApplyLimits(t *testing.T) {
 	cfg.Backend.HTTPS.Cert, cfg.Backend.HTTPS.Key = "not a certificate", "not a key"
 	if _, err := WrapListener(localListener(t), cfg); err == nil || !strings.HasPrefix(err.Error(), "backend.https.certificate: ") || strings.Contains(err.Error(), "not a key") {
 		t.Errorf("a bad certificate: %v", err)
+	}
+}
+
+// timeoutConfig is a providers.Config that only sets the IdP timeout.
+type timeoutConfig struct{ providers.Config }
+
+func (timeoutConfig) IdPTimeout() time.Duration { return 5 * time.Second }
+
+// TestIdPClientKeepsConnections: without Options.HTTPClient, every
+// provider's IdP calls share one transport that keeps a connection per
+// concurrent call alive, so rounds of 8 concurrent calls dial 8 connections
+// once, not again each round (http.DefaultTransport keeps 2 per host).
+func TestIdPClientKeepsConnections(t *testing.T) {
+	var mu sync.Mutex
+	dialed := 0
+	release := make(chan struct{})
+	idp := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		io.WriteString(w, "{}")
+	}))
+	idp.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			dialed++
+			mu.Unlock()
+		}
+	}
+	idp.Start()
+	defer idp.Close()
+	o := Options{Logger: slog.New(slog.DiscardHandler)}
+	ops, err := newOps(&o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ops.closeAll(context.Background(), o.Logger)
+	a, b := ops.idpClient(o, "oidc", timeoutConfig{}), ops.idpClient(o, "vcfsso", timeoutConfig{})
+	if a.Timeout != 5*time.Second {
+		t.Errorf("timeout %v, want the provider's IdP timeout", a.Timeout)
+	}
+	const concurrent, rounds = 8, 3
+	for range rounds {
+		var wg sync.WaitGroup
+		for i := range concurrent {
+			c := a
+			if i%2 == 1 {
+				c = b
+			}
+			wg.Go(func() {
+				resp, err := c.Get(idp.URL)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			})
+		}
+		// Every call holds its connection until all are in flight.
+		for range concurrent {
+			release <- struct{}{}
+		}
+		wg.Wait()
+	}
+	if dialed != concurrent {
+		t.Errorf("%d rounds of %d concurrent calls dialled %d connections, want %d", rounds, concurrent, dialed, concurrent)
 	}
 }
