@@ -57,8 +57,8 @@ func (db *DB) CreateClient(ctx context.Context, c identity.OAuthClient) error {
 	uris, _ := json.Marshal(nonNil(c.RedirectURIs))
 	grants, _ := json.Marshal(nonNil(c.GrantTypes))
 	resp, _ := json.Marshal(nonNil(c.ResponseTypes))
-	res, err := db.sql.ExecContext(ctx, db.q(`INSERT INTO oauth_clients (client_id, secret_hash, client_name, redirect_uris, grant_types, response_types, scope, created_at, expires_at, last_used_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+	res, err := db.exec(ctx, `INSERT INTO oauth_clients (client_id, secret_hash, client_name, redirect_uris, grant_types, response_types, scope, created_at, expires_at, last_used_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		c.ID, c.SecretHash, c.Name, string(uris), string(grants), string(resp), c.Scope, db.timeArg(c.Created), db.timeArg(c.Expires), db.timeArg(c.LastUsed))
 	return db.inserted(res, err, "the client")
 }
@@ -77,8 +77,8 @@ func (db *DB) GetClient(ctx context.Context, id string) (identity.OAuthClient, e
 	var c identity.OAuthClient
 	var uris, grants, resp string
 	var created, expires, used any
-	err := db.sql.QueryRowContext(ctx, db.q(`SELECT client_id, secret_hash, client_name, redirect_uris, grant_types, response_types, scope, created_at, expires_at, last_used_at
-FROM oauth_clients WHERE client_id = ?`), id).Scan(&c.ID, &c.SecretHash, &c.Name, &uris, &grants, &resp, &c.Scope, &created, &expires, &used)
+	err := db.queryRow(ctx, `SELECT client_id, secret_hash, client_name, redirect_uris, grant_types, response_types, scope, created_at, expires_at, last_used_at
+FROM oauth_clients WHERE client_id = ?`, id).Scan(&c.ID, &c.SecretHash, &c.Name, &uris, &grants, &resp, &c.Scope, &created, &expires, &used)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, autherr.NotFound("no client %q", id)
 	} else if err != nil {
@@ -100,7 +100,7 @@ FROM oauth_clients WHERE client_id = ?`), id).Scan(&c.ID, &c.SecretHash, &c.Name
 func (db *DB) TouchClient(ctx context.Context, id string, now, expires time.Time) error {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
-	n, err := affected(db.sql.ExecContext(ctx, db.q(`UPDATE oauth_clients SET last_used_at = ?, expires_at = ? WHERE client_id = ?`), db.timeArg(now), db.timeArg(expires), id))
+	n, err := affected(db.exec(ctx, `UPDATE oauth_clients SET last_used_at = ?, expires_at = ? WHERE client_id = ?`, db.timeArg(now), db.timeArg(expires), id))
 	if err != nil {
 		return db.unavailable(err)
 	}
@@ -114,8 +114,8 @@ func (db *DB) TouchClient(ctx context.Context, id string, now, expires time.Time
 func (db *DB) CreateAuthSession(ctx context.Context, s identity.AuthSession) error {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
-	res, err := db.sql.ExecContext(ctx, db.q(`INSERT INTO oauth_auth_sessions (id, client_id, redirect_uri, scope, code_challenge, code_challenge_method, state, nonce, resource, status, user_entity_ref, expires_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?) ON CONFLICT DO NOTHING`),
+	res, err := db.exec(ctx, `INSERT INTO oauth_auth_sessions (id, client_id, redirect_uri, scope, code_challenge, code_challenge_method, state, nonce, resource, status, user_entity_ref, expires_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?) ON CONFLICT DO NOTHING`,
 		s.ID, s.ClientID, s.RedirectURI, s.Scope, s.CodeChallenge, s.CodeChallengeMethod, s.State, s.Nonce, s.Resource, identity.AuthPending, db.timeArg(s.Expires))
 	return db.inserted(res, err, "the authorization session")
 }
@@ -126,8 +126,8 @@ func (db *DB) GetAuthSession(ctx context.Context, id string) (identity.AuthSessi
 	defer cancel()
 	var s identity.AuthSession
 	var expires any
-	err := db.sql.QueryRowContext(ctx, db.q(`SELECT id, client_id, redirect_uri, scope, code_challenge, code_challenge_method, state, nonce, resource, status, user_entity_ref, expires_at
-FROM oauth_auth_sessions WHERE id = ?`), id).Scan(&s.ID, &s.ClientID, &s.RedirectURI, &s.Scope, &s.CodeChallenge, &s.CodeChallengeMethod, &s.State, &s.Nonce, &s.Resource, &s.Status, &s.UserEntityRef, &expires)
+	err := db.queryRow(ctx, `SELECT id, client_id, redirect_uri, scope, code_challenge, code_challenge_method, state, nonce, resource, status, user_entity_ref, expires_at
+FROM oauth_auth_sessions WHERE id = ?`, id).Scan(&s.ID, &s.ClientID, &s.RedirectURI, &s.Scope, &s.CodeChallenge, &s.CodeChallengeMethod, &s.State, &s.Nonce, &s.Resource, &s.Status, &s.UserEntityRef, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, autherr.NotFound("no authorization session %q", id)
 	} else if err != nil {
@@ -149,8 +149,8 @@ func (db *DB) RejectAuthSession(ctx context.Context, id, userEntityRef string, n
 
 func (db *DB) decide(ctx context.Context, id, status, userEntityRef string, now time.Time) (identity.AuthSession, error) {
 	octx, cancel := db.ctx(ctx)
-	n, err := affected(db.sql.ExecContext(octx, db.q(`UPDATE oauth_auth_sessions SET status = ?, user_entity_ref = ?
-WHERE id = ? AND status = ? AND expires_at > ?`), status, userEntityRef, id, identity.AuthPending, db.timeArg(now)))
+	n, err := affected(db.exec(octx, `UPDATE oauth_auth_sessions SET status = ?, user_entity_ref = ?
+WHERE id = ? AND status = ? AND expires_at > ?`, status, userEntityRef, id, identity.AuthPending, db.timeArg(now)))
 	cancel()
 	if err != nil {
 		return identity.AuthSession{}, db.unavailable(err)
@@ -172,8 +172,8 @@ WHERE id = ? AND status = ? AND expires_at > ?`), status, userEntityRef, id, ide
 func (db *DB) CreateCode(ctx context.Context, c identity.AuthCode) error {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
-	res, err := db.sql.ExecContext(ctx, db.q(`INSERT INTO oauth_auth_codes (code_hash, session_id, client_id, redirect_uri, user_entity_ref, expires_at, used)
-VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT DO NOTHING`), c.Hash, c.SessionID, c.ClientID, c.RedirectURI, c.UserEntityRef, db.timeArg(c.Expires))
+	res, err := db.exec(ctx, `INSERT INTO oauth_auth_codes (code_hash, session_id, client_id, redirect_uri, user_entity_ref, expires_at, used)
+VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT DO NOTHING`, c.Hash, c.SessionID, c.ClientID, c.RedirectURI, c.UserEntityRef, db.timeArg(c.Expires))
 	return db.inserted(res, err, "the authorization code")
 }
 
@@ -181,14 +181,14 @@ VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT DO NOTHING`), c.Hash, c.SessionID, c.Cl
 func (db *DB) RedeemCode(ctx context.Context, hash string, now time.Time) (identity.AuthCode, error) {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
-	n, err := affected(db.sql.ExecContext(ctx, db.q(`UPDATE oauth_auth_codes SET used = 1 WHERE code_hash = ? AND used = 0 AND expires_at > ?`), hash, db.timeArg(now)))
+	n, err := affected(db.exec(ctx, `UPDATE oauth_auth_codes SET used = 1 WHERE code_hash = ? AND used = 0 AND expires_at > ?`, hash, db.timeArg(now)))
 	if err != nil {
 		return identity.AuthCode{}, db.unavailable(err)
 	}
 	var c identity.AuthCode
 	var expires any
 	var used int
-	err = db.sql.QueryRowContext(ctx, db.q(`SELECT code_hash, session_id, client_id, redirect_uri, user_entity_ref, expires_at, used FROM oauth_auth_codes WHERE code_hash = ?`), hash).
+	err = db.queryRow(ctx, `SELECT code_hash, session_id, client_id, redirect_uri, user_entity_ref, expires_at, used FROM oauth_auth_codes WHERE code_hash = ?`, hash).
 		Scan(&c.Hash, &c.SessionID, &c.ClientID, &c.RedirectURI, &c.UserEntityRef, &expires, &used)
 	if errors.Is(err, sql.ErrNoRows) {
 		return identity.AuthCode{}, autherr.NotFound("unknown authorization code")
@@ -225,10 +225,10 @@ func (db *DB) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 
 // deleteRefreshTx deletes a refresh session and its rotated-out hashes.
 func (db *DB) deleteRefreshTx(ctx context.Context, tx *sql.Tx, id string) error {
-	if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM oauth_refresh_sessions WHERE id = ?`), id); err != nil {
+	if _, err := db.txExec(ctx, tx, `DELETE FROM oauth_refresh_sessions WHERE id = ?`, id); err != nil {
 		return db.unavailable(err)
 	}
-	if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM oauth_refresh_rotated WHERE session_id = ?`), id); err != nil {
+	if _, err := db.txExec(ctx, tx, `DELETE FROM oauth_refresh_rotated WHERE session_id = ?`, id); err != nil {
 		return db.unavailable(err)
 	}
 	return nil
@@ -254,8 +254,8 @@ func (db *DB) CreateRefreshSession(ctx context.Context, s identity.RefreshSessio
 				evicted++
 			}
 		}
-		res, err := tx.ExecContext(ctx, db.q(`INSERT INTO oauth_refresh_sessions (id, user_entity_ref, client_id, scope, resource, secret_hash, created_at, last_used_at, idle_expires_at, expires_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+		res, err := db.txExec(ctx, tx, `INSERT INTO oauth_refresh_sessions (id, user_entity_ref, client_id, scope, resource, secret_hash, created_at, last_used_at, idle_expires_at, expires_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			s.ID, s.UserEntityRef, s.ClientID, s.Scope, s.Resource, s.SecretHash, db.timeArg(s.Created), db.timeArg(s.LastUsed), db.timeArg(s.IdleExpires), db.timeArg(s.Expires))
 		return db.inserted(res, err, "the refresh session")
 	})
@@ -269,7 +269,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
 // maxPerUser remain, least recently used first. On SQLite it first takes
 // the write lock with a no-op write (see CreateRefreshSession).
 func (db *DB) lruRefreshIDs(ctx context.Context, tx *sql.Tx, user string, maxPerUser int) ([]string, error) {
-	if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM oauth_refresh_sessions WHERE 1 = 0`)); err != nil {
+	if _, err := db.txExec(ctx, tx, `DELETE FROM oauth_refresh_sessions WHERE 1 = 0`); err != nil {
 		return nil, db.unavailable(err)
 	}
 	rows, err := tx.QueryContext(ctx, db.q(`SELECT id FROM oauth_refresh_sessions WHERE user_entity_ref = ? ORDER BY last_used_at, id`), user)
@@ -298,7 +298,7 @@ func (db *DB) lruRefreshIDs(ctx context.Context, tx *sql.Tx, user string, maxPer
 const refreshColumns = `id, user_entity_ref, client_id, scope, resource, secret_hash, created_at, last_used_at, idle_expires_at, expires_at, prev_hash, prev_answer, prev_until`
 
 // scanRefresh reads one row of refreshColumns; no row is NotFound.
-func (db *DB) scanRefresh(row *sql.Row, id string) (identity.RefreshSession, error) {
+func (db *DB) scanRefresh(row interface{ Scan(...any) error }, id string) (identity.RefreshSession, error) {
 	var r identity.RefreshSession
 	var created, used, idle, expires, prevUntil any
 	err := row.Scan(&r.ID, &r.UserEntityRef, &r.ClientID, &r.Scope, &r.Resource, &r.SecretHash, &created, &used, &idle, &expires, &r.PrevHash, &r.PrevAnswer, &prevUntil)
@@ -312,18 +312,20 @@ func (db *DB) scanRefresh(row *sql.Row, id string) (identity.RefreshSession, err
 	return r, nil
 }
 
-// getRefresh reads a refresh session through q (the DB or a transaction).
-func (db *DB) getRefresh(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, id string) (identity.RefreshSession, error) {
-	return db.scanRefresh(q.QueryRowContext(ctx, db.q(`SELECT `+refreshColumns+` FROM oauth_refresh_sessions WHERE id = ?`), id), id)
+// getRefresh reads a refresh session, within tx unless it is nil.
+func (db *DB) getRefresh(ctx context.Context, tx *sql.Tx, id string) (identity.RefreshSession, error) {
+	const q = `SELECT ` + refreshColumns + ` FROM oauth_refresh_sessions WHERE id = ?`
+	if tx == nil {
+		return db.scanRefresh(db.queryRow(ctx, q, id), id)
+	}
+	return db.scanRefresh(db.txQueryRow(ctx, tx, q, id), id)
 }
 
 // GetRefreshSession implements identity.RefreshSessionStore.
 func (db *DB) GetRefreshSession(ctx context.Context, id string) (identity.RefreshSession, error) {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
-	return db.getRefresh(ctx, db.sql, id)
+	return db.getRefresh(ctx, nil, id)
 }
 
 // RotateRefreshSession implements identity.RefreshSessionStore: one
@@ -339,14 +341,14 @@ func (db *DB) RotateRefreshSession(ctx context.Context, id, oldHash, newHash str
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		idleEnd, at := db.timeArg(now.Add(idle)), db.timeArg(now)
 		var err error
-		out, err = db.scanRefresh(tx.QueryRowContext(ctx, db.q(`UPDATE oauth_refresh_sessions
+		out, err = db.scanRefresh(db.txQueryRow(ctx, tx, `UPDATE oauth_refresh_sessions
 SET secret_hash = ?, last_used_at = ?, idle_expires_at = CASE WHEN expires_at < ? THEN expires_at ELSE ? END,
     prev_hash = ?, prev_answer = ?, prev_until = ?
 WHERE id = ? AND secret_hash = ? AND idle_expires_at > ? AND expires_at > ?
-RETURNING `+refreshColumns),
+RETURNING `+refreshColumns,
 			newHash, at, idleEnd, idleEnd, oldHash, answer, db.timeArg(graceUntil), id, oldHash, at, at), id)
 		if err == nil {
-			if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO oauth_refresh_rotated (secret_hash, session_id) VALUES (?, ?) ON CONFLICT DO NOTHING`), oldHash, id); err != nil {
+			if _, err := db.txExec(ctx, tx, `INSERT INTO oauth_refresh_rotated (secret_hash, session_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, oldHash, id); err != nil {
 				return db.unavailable(err)
 			}
 			return nil
@@ -379,7 +381,7 @@ func (db *DB) rotationMissed(ctx context.Context, tx *sql.Tx, id, oldHash string
 		return cur, identity.ErrRefreshGraceReplay
 	}
 	var k int
-	if err := tx.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM oauth_refresh_rotated WHERE secret_hash = ? AND session_id = ?`), oldHash, id).Scan(&k); err != nil {
+	if err := db.txQueryRow(ctx, tx, `SELECT COUNT(*) FROM oauth_refresh_rotated WHERE secret_hash = ? AND session_id = ?`, oldHash, id).Scan(&k); err != nil {
 		return identity.RefreshSession{}, db.unavailable(err)
 	}
 	if k == 0 {
@@ -400,11 +402,11 @@ func (db *DB) DeleteRefreshSession(ctx context.Context, id string) error {
 func (db *DB) DeleteRefreshSessionsFor(ctx context.Context, userEntityRef, clientID string) (int, error) {
 	var n int64
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, db.q(`DELETE FROM oauth_refresh_rotated WHERE session_id IN (SELECT id FROM oauth_refresh_sessions WHERE user_entity_ref = ? AND client_id = ?)`), userEntityRef, clientID); err != nil {
+		if _, err := db.txExec(ctx, tx, `DELETE FROM oauth_refresh_rotated WHERE session_id IN (SELECT id FROM oauth_refresh_sessions WHERE user_entity_ref = ? AND client_id = ?)`, userEntityRef, clientID); err != nil {
 			return db.unavailable(err)
 		}
 		var err error
-		if n, err = affected(tx.ExecContext(ctx, db.q(`DELETE FROM oauth_refresh_sessions WHERE user_entity_ref = ? AND client_id = ?`), userEntityRef, clientID)); err != nil {
+		if n, err = affected(db.txExec(ctx, tx, `DELETE FROM oauth_refresh_sessions WHERE user_entity_ref = ? AND client_id = ?`, userEntityRef, clientID)); err != nil {
 			return db.unavailable(err)
 		}
 		return nil

@@ -22,12 +22,12 @@ func (db *DB) ClaimRefresh(ctx context.Context, key string, now, expires time.Ti
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
 	if db.graceSweepDue(now) {
-		if _, err := db.sql.ExecContext(ctx, db.q(`DELETE FROM refresh_grace WHERE expires_at <= ?`), db.timeArg(now)); err != nil {
+		if _, err := db.exec(ctx, `DELETE FROM refresh_grace WHERE expires_at <= ?`, db.timeArg(now)); err != nil {
 			return false, db.unavailable(err)
 		}
 	}
-	res, err := db.sql.ExecContext(ctx, db.q(`INSERT INTO refresh_grace (token_hash, answer, expires_at) VALUES (?, NULL, ?)
-ON CONFLICT (token_hash) DO UPDATE SET answer = NULL, expires_at = excluded.expires_at WHERE refresh_grace.expires_at <= ?`),
+	res, err := db.exec(ctx, `INSERT INTO refresh_grace (token_hash, answer, expires_at) VALUES (?, NULL, ?)
+ON CONFLICT (token_hash) DO UPDATE SET answer = NULL, expires_at = excluded.expires_at WHERE refresh_grace.expires_at <= ?`,
 		key, db.timeArg(expires), db.timeArg(now))
 	if err != nil {
 		return false, db.unavailable(err)
@@ -56,8 +56,8 @@ func (db *DB) graceSweepDue(now time.Time) bool {
 func (db *DB) PutRefresh(ctx context.Context, key string, answer []byte, expires time.Time) error {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
-	_, err := db.sql.ExecContext(ctx, db.q(`INSERT INTO refresh_grace (token_hash, answer, expires_at) VALUES (?, ?, ?)
-ON CONFLICT (token_hash) DO UPDATE SET answer = excluded.answer, expires_at = excluded.expires_at`),
+	_, err := db.exec(ctx, `INSERT INTO refresh_grace (token_hash, answer, expires_at) VALUES (?, ?, ?)
+ON CONFLICT (token_hash) DO UPDATE SET answer = excluded.answer, expires_at = excluded.expires_at`,
 		key, answer, db.timeArg(expires))
 	if err != nil {
 		return db.unavailable(err)
@@ -70,7 +70,7 @@ func (db *DB) GetRefresh(ctx context.Context, key string, now time.Time) ([]byte
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
 	var answer []byte
-	err := db.sql.QueryRowContext(ctx, db.q(`SELECT answer FROM refresh_grace WHERE token_hash = ? AND expires_at > ?`), key, db.timeArg(now)).Scan(&answer)
+	err := db.queryRow(ctx, `SELECT answer FROM refresh_grace WHERE token_hash = ? AND expires_at > ?`, key, db.timeArg(now)).Scan(&answer)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -84,7 +84,7 @@ func (db *DB) GetRefresh(ctx context.Context, key string, now time.Time) ([]byte
 func (db *DB) ReleaseRefresh(ctx context.Context, key string) error {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
-	if _, err := db.sql.ExecContext(ctx, db.q(`DELETE FROM refresh_grace WHERE token_hash = ? AND answer IS NULL`), key); err != nil {
+	if _, err := db.exec(ctx, `DELETE FROM refresh_grace WHERE token_hash = ? AND answer IS NULL`, key); err != nil {
 		return db.unavailable(err)
 	}
 	return nil
@@ -94,7 +94,7 @@ func (db *DB) ReleaseRefresh(ctx context.Context, key string) error {
 func (db *DB) DeleteExpiredRefresh(ctx context.Context, now time.Time) (int, error) {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
-	res, err := db.sql.ExecContext(ctx, db.q(`DELETE FROM refresh_grace WHERE expires_at <= ?`), db.timeArg(now))
+	res, err := db.exec(ctx, `DELETE FROM refresh_grace WHERE expires_at <= ?`, db.timeArg(now))
 	if err != nil {
 		return 0, db.unavailable(err)
 	}

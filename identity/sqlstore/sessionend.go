@@ -18,7 +18,7 @@ func (db *DB) EndSessions(ctx context.Context, e identity.SessionEnd) error {
 	}
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
-	_, err := db.sql.ExecContext(ctx, db.q(`INSERT INTO session_ends (provider, sub, sid, user_entity_ref, ended_before, reason, source) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+	_, err := db.exec(ctx, `INSERT INTO session_ends (provider, sub, sid, user_entity_ref, ended_before, reason, source) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		e.Provider, e.Sub, e.SID, strings.ToLower(e.UserEntityRef), db.timeArg(e.Before), e.Reason, e.Source)
 	if err != nil {
 		return db.unavailable(err)
@@ -32,12 +32,12 @@ func (db *DB) Ended(ctx context.Context, s identity.Session) (bool, error) {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
 	var n int
-	err := db.sql.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM session_ends
+	err := db.queryRow(ctx, `SELECT COUNT(*) FROM session_ends
 WHERE (provider = '' OR provider = ?)
   AND (sub = '' OR sub = ?)
   AND (sid = '' OR sid = ?)
   AND (user_entity_ref = '' OR user_entity_ref = ?)
-  AND ended_before > ?`),
+  AND ended_before > ?`,
 		s.Provider, s.Sub, s.SID, strings.ToLower(s.UserEntityRef), db.timeArg(s.Started)).Scan(&n)
 	if err != nil {
 		return false, db.unavailable(err)

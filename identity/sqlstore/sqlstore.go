@@ -66,11 +66,9 @@ type DB struct {
 	// refresh grace rows (refreshgrace.go).
 	graceMu    sync.Mutex
 	graceSwept time.Time
-	// userInfoHash is the prepared read of a user_info row's claims_hash,
-	// made on first use (after Migrate): PutUserInfo runs it on every
-	// /refresh, and preparing it each time was half its cost.
-	userInfoHashMu sync.Mutex
-	userInfoHash   *sql.Stmt
+	// stmts are the prepared statements of the queries requests run
+	// (stmts.go): unprepared, SQLite parses and plans each one every time.
+	stmts stmtCache
 }
 
 var (
@@ -121,8 +119,13 @@ func open(cfg Config) (*DB, error) {
 		db.pg = true
 		db.where = fmt.Sprintf("PostgreSQL at %s, database %q", hostPort(pc.Host, pc.Port), pc.Database)
 		db.sql = stdlib.OpenDB(*pc)
-		db.sql.SetMaxOpenConns(10)
-		db.sql.SetMaxIdleConns(4)
+		// As many idle connections as open ones: with fewer, a burst
+		// beyond the idle count closed connections after each use and
+		// opened new ones (a TCP connect, authentication and a backend
+		// process on the server) for the next requests. Idle ones close
+		// after five quiet minutes.
+		db.sql.SetMaxOpenConns(pgMaxConns)
+		db.sql.SetMaxIdleConns(pgMaxConns)
 		db.sql.SetConnMaxIdleTime(5 * time.Minute)
 	case ClientSQLite, ClientSQLite3:
 		dsn, err := sqliteDSN(cfg.Connection)
@@ -136,12 +139,25 @@ func open(cfg Config) (*DB, error) {
 		if cfg.Connection == MemoryDSN {
 			// Every connection to :memory: is its own database.
 			db.sql.SetMaxOpenConns(1)
+		} else {
+			// database/sql keeps 2 idle connections by default, so at more
+			// than two concurrent requests it closed connections and opened
+			// new ones, each setting its pragmas and preparing its
+			// statements again: a fifth of the CPU of a /refresh at
+			// concurrency 4.
+			db.sql.SetMaxIdleConns(sqliteMaxIdleConns)
 		}
 	default:
 		return nil, fmt.Errorf("backend.database.client %q is not supported; use %q or %q", cfg.Client, ClientPostgres, ClientSQLite)
 	}
 	return db, nil
 }
+
+// Connection pool sizes (see open).
+const (
+	pgMaxConns         = 10
+	sqliteMaxIdleConns = 16
+)
 
 func hostPort(host string, port uint16) string {
 	if strings.HasPrefix(host, "/") {
@@ -275,11 +291,7 @@ func (db *DB) String() string { return db.where }
 
 // Close closes every connection.
 func (db *DB) Close() error {
-	db.userInfoHashMu.Lock()
-	if db.userInfoHash != nil {
-		db.userInfoHash.Close()
-	}
-	db.userInfoHashMu.Unlock()
+	db.closeStmts()
 	return db.sql.Close()
 }
 
@@ -332,7 +344,7 @@ func (db *DB) timeArg(t time.Time) any {
 func (db *DB) AddKey(ctx context.Context, k identity.PublicKey) error {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
-	res, err := db.sql.ExecContext(ctx, db.q(`INSERT INTO signing_keys (kid, jwk, created_at) VALUES (?, ?, ?) ON CONFLICT (kid) DO NOTHING`),
+	res, err := db.exec(ctx, `INSERT INTO signing_keys (kid, jwk, created_at) VALUES (?, ?, ?) ON CONFLICT (kid) DO NOTHING`,
 		k.KID, string(k.JWK), db.timeArg(k.CreatedAt))
 	if err != nil {
 		return db.unavailable(err)
@@ -415,21 +427,17 @@ func (db *DB) PutUserInfo(ctx context.Context, sub string, claims map[string]any
 	}
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
-	stmt, err := db.userInfoHashStmt(ctx)
-	if err != nil {
-		return false, db.unavailable(err)
-	}
 	var stored sql.NullString
-	err = stmt.QueryRowContext(ctx, sub).Scan(&stored)
+	err = db.queryRow(ctx, `SELECT claims_hash FROM user_info WHERE user_entity_ref = ?`, sub).Scan(&stored)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return false, db.unavailable(err)
 	}
 	if stored.Valid && stored.String == hash {
 		return false, nil
 	}
-	res, err := db.sql.ExecContext(ctx, db.q(`INSERT INTO user_info (user_entity_ref, user_info, claims_hash, updated_at) VALUES (?, ?, ?, ?)
+	res, err := db.exec(ctx, `INSERT INTO user_info (user_entity_ref, user_info, claims_hash, updated_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (user_entity_ref) DO UPDATE SET user_info = excluded.user_info, claims_hash = excluded.claims_hash, updated_at = excluded.updated_at
-WHERE user_info.claims_hash IS DISTINCT FROM excluded.claims_hash`),
+WHERE user_info.claims_hash IS DISTINCT FROM excluded.claims_hash`,
 		sub, string(body), hash, db.timeArg(time.Now()))
 	if err != nil {
 		return false, db.unavailable(err)
@@ -441,27 +449,12 @@ WHERE user_info.claims_hash IS DISTINCT FROM excluded.claims_hash`),
 	return n > 0, nil
 }
 
-// userInfoHashStmt returns the prepared claims_hash read, preparing it on
-// first use; a failed prepare is retried by the next call.
-func (db *DB) userInfoHashStmt(ctx context.Context) (*sql.Stmt, error) {
-	db.userInfoHashMu.Lock()
-	defer db.userInfoHashMu.Unlock()
-	if db.userInfoHash == nil {
-		stmt, err := db.sql.PrepareContext(ctx, db.q(`SELECT claims_hash FROM user_info WHERE user_entity_ref = ?`))
-		if err != nil {
-			return nil, err
-		}
-		db.userInfoHash = stmt
-	}
-	return db.userInfoHash, nil
-}
-
 // GetUserInfo implements identity.UserInfoStore.
 func (db *DB) GetUserInfo(ctx context.Context, sub string) (map[string]any, error) {
 	ctx, cancel := db.ctx(ctx)
 	defer cancel()
 	var body string
-	err := db.sql.QueryRowContext(ctx, db.q(`SELECT user_info FROM user_info WHERE user_entity_ref = ?`), sub).Scan(&body)
+	err := db.queryRow(ctx, `SELECT user_info FROM user_info WHERE user_entity_ref = ?`, sub).Scan(&body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, autherr.NotFound("User info not found")
 	}
