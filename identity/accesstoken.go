@@ -1,7 +1,6 @@
 package identity
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -38,16 +37,22 @@ func (i *Issuer) IssueAccessToken(ctx context.Context, sub string, audience []st
 	if err != nil {
 		return nil, err
 	}
-	var p bytes.Buffer
+	var p jsonBuf
 	p.WriteString(`{"iss":`)
-	writeJSON(&p, i.opts.Issuer)
+	p.string(i.opts.Issuer)
 	p.WriteString(`,"sub":`)
-	writeJSON(&p, sub)
+	p.string(sub)
 	p.WriteString(`,"aud":`)
-	if err := writeJSON(&p, aud); err != nil {
+	if err := p.value(aud); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(&p, `,"iat":%d,"exp":%d,"uip":%q}`, iat, exp, uip)
+	p.WriteString(`,"iat":`)
+	p.int(iat)
+	p.WriteString(`,"exp":`)
+	p.int(exp)
+	p.WriteString(`,"uip":`)
+	p.string(uip)
+	p.WriteByte('}')
 	token, err := signUserToken(key, p.Bytes(), nil)
 	if err != nil {
 		return nil, err

@@ -5,7 +5,6 @@
 package identity
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -13,7 +12,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -23,6 +21,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/gatehouse-auth/gatehouse/internal/autherr"
 	"github.com/gatehouse-auth/gatehouse/internal/httpcache"
@@ -262,11 +262,20 @@ func (i *Issuer) IssueToken(ctx context.Context, c Claims) (*IssuedToken, error)
 // {"sub","iat","exp"} (LimitedUserToken). The bytes signed must be exactly
 // what Backstage's verifier reconstructs.
 func limitedUserProof(key *signingKey, sub string, iat, exp int64) (string, error) {
-	var lp bytes.Buffer
+	var lp jsonBuf
 	lp.WriteString(`{"sub":`)
-	writeJSON(&lp, sub)
-	fmt.Fprintf(&lp, `,"iat":%d,"exp":%d}`, iat, exp)
-	return key.sign(key.limitedHdr + "." + b64.EncodeToString(lp.Bytes()))
+	lp.string(sub)
+	lp.WriteString(`,"iat":`)
+	lp.int(iat)
+	lp.WriteString(`,"exp":`)
+	lp.int(exp)
+	lp.WriteByte('}')
+	input := make([]byte, 0, len(key.limitedHdr)+1+b64.EncodedLen(lp.Len()))
+	input = append(input, key.limitedHdr...)
+	input = append(input, '.')
+	input = b64.AppendEncode(input, lp.Bytes())
+	sig, err := key.appendSignature(make([]byte, 0, es256SignatureChars), input)
+	return string(sig), err
 }
 
 // extraClaimNames are the names of extra's claims that are not reserved,
@@ -284,37 +293,46 @@ func extraClaimNames(extra map[string]any) []string {
 
 // userPayload is the user token's JSON payload, keys in Backstage's order.
 func (i *Issuer) userPayload(c Claims, extraKeys, ent []string, iat, exp int64, uip string) ([]byte, error) {
-	var p bytes.Buffer
+	var p jsonBuf
 	p.WriteByte('{')
 	for _, k := range extraKeys {
-		writeJSON(&p, k)
+		p.string(k)
 		p.WriteByte(':')
-		if err := writeJSON(&p, c.Extra[k]); err != nil {
+		if err := p.value(c.Extra[k]); err != nil {
 			return nil, autherr.Input("extra claim %q cannot be encoded as JSON", k)
 		}
 		p.WriteByte(',')
 	}
 	p.WriteString(`"iss":`)
-	writeJSON(&p, i.opts.Issuer)
+	p.string(i.opts.Issuer)
 	p.WriteString(`,"sub":`)
-	writeJSON(&p, c.Sub)
+	p.string(c.Sub)
 	if !i.opts.OmitOwnershipClaim {
 		p.WriteString(`,"ent":`)
-		writeJSON(&p, ent)
+		p.value(ent)
 	}
-	fmt.Fprintf(&p, `,"aud":%q,"iat":%d,"exp":%d,"uip":%q}`, Audience, iat, exp, uip)
+	p.tail(iat, exp, uip)
 	return p.Bytes(), nil
+}
+
+// tail ends a user token payload: aud, iat, exp and uip, then '}'.
+func (b *jsonBuf) tail(iat, exp int64, uip string) {
+	b.WriteString(`,"aud":"` + Audience + `","iat":`)
+	b.int(iat)
+	b.WriteString(`,"exp":`)
+	b.int(exp)
+	b.WriteString(`,"uip":`)
+	b.string(uip)
+	b.WriteByte('}')
 }
 
 // signUserToken signs payload into a compact JWS and refuses one longer
 // than Backstage accepts, naming the claims that made it so.
 func signUserToken(key *signingKey, payload []byte, extraKeys []string) (string, error) {
-	signingInput := key.header + "." + b64.EncodeToString(payload)
-	sig, err := key.sign(signingInput)
+	token, err := key.compact(key.header, payload)
 	if err != nil {
 		return "", err
 	}
-	token := signingInput + "." + sig
 	if len(token) > maxTokenLength {
 		return "", autherr.Plain("Failed to issue a new user token. The resulting token is excessively large, with either too many ownership claims or too large custom claims. You likely have a bug either in the sign-in resolver or catalog data. The following claims were requested: '%s'", strings.Join(append([]string{"sub", "ent"}, extraKeys...), ", "))
 	}
@@ -341,18 +359,6 @@ func (i *Issuer) recordUserInfo(ctx context.Context, c Claims, extraKeys, ent []
 	return nil
 }
 
-// writeJSON encodes v as JavaScript's JSON.stringify would for the values
-// tokens hold: no HTML escaping, no trailing newline.
-func writeJSON(buf *bytes.Buffer, v any) error {
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return err
-	}
-	buf.Truncate(buf.Len() - 1)
-	return nil
-}
-
 // validEntityRef is Backstage's parseEntityRef without defaults: a kind and
 // a name are required, the namespace is optional.
 func validEntityRef(ref string) bool {
@@ -366,27 +372,66 @@ func validEntityRef(ref string) bool {
 	return !strings.Contains(rest, ":")
 }
 
-func (k *signingKey) sign(input string) (string, error) {
-	h := sha256.Sum256([]byte(input))
+// es256SignatureChars is the length of an ES256 signature in base64url.
+const es256SignatureChars = 86
+
+// compact is the compact JWS of payload under the base64url header hdr,
+// built in one buffer.
+func (k *signingKey) compact(hdr string, payload []byte) (string, error) {
+	buf := make([]byte, 0, len(hdr)+1+b64.EncodedLen(len(payload))+1+es256SignatureChars)
+	buf = append(buf, hdr...)
+	buf = append(buf, '.')
+	buf = b64.AppendEncode(buf, payload)
+	input := buf
+	buf, err := k.appendSignature(append(buf, '.'), input)
+	if err != nil {
+		return "", err
+	}
+	return string(buf), nil
+}
+
+// appendSignature appends the base64url JWS signature of input to dst.
+// input must not overlap dst's spare capacity past len(input).
+func (k *signingKey) appendSignature(dst, input []byte) ([]byte, error) {
+	h := sha256.Sum256(input)
 	switch priv := k.signer.(type) {
 	case *ecdsa.PrivateKey:
-		r, s, err := ecdsa.Sign(rand.Reader, priv, h[:])
+		// SignASN1 and a parse into fixed-size r||s: ecdsa.Sign would
+		// parse the same DER into two big.Ints first.
+		der, err := ecdsa.SignASN1(rand.Reader, priv, h[:])
 		if err != nil {
-			return "", fmt.Errorf("identity: signing: %w", err)
+			return nil, fmt.Errorf("identity: signing: %w", err)
 		}
 		var sig [64]byte
-		r.FillBytes(sig[:32])
-		s.FillBytes(sig[32:])
-		return b64.EncodeToString(sig[:]), nil
+		if !rawECDSASignature(der, &sig) {
+			return nil, fmt.Errorf("identity: signing: unexpected ECDSA signature encoding")
+		}
+		return b64.AppendEncode(dst, sig[:]), nil
 	default:
 		// RS256: PKCS#1 v1.5 over SHA-256, which crypto.Signer does for
 		// RSA keys when given crypto.SHA256.
 		sig, err := k.signer.Sign(rand.Reader, h[:], crypto.SHA256)
 		if err != nil {
-			return "", fmt.Errorf("identity: signing: %w", err)
+			return nil, fmt.Errorf("identity: signing: %w", err)
 		}
-		return b64.EncodeToString(sig), nil
+		return b64.AppendEncode(dst, sig), nil
 	}
+}
+
+// rawECDSASignature writes the DER ECDSA-Sig-Value der of a P-256
+// signature as JWS's r||s, each 32 bytes big-endian.
+func rawECDSASignature(der []byte, out *[64]byte) bool {
+	var inner cryptobyte.String
+	var r, s []byte
+	in := cryptobyte.String(der)
+	if !in.ReadASN1(&inner, cbasn1.SEQUENCE) || !in.Empty() ||
+		!inner.ReadASN1Integer(&r) || !inner.ReadASN1Integer(&s) || !inner.Empty() ||
+		len(r) > 32 || len(s) > 32 {
+		return false
+	}
+	copy(out[32-len(r):32], r)
+	copy(out[64-len(s):], s)
+	return true
 }
 
 // signingKey returns the current key, minting and publishing a new one when

@@ -156,12 +156,10 @@ func (p *PluginKeys) ServiceToken(ctx context.Context, targetPluginID string) (s
 	if err != nil {
 		return "", fmt.Errorf("identity: plugin token claims: %w", err)
 	}
-	input := hdr + "." + b64.EncodeToString(claims)
-	sig, err := k.sign(input)
+	tok, err := k.compact(hdr, claims)
 	if err != nil {
 		return "", err
 	}
-	tok := input + "." + sig
 	p.tokens[targetPluginID] = cachedPluginToken{token: tok, kid: k.kid, exp: exp}
 	return tok, nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -211,15 +210,19 @@ func LimitedUserToken(fullToken string) (string, error) {
 	if _, err := b64.DecodeString(p.Uip); err != nil {
 		return "", autherr.Input("not a Backstage user token: its uip claim is not a base64url signature")
 	}
-	var hdr, pl bytes.Buffer
+	var hdr, pl jsonBuf
 	hdr.WriteString(`{"typ":"` + TypeLimitedUser + `","alg":`)
-	writeJSON(&hdr, h.Algorithm)
+	hdr.string(h.Algorithm)
 	hdr.WriteString(`,"kid":`)
-	writeJSON(&hdr, h.KeyID)
+	hdr.string(h.KeyID)
 	hdr.WriteByte('}')
 	pl.WriteString(`{"sub":`)
-	writeJSON(&pl, p.Sub)
-	fmt.Fprintf(&pl, `,"iat":%d,"exp":%d}`, p.Iat, p.Exp)
+	pl.string(p.Sub)
+	pl.WriteString(`,"iat":`)
+	pl.int(p.Iat)
+	pl.WriteString(`,"exp":`)
+	pl.int(p.Exp)
+	pl.WriteByte('}')
 	return b64.EncodeToString(hdr.Bytes()) + "." + b64.EncodeToString(pl.Bytes()) + "." + p.Uip, nil
 }
 
