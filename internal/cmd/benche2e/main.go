@@ -409,25 +409,25 @@ func fetchProfile(ctx context.Context, port, seconds int, path string) error {
 	return f.Close()
 }
 
-// printTop prints the profile's top ten functions by own (flat) and by
-// cumulative CPU, through `go tool pprof` ($GO, else go).
+// printTop prints the profile's top ten functions by own (flat) CPU, with
+// their cumulative CPU beside, through `go tool pprof` ($GO, else go),
+// without pprof's file and build-id header lines.
 func printTop(w io.Writer, path string) error {
 	goCmd := os.Getenv("GO")
 	if goCmd == "" {
 		goCmd = "go"
 	}
-	for _, extra := range [][]string{nil, {"-cum"}} {
-		args := append([]string{"tool", "pprof", "-top", "-nodecount=10"}, extra...)
-		out, err := exec.Command(goCmd, append(args, path)...).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("go tool pprof %s: %w\n%s", path, err, out)
-		}
-		by := "flat (own CPU)"
-		if extra != nil {
-			by = "cum (with callees)"
-		}
-		fmt.Fprintf(w, "CPU profile of gatehouse during /refresh c=%d, top ten by %s (%s):\n\n```\n%s```\n\n", refConc, by, path, out)
+	out, err := exec.Command(goCmd, "tool", "pprof", "-top", "-nodecount=10", path).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("go tool pprof %s: %w\n%s", path, err, out)
 	}
+	fmt.Fprintf(w, "CPU profile of gatehouse during /refresh c=%d (%s), top ten by own CPU:\n\n```\n", refConc, path)
+	for line := range strings.Lines(string(out)) {
+		if !strings.HasPrefix(line, "File:") && !strings.HasPrefix(line, "Build ID:") && !strings.HasPrefix(line, "Time:") && !strings.HasPrefix(line, "Type:") {
+			fmt.Fprint(w, line)
+		}
+	}
+	fmt.Fprintln(w, "```")
 	return nil
 }
 

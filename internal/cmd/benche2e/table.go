@@ -59,6 +59,12 @@ func writeSummary(w io.Writer, s summary) {
 		fmt.Fprintf(w, "; %s/s at c=%d", thousands(s.refreshMax.rate()), s.refreshMax.conc)
 	}
 	fmt.Fprintf(w, ") · JWKS %s (c=%d) · peak RSS %s\n", jwksRate, s.conc, mib(s.peakRSSKB))
+	for _, r := range []*cellResult{s.refresh, s.jwks} {
+		if r != nil && r.otherCPU > r.wall/2 {
+			fmt.Fprintf(w, "Warning: other work on this machine used %s of a core during %s c=%d; its figures are noisy: rerun on a quiet machine.\n",
+				percent(r.otherCPU, r.wall), r.endpoint, r.conc)
+		}
+	}
 	if j := s.jwks; j != nil && j.generatorCPU > j.gatehouseCPU/2 {
 		fmt.Fprintf(w, "Note: during JWKS c=%d the load generator used %s of a core against Gatehouse's %s (other work: %s; %d cores in all): "+
 			"the generator shares the cores, so this throughput is partly its limit, not only Gatehouse's.\n",
@@ -69,12 +75,15 @@ func writeSummary(w io.Writer, s summary) {
 }
 
 // fmtDur prints a latency or CPU time with three significant figures
-// where they matter: 1.23 ms, 456 µs, 12.3 µs.
+// where they matter: 1.23 ms, 456 µs, 12.3 µs, 40 ns (an idle IdP's
+// background work spread over JWKS requests).
 func fmtDur(d time.Duration) string {
 	us := float64(d) / float64(time.Microsecond)
 	switch {
 	case d == 0:
 		return "0"
+	case us < 1:
+		return strconv.FormatInt(int64(d), 10) + " ns"
 	case us >= 1000:
 		return strconv.FormatFloat(us/1000, 'f', 2, 64) + " ms"
 	case us >= 100:
