@@ -180,11 +180,9 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 		return err
 	}
 	defer os.RemoveAll(dir)
-	ports := make([]int, 4)
-	for i := range ports {
-		if ports[i], err = freePort(); err != nil {
-			return fmt.Errorf("no free loopback port: %w", err)
-		}
+	ports, err := freePorts(4)
+	if err != nil {
+		return fmt.Errorf("no free loopback port: %w", err)
 	}
 	ghPort, metricsPort, idpPort, debugPort := ports[0], ports[1], ports[2], ports[3]
 	base := fmt.Sprintf("http://127.0.0.1:%d", ghPort)

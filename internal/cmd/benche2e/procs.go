@@ -85,16 +85,21 @@ func (c *child) logTail() string {
 	return "  " + strings.Join(lines, "\n  ")
 }
 
-// freePort asks the kernel for a free loopback port. The listener closes
-// before the child binds it, so another process could take it in between;
-// the child then fails to listen and says so.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// freePorts asks the kernel for n distinct free loopback ports, holding
+// each until all are chosen so that none comes twice. The listeners close
+// before the children bind the ports, so another process could take one in
+// between; that child then fails to listen and says so.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return ports, nil
 }
 
 // waitUntil polls ready every 50 ms until it returns nil, c exits, or
