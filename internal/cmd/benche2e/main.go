@@ -195,7 +195,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 		return err
 	}
 	defer idp.stop(5 * time.Second)
-	if err := waitUntil(idp, 20*time.Second, getOK(issuer+"/.well-known/openid-configuration")); err != nil {
+	if err := waitUntil(ctx, idp, 20*time.Second, getOK(issuer+"/.well-known/openid-configuration")); err != nil {
 		return err
 	}
 
@@ -213,7 +213,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 	}
 	// Gatehouse drains in-flight requests on SIGTERM; none are left by then.
 	defer gh.stop(30 * time.Second)
-	if err := waitUntil(gh, 30*time.Second, getOK(base+"/readyz")); err != nil {
+	if err := waitUntil(ctx, gh, 30*time.Second, getOK(base+"/readyz")); err != nil {
 		return err
 	}
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -102,9 +103,10 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
-// waitUntil polls ready every 50 ms until it returns nil, c exits, or
-// timeout passes; the error says which and what ready last said.
-func waitUntil(c *child, timeout time.Duration, ready func() error) error {
+// waitUntil polls ready every 50 ms until it returns nil, c exits,
+// timeout passes or ctx ends (Ctrl-C); the error says which and what ready
+// last said.
+func waitUntil(ctx context.Context, c *child, timeout time.Duration, ready func() error) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		err := ready()
@@ -117,6 +119,10 @@ func waitUntil(c *child, timeout time.Duration, ready func() error) error {
 		if time.Now().After(deadline) {
 			return errors.Join(fmt.Errorf("%s not ready after %v", c.name, timeout), err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return errors.New("interrupted")
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }
