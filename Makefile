@@ -5,7 +5,7 @@ DEV_BIN   := bin/gatehouse-dev
 # Every package but Go files that npm installs under node_modules.
 PKGS      := $(shell $(GO) list ./... | grep -v /node_modules/)
 
-.PHONY: run build test vet fmt-check bench clean interop interop-deps fuzz
+.PHONY: run build test vet fmt-check bench bench-e2e clean interop interop-deps fuzz
 
 # The demo: the dev IdP and Gatehouse on examples/dev (cmd/gatehouse-dev).
 run: build
@@ -43,6 +43,17 @@ fmt-check:
 bench:
 	@$(GO) test -run '^$$' -bench . -benchmem -count=1 ./identity/ ./identity/sqlstore/ ./server/ ./server/oauth/ ./resolvers/ ./resolvers/wasm/ ./resolvers/catalog/ ./test/e2e/ \
 		| tee bench.out | scripts/benchtable.sh
+
+# Gatehouse as operators see it (internal/cmd/benche2e): bin/gatehouse serve
+# on SQLite, the dev IdP in a process of its own, and a load generator that
+# signs in once and drives /refresh, the JWKS and /v1/userinfo at
+# concurrency 1, 4 and 16. Prints req/s, p50/p99, each process's CPU per
+# request (from /proc) and Gatehouse's RSS as a table. BENCH_DURATION=2s
+# shortens each cell (default 10s); BENCH_E2E_FLAGS="-cpuprofile cpu.pprof"
+# also profiles Gatehouse during /refresh at c=4 and prints the top ten.
+bench-e2e: build
+	$(GO) build -o bin/benche2e ./internal/cmd/benche2e
+	GO=$(GO) ./bin/benche2e $(BENCH_E2E_FLAGS)
 
 # Real clients, pinned by test/interop/package-lock.json and installed once
 # (npm ci, cache in test/interop/.npm-cache): a Backstage backend
