@@ -224,7 +224,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 
 	endpoints := []endpoint{
 		{"GET /api/auth/vcfsso/refresh", getWith(base+"/api/auth/vcfsso/refresh?env=development",
-			"Cookie", refreshCookie+"="+cookie, "X-Requested-With", "XMLHttpRequest")},
+			"Cookie", cookie, "X-Requested-With", "XMLHttpRequest")},
 		{"GET /api/auth/.well-known/jwks.json", getWith(base + "/api/auth/.well-known/jwks.json")},
 		{"GET /api/auth/v1/userinfo", getWith(base+"/api/auth/v1/userinfo", "Authorization", "Bearer "+token)},
 	}

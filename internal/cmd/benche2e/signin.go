@@ -23,9 +23,11 @@ var (
 )
 
 // signIn signs user in once, as a browser's popup does: /start, the dev
-// IdP's login form, the callback and its popup page. It returns the
-// refresh cookie's value and the Backstage token of a first /refresh.
-func signIn(base, user, password string) (cookie, token string, err error) {
+// IdP's login form, the callback and its popup page. It returns the Cookie
+// header a browser then sends to /refresh (every cookie of that path: the
+// refresh token, the session, the ID token, the granted scope, each of
+// which /refresh reads) and the Backstage token of a first /refresh.
+func signIn(base, user, password string) (cookies, token string, err error) {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
 	q := url.Values{"scope": {"openid profile email"}, "origin": {base}, "flow": {"popup"}, "env": {"development"}}
@@ -50,12 +52,11 @@ func signIn(base, user, password string) (cookie, token string, err error) {
 		return "", "", fmt.Errorf("the callback did not answer with the popup page: %s %.300s", resp.Status, body)
 	}
 	refreshURL, _ := url.Parse(base + "/api/auth/vcfsso/refresh")
+	found := false
 	for _, ck := range jar.Cookies(refreshURL) {
-		if ck.Name == refreshCookie {
-			cookie = ck.Value
-		}
+		found = found || ck.Name == refreshCookie
 	}
-	if cookie == "" {
+	if !found {
 		return "", "", fmt.Errorf("signed in as %s, but no %s cookie was set (the popup page: %.300s)", user, refreshCookie, body)
 	}
 	resp, body, err = fetch(c, "GET", refreshURL.String()+"?env=development", nil, map[string]string{"X-Requested-With": "XMLHttpRequest"})
@@ -70,7 +71,11 @@ func signIn(base, user, password string) (cookie, token string, err error) {
 	if resp.StatusCode != 200 || json.Unmarshal(body, &r) != nil || r.BackstageIdentity.Token == "" {
 		return "", "", fmt.Errorf("first refresh: %s %.300s", resp.Status, body)
 	}
-	return cookie, r.BackstageIdentity.Token, nil
+	var header []string
+	for _, ck := range jar.Cookies(refreshURL) {
+		header = append(header, ck.Name+"="+ck.Value)
+	}
+	return strings.Join(header, "; "), r.BackstageIdentity.Token, nil
 }
 
 // fetch sends one request and reads the whole answer.
