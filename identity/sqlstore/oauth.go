@@ -72,7 +72,7 @@ func nonNil(s []string) []string {
 
 // GetClient implements identity.OAuthClientStore.
 func (db *DB) GetClient(ctx context.Context, id string) (identity.OAuthClient, error) {
-	ctx, cancel := db.ctx(ctx)
+	ctx, cancel := db.readCtx(ctx)
 	defer cancel()
 	var c identity.OAuthClient
 	var uris, grants, resp string
@@ -122,7 +122,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?) ON CONFLICT DO NOTHING`,
 
 // GetAuthSession implements identity.AuthSessionStore.
 func (db *DB) GetAuthSession(ctx context.Context, id string) (identity.AuthSession, error) {
-	ctx, cancel := db.ctx(ctx)
+	ctx, cancel := db.readCtx(ctx)
 	defer cancel()
 	var s identity.AuthSession
 	var expires any
@@ -323,7 +323,7 @@ func (db *DB) getRefresh(ctx context.Context, tx *sql.Tx, id string) (identity.R
 
 // GetRefreshSession implements identity.RefreshSessionStore.
 func (db *DB) GetRefreshSession(ctx context.Context, id string) (identity.RefreshSession, error) {
-	ctx, cancel := db.ctx(ctx)
+	ctx, cancel := db.readCtx(ctx)
 	defer cancel()
 	return db.getRefresh(ctx, nil, id)
 }

@@ -67,7 +67,7 @@ ON CONFLICT (token_hash) DO UPDATE SET answer = excluded.answer, expires_at = ex
 
 // GetRefresh implements identity.RefreshGraceStore.
 func (db *DB) GetRefresh(ctx context.Context, key string, now time.Time) ([]byte, bool, error) {
-	ctx, cancel := db.ctx(ctx)
+	ctx, cancel := db.readCtx(ctx)
 	defer cancel()
 	var answer []byte
 	err := db.queryRow(ctx, `SELECT answer FROM refresh_grace WHERE token_hash = ? AND expires_at > ?`, key, db.timeArg(now)).Scan(&answer)

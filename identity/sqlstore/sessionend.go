@@ -29,7 +29,7 @@ func (db *DB) EndSessions(ctx context.Context, e identity.SessionEnd) error {
 // Ended implements identity.SessionEndStore with one indexed query; an
 // empty column in a record matches any value, as identity.SessionEnd says.
 func (db *DB) Ended(ctx context.Context, s identity.Session) (bool, error) {
-	ctx, cancel := db.ctx(ctx)
+	ctx, cancel := db.readCtx(ctx)
 	defer cancel()
 	var n int
 	err := db.queryRow(ctx, `SELECT COUNT(*) FROM session_ends

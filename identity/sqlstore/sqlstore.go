@@ -333,6 +333,21 @@ func (db *DB) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, db.opTimeout)
 }
 
+// readCtx is ctx for a read by key (a primary-key or indexed lookup of one
+// row). On SQLite it cannot be cancelled: with a context that can, the
+// driver (modernc) starts a goroutine per statement to interrupt it, and
+// database/sql another per result set to close it, which on /refresh cost
+// more than the lookup. Such a read takes microseconds, and in WAL mode
+// it waits for no writer; were the file locked (a checkpoint restarting
+// the log), busy_timeout still bounds the wait. PostgreSQL reads go over
+// the network and keep the operation timeout.
+func (db *DB) readCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if !db.pg {
+		return context.WithoutCancel(ctx), func() {}
+	}
+	return db.ctx(ctx)
+}
+
 func (db *DB) timeArg(t time.Time) any {
 	if db.pg {
 		return t.UTC()
@@ -425,16 +440,18 @@ func (db *DB) PutUserInfo(ctx context.Context, sub string, claims map[string]any
 	if err != nil {
 		return false, autherr.Input("user info for %s cannot be encoded as JSON", sub)
 	}
-	ctx, cancel := db.ctx(ctx)
-	defer cancel()
+	rctx, rcancel := db.readCtx(ctx)
 	var stored sql.NullString
-	err = db.queryRow(ctx, `SELECT claims_hash FROM user_info WHERE user_entity_ref = ?`, sub).Scan(&stored)
+	err = db.queryRow(rctx, `SELECT claims_hash FROM user_info WHERE user_entity_ref = ?`, sub).Scan(&stored)
+	rcancel()
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return false, db.unavailable(err)
 	}
 	if stored.Valid && stored.String == hash {
 		return false, nil
 	}
+	ctx, cancel := db.ctx(ctx)
+	defer cancel()
 	res, err := db.exec(ctx, `INSERT INTO user_info (user_entity_ref, user_info, claims_hash, updated_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (user_entity_ref) DO UPDATE SET user_info = excluded.user_info, claims_hash = excluded.claims_hash, updated_at = excluded.updated_at
 WHERE user_info.claims_hash IS DISTINCT FROM excluded.claims_hash`,
@@ -451,7 +468,7 @@ WHERE user_info.claims_hash IS DISTINCT FROM excluded.claims_hash`,
 
 // GetUserInfo implements identity.UserInfoStore.
 func (db *DB) GetUserInfo(ctx context.Context, sub string) (map[string]any, error) {
-	ctx, cancel := db.ctx(ctx)
+	ctx, cancel := db.readCtx(ctx)
 	defer cancel()
 	var body string
 	err := db.queryRow(ctx, `SELECT user_info FROM user_info WHERE user_entity_ref = ?`, sub).Scan(&body)
