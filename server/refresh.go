@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/gatehouse-auth/gatehouse/identity"
 	"github.com/gatehouse-auth/gatehouse/internal/autherr"
 	"github.com/gatehouse-auth/gatehouse/internal/metrics"
@@ -49,7 +47,7 @@ const (
 //
 // Every request still runs its own transforms, resolvers and token issuance.
 type refreshes struct {
-	flight  singleflight.Group
+	flight  flight
 	store   identity.RefreshGraceStore // nil: single-flight only
 	grace   time.Duration
 	aead    cipher.AEAD
@@ -110,33 +108,90 @@ type refreshAnswer struct {
 // the IdP at most once per token across the concurrent callers.
 func (g *refreshes) refresh(ctx context.Context, rt *envRuntime, refresher providers.Refresher, req providers.RefreshRequest) (*providers.Result, error) {
 	key := refreshKey(rt, req.RefreshToken)
-	led := false
-	ch := g.flight.DoChan(key, func() (any, error) {
-		led = true
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshFlightLimit)
-		defer cancel()
-		return g.acrossReplicas(fctx, rt, refresher, req, key)
-	})
+	c, led := g.flight.join(key)
 	if g.joined != nil {
 		g.joined()
 	}
-	var res singleflight.Result
-	select {
-	case res = <-ch:
-	case <-ctx.Done():
-		return nil, autherr.Wrap(autherr.NameServiceUnavailable, "The refresh was abandoned while another request refreshed the same session", ctx.Err())
+	if led {
+		g.lead(ctx, rt, refresher, req, key, c)
+	} else {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return nil, autherr.Wrap(autherr.NameServiceUnavailable, "The refresh was abandoned while another request refreshed the same session", ctx.Err())
+		}
 	}
-	if res.Err != nil {
-		return nil, res.Err
+	if c.err != nil {
+		return nil, c.err
 	}
-	a := res.Val.(refreshAnswer)
 	switch {
 	case !led:
 		g.metrics.RefreshShared(rt.id, metrics.SharedFlight)
-	case a.how != "":
-		g.metrics.RefreshShared(rt.id, a.how)
+	case c.val.how != "":
+		g.metrics.RefreshShared(rt.id, c.val.how)
 	}
-	return a.result, nil
+	return c.val.result, nil
+}
+
+// lead makes the flight's one call on the leader's own goroutine, whose
+// stack has already grown for the request, rather than on a new one (as
+// singleflight.DoChan did, for a goroutine, a stack grown again and a
+// hand-off per refresh). It runs on behalf of every waiting request, so no
+// single caller's cancellation ends it, but it may not run forever; the
+// leader waits for it even if its own client has gone.
+func (g *refreshes) lead(ctx context.Context, rt *envRuntime, refresher providers.Refresher, req providers.RefreshRequest, key string, c *flightCall) {
+	returned := false
+	defer func() {
+		if !returned {
+			c.err = errFlightPanicked // the panic goes on up the leader's stack
+		}
+		g.flight.finish(key, c)
+	}()
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshFlightLimit)
+	defer cancel()
+	c.val, c.err = g.acrossReplicas(fctx, rt, refresher, req, key)
+	returned = true
+}
+
+// flight tracks the call in progress for each key. The first caller of a
+// key leads (runs the call); later ones follow (wait for its answer).
+type flight struct {
+	mu    sync.Mutex
+	calls map[string]*flightCall
+}
+
+// flightCall is one call and, once done is closed, its answer.
+type flightCall struct {
+	done chan struct{}
+	val  refreshAnswer
+	err  error
+}
+
+// errFlightPanicked answers the followers of a call whose leader panicked.
+var errFlightPanicked = errors.New("the refresh that this request waited for failed unexpectedly")
+
+// join returns key's call in progress, or a new one that the caller leads.
+func (f *flight) join(key string) (c *flightCall, leader bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.calls[key]; ok {
+		return c, false
+	}
+	if f.calls == nil {
+		f.calls = map[string]*flightCall{}
+	}
+	c = &flightCall{done: make(chan struct{})}
+	f.calls[key] = c
+	return c, true
+}
+
+// finish ends c: later callers of key start a new call, and c's followers
+// get its answer.
+func (f *flight) finish(key string, c *flightCall) {
+	f.mu.Lock()
+	delete(f.calls, key)
+	f.mu.Unlock()
+	close(c.done)
 }
 
 // acrossReplicas is the one call of a flight: it uses a recorded answer,
