@@ -225,7 +225,7 @@ func catalogCode(c int64) string {
 // the status and output JSON.
 func dispatch(export string, raw []byte) (uint32, []byte) {
 	var in Input
-	if err := json.Unmarshal(raw, &in); err != nil {
+	if err := decodeInput(raw, &in); err != nil {
 		return fail(Errorf("authplug: bad input: %v", err))
 	}
 	switch export {
