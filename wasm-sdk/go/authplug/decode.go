@@ -27,6 +27,29 @@ import (
 // than 10000 is refused; "abi" takes only an integer literal; config is
 // the value's bytes, copied.
 func decodeInput(b []byte, in *Input) error {
+	return decodeObject(b, func(d *decoder) error { return d.input(in) })
+}
+
+// catalogAnswer is catalog_find's answer JSON.
+type catalogAnswer struct {
+	User
+	Error *answerError `json:"error"`
+}
+
+type answerError struct {
+	Name    string `json:"name"`
+	Message string `json:"message"`
+}
+
+// decodeCatalogAnswer decodes catalog_find's answer into a, with
+// encoding/json's results, as decodeInput does for the input.
+func decodeCatalogAnswer(b []byte, a *catalogAnswer) error {
+	return decodeObject(b, func(d *decoder) error { return d.answer(a) })
+}
+
+// decodeObject decodes the top-level value of b with object, which is
+// called at its '{': null decodes to nothing, any other value is refused.
+func decodeObject(b []byte, object func(*decoder) error) error {
 	d := decoder{b: b}
 	d.ws()
 	if d.pos >= len(d.b) {
@@ -38,7 +61,7 @@ func decodeInput(b []byte, in *Input) error {
 			return err
 		}
 	case '{':
-		if err := d.input(in); err != nil {
+		if err := object(&d); err != nil {
 			return err
 		}
 	default:
@@ -230,6 +253,78 @@ func (d *decoder) input(in *Input) error {
 		return d.skip()
 	})
 }
+
+// answer decodes the catalogAnswer object at pos.
+func (d *decoder) answer(a *catalogAnswer) error {
+	return d.object(func(key []byte) error {
+		switch matchField(key, answerFields) {
+		case "entityRef":
+			return d.stringField("entityRef", &a.EntityRef)
+		case "ownershipEntityRefs":
+			return d.stringsField("ownershipEntityRefs", &a.OwnershipEntityRefs)
+		case "entity":
+			return d.mapField("entity", &a.Entity)
+		case "error":
+			switch d.peek() {
+			case 'n':
+				a.Error = nil
+				return d.literal("null")
+			case '{':
+			default:
+				return d.wrongType("error", "an object")
+			}
+			if a.Error == nil {
+				a.Error = &answerError{}
+			}
+			e := a.Error
+			return d.object(func(key []byte) error {
+				switch matchField(key, errorFields) {
+				case "name":
+					return d.stringField("error.name", &e.Name)
+				case "message":
+					return d.stringField("error.message", &e.Message)
+				}
+				return d.skip()
+			})
+		}
+		return d.skip()
+	})
+}
+
+// stringsField decodes a list of strings as encoding/json decodes into a
+// []string: into the slice already there, null elements left as they are.
+func (d *decoder) stringsField(field string, l *[]string) error {
+	switch d.peek() {
+	case 'n':
+		*l = nil
+		return d.literal("null")
+	case '[':
+	default:
+		return d.wrongType(field, "an array")
+	}
+	out := (*l)[:0]
+	err := d.array(func() error {
+		if i := len(out); i < cap(out) {
+			out = out[:i+1]
+		} else {
+			out = append(out, "")
+		}
+		return d.stringField(field, &out[len(out)-1])
+	})
+	if err != nil {
+		return err
+	}
+	if len(out) == 0 {
+		out = []string{}
+	}
+	*l = out
+	return nil
+}
+
+var (
+	answerFields = []string{"entityRef", "ownershipEntityRefs", "entity", "error"}
+	errorFields  = []string{"name", "message"}
+)
 
 var inputFields = []string{"abi", "kind", "module", "provider", "profile", "idTokenClaims", "userinfo", "options", "config"}
 
