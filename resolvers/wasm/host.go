@@ -87,7 +87,13 @@ type Host struct {
 	// shared holds one compiled module per page limit and sha256, with
 	// the number of pools using it.
 	shared map[string]*sharedModule
-	closed bool
+	// compiling holds a channel per key being compiled, closed when it is
+	// done: loads of one file run in parallel (OpenSet), and wazero's
+	// CompileModule of identical bytes on one runtime is not safe
+	// concurrently (both calls write the listeners of the one compiled
+	// module it shares between them), so the second waits and shares.
+	compiling map[string]chan struct{}
+	closed    bool
 	// background counts pool refills in flight; Close waits for them, as
 	// closing a runtime while a module instantiates in it is a data race.
 	background sync.WaitGroup
@@ -107,7 +113,7 @@ type hostRuntime struct {
 
 // New opens a Host. It creates cfg.CacheDir when needed.
 func New(cfg Config) (*Host, error) {
-	h := &Host{cfg: cfg, log: cfg.Logger, rts: map[uint32]*hostRuntime{}, shared: map[string]*sharedModule{}}
+	h := &Host{cfg: cfg, log: cfg.Logger, rts: map[uint32]*hostRuntime{}, shared: map[string]*sharedModule{}, compiling: map[string]chan struct{}{}}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -285,13 +291,36 @@ func (h *Host) compile(ctx context.Context, c ModuleConfig, b []byte, digest str
 	}
 	key := fmt.Sprintf("%d/%s", c.MemoryPages, digest)
 	start := time.Now()
-	h.mu.Lock()
-	sm := h.shared[key]
-	if sm != nil {
-		sm.refs++
+	var sm *sharedModule
+	for {
+		h.mu.Lock()
+		if sm = h.shared[key]; sm != nil {
+			sm.refs++
+			h.mu.Unlock()
+			break
+		}
+		wait, busy := h.compiling[key]
+		if !busy {
+			h.compiling[key] = make(chan struct{})
+			h.mu.Unlock()
+			break
+		}
+		h.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("module %q: waiting for the same file's compilation: %w", c.Name, ctx.Err())
+		}
 	}
-	h.mu.Unlock()
 	if sm == nil {
+		// This load compiles; whatever happens, the key is free again
+		// afterwards and waiters look once more.
+		defer func() {
+			h.mu.Lock()
+			close(h.compiling[key])
+			delete(h.compiling, key)
+			h.mu.Unlock()
+		}()
 		sl, err := newStackListeners(b)
 		if err != nil {
 			return nil, fmt.Errorf("module %q: not a valid WebAssembly module for this host: %v", c.Name, err)
@@ -307,9 +336,10 @@ func (h *Host) compile(ctx context.Context, c ModuleConfig, b []byte, digest str
 			h.mu.Unlock()
 			return nil, errors.New("wasm host is closed")
 		case existing != nil:
-			// Compiled concurrently by another load. The duplicate is not
-			// closed: wazero keys compiled code by content, so closing it
-			// would drop the code the existing one uses.
+			// Not expected while this load holds compiling[key]; kept as
+			// a guard. The duplicate is not closed: wazero keys compiled
+			// code by content, so closing it would drop the code the
+			// existing one uses.
 			existing.refs++
 			sm = existing
 		default:

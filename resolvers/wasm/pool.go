@@ -39,9 +39,13 @@ func (i *instance) fn(export string) api.Function {
 // it retries on the current pool.
 var errRetired = errors.New("pool retired")
 
-// pool is a bounded set of warm instances of one compiled module. Warm
-// instances are created at load and, after a discard, in the background,
-// never on a caller's path.
+// pool is a bounded set of warm instances of one compiled module. One
+// instance is created at load (it proves the module instantiates, so a
+// broken _initialize fails the load); the others are created in the
+// background when calls overlap, and after a discard, never on a caller's
+// path. Creating all of them at load made start-up pay GOMAXPROCS
+// std-Go instantiations (~8 ms each) per module for instances that a
+// quiet server may never use.
 type pool struct {
 	c       *compiled
 	name    string
@@ -71,15 +75,12 @@ func newPool(ctx context.Context, h *Host, c *compiled, cfg ModuleConfig, log *s
 		retired: make(chan struct{}),
 		drained: make(chan struct{}),
 	}
-	for range p.size {
-		inst, err := p.instantiate(ctx)
-		if err != nil {
-			p.closeIdle(ctx)
-			return nil, err
-		}
-		p.live++
-		p.idle <- inst
+	inst, err := p.instantiate(ctx)
+	if err != nil {
+		return nil, err
 	}
+	p.live = 1
+	p.idle <- inst
 	p.metrics.poolSize(p.name, p.size)
 	return p, nil
 }
@@ -163,13 +164,22 @@ func (p *pool) acquire(ctx context.Context, maxWait time.Duration) (*instance, e
 	}
 	p.mu.Lock()
 	live, retired := p.live, p.isRetd
+	grow := !retired && live < p.size
+	if grow {
+		// Reserved now so concurrent callers do not overshoot size.
+		p.live++
+	}
 	p.mu.Unlock()
 	if retired {
 		// Swapped out by a reload while the caller held the old pool: a
 		// drained pool has live == 0, which must not read as broken.
 		return nil, errRetired
 	}
-	if live == 0 {
+	if grow {
+		// Calls overlap: warm one more instance in the background. The
+		// caller takes whichever is free first, this one or a busy one.
+		p.warm()
+	} else if live == 0 {
 		return nil, fmt.Errorf("module %q has no working instance: replacing failed ones did not succeed (see the log)", p.name)
 	}
 	t := time.NewTimer(maxWait)
@@ -215,6 +225,12 @@ func (p *pool) discard(inst *instance) {
 	if retired {
 		return
 	}
+	p.warm()
+}
+
+// warm instantiates one instance, already counted in live, in the
+// background and puts it in the pool.
+func (p *pool) warm() {
 	if !p.host.startBackground() {
 		p.unreserve()
 		return

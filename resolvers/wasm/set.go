@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/keypath"
@@ -29,8 +31,13 @@ type Declared struct {
 	KeyPath string
 }
 
-// OpenSet loads every declared module, in name order; cfg.CacheDir is the
-// compilation cache (<gatehouse.dataDir>/wasm-cache from the wiring).
+// OpenSet loads every declared module, up to GOMAXPROCS at once;
+// cfg.CacheDir is the compilation cache (<gatehouse.dataDir>/wasm-cache
+// from the wiring). Loading from a warm cache is CPU work (wazero decodes
+// and validates the binary and checksums the cached code, ~70 ms CPU for
+// a std-Go module), so modules loaded one after another made start-up
+// grow by that much per module while the other cores idled. Every load
+// has finished, successfully or not, when OpenSet returns.
 // Problems (unreadable file, pin mismatch, bad exports or imports, a name
 // taken by a built-in) are keypath.Problems at each declaration's
 // KeyPath (a bad cache directory at gatehouse.dataDir), all reported at
@@ -49,23 +56,46 @@ func OpenSet(ctx context.Context, decls []Declared, cfg Config) (*Set, error) {
 	s.host = h
 	decls = slices.SortedFunc(slices.Values(decls), func(a, b Declared) int { return strings.Compare(a.Name, b.Name) })
 	builtinR, builtinT := resolvers.BuiltinResolvers(), resolvers.BuiltinTransforms()
-	var problems keypath.Problems
-	for _, d := range decls {
+	// Each load writes only its own slot; problems are then reported in
+	// name order, as when modules loaded one after another.
+	type outcome struct {
+		m       *Module
+		problem string
+	}
+	outcomes := make([]outcome, len(decls))
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, d := range decls {
 		name := d.Name
 		if _, ok := builtinR[name]; ok {
-			problems = append(problems, keypath.Problem{Path: d.KeyPath, Message: fmt.Sprintf("%q is the name of a built-in sign-in resolver; choose another module name", name)})
+			outcomes[i].problem = fmt.Sprintf("%q is the name of a built-in sign-in resolver; choose another module name", name)
 			continue
 		}
 		if _, ok := builtinT[name]; ok {
-			problems = append(problems, keypath.Problem{Path: d.KeyPath, Message: fmt.Sprintf("%q is the name of a built-in profile transform; choose another module name", name)})
+			outcomes[i].problem = fmt.Sprintf("%q is the name of a built-in profile transform; choose another module name", name)
 			continue
 		}
-		m, err := h.Load(ctx, d.ModuleConfig)
-		if err != nil {
-			problems = append(problems, keypath.Problem{Path: d.KeyPath, Message: err.Error()})
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			// A failed Load releases what it built (compiled code, the
+			// instance), so a failure leaves nothing behind.
+			m, err := h.Load(ctx, d.ModuleConfig)
+			if err != nil {
+				outcomes[i].problem = err.Error()
+				return
+			}
+			outcomes[i].m = m
+		})
+	}
+	wg.Wait()
+	var problems keypath.Problems
+	for i, o := range outcomes {
+		if o.problem != "" {
+			problems = append(problems, keypath.Problem{Path: decls[i].KeyPath, Message: o.problem})
 			continue
 		}
-		s.mods[name] = m
+		s.mods[decls[i].Name] = o.m
 	}
 	if len(problems) > 0 {
 		// The modules that loaded stay usable, so signIn steps naming

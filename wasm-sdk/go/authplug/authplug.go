@@ -183,22 +183,12 @@ type User struct {
 // returns a NotFound error when none matches and a ConflictError when
 // several do, with the built-in resolvers' messages.
 func FindUser(q Query) (*User, error) {
-	qb, err := json.Marshal(q)
-	if err != nil {
-		return nil, err
-	}
-	raw, code := hostCatalogFind(qb)
+	raw, code := hostCatalogFind(encodeQuery(q))
 	if code < 0 {
 		return nil, Errorf("catalog lookup failed (%s)", catalogCode(code))
 	}
-	var a struct {
-		User
-		Error *struct {
-			Name    string `json:"name"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if err := json.Unmarshal(raw, &a); err != nil {
+	var a catalogAnswer
+	if err := decodeCatalogAnswer(raw, &a); err != nil {
 		return nil, Errorf("catalog answer: %v", err)
 	}
 	if a.Error != nil {
@@ -225,7 +215,7 @@ func catalogCode(c int64) string {
 // the status and output JSON.
 func dispatch(export string, raw []byte) (uint32, []byte) {
 	var in Input
-	if err := json.Unmarshal(raw, &in); err != nil {
+	if err := decodeInput(raw, &in); err != nil {
 		return fail(Errorf("authplug: bad input: %v", err))
 	}
 	switch export {
@@ -237,7 +227,11 @@ func dispatch(export string, raw []byte) (uint32, []byte) {
 		if err != nil {
 			return fail(err)
 		}
-		return ok(res)
+		b, err := encodeResult(res)
+		if err != nil {
+			return fail(Errorf("authplug: result is not JSON-encodable: %v", err))
+		}
+		return StatusOK, b
 	case "transform":
 		if transformFn == nil {
 			return fail(Errorf("module %s registers no profile transform", in.Module))
@@ -246,9 +240,7 @@ func dispatch(export string, raw []byte) (uint32, []byte) {
 		if err != nil {
 			return fail(err)
 		}
-		return ok(struct {
-			Profile Profile `json:"profile"`
-		}{p})
+		return StatusOK, encodeTransform(p)
 	default: // check
 		var missing string
 		switch in.Kind {
@@ -281,21 +273,10 @@ func dispatch(export string, raw []byte) (uint32, []byte) {
 	}
 }
 
-func ok(v any) (uint32, []byte) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fail(Errorf("authplug: result is not JSON-encodable: %v", err))
-	}
-	return StatusOK, b
-}
-
 func fail(err error) (uint32, []byte) {
 	e := &Error{Name: "Error", Message: err.Error()}
 	errors.As(err, &e)
-	b, _ := json.Marshal(struct {
-		Name    string `json:"name"`
-		Message string `json:"message"`
-	}{e.Name, e.Message})
+	b := encodeError(e.Name, e.Message)
 	if e.Name == "NotFoundError" {
 		return StatusNotFound, b
 	}
