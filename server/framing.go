@@ -43,28 +43,50 @@ type framingScanner struct {
 	http10  bool // a line of the current block ends in HTTP/1.0
 }
 
-// feed scans p and reports whether an ambiguous block was seen in it.
+// feed scans p and reports whether an ambiguous block was seen in it. It
+// works a line segment at a time (bytes.IndexByte finds the line ends):
+// a request's headers, cookies above all, run to a few kilobytes, and the
+// byte-at-a-time loop this replaced cost ~2% of a /refresh.
 func (s *framingScanner) feed(p []byte) bool {
 	found := false
-	for _, b := range p {
-		if b == '\n' {
-			found = s.endLine() || found
-			continue
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			s.take(p)
+			break
 		}
-		if 'A' <= b && b <= 'Z' {
-			b += 'a' - 'A'
-		}
-		if s.n < len(s.head) {
-			s.head[s.n] = b
-			s.n++
-		}
-		if b != '\r' {
-			copy(s.tail[:], s.tail[1:])
-			s.tail[len(s.tail)-1] = b
-		}
-		s.lineLen++
+		s.take(p[:i])
+		found = s.endLine() || found
+		p = p[i+1:]
 	}
 	return found
+}
+
+// take adds seg, a piece of the current line without its '\n', to head
+// (its start) and tail (its last bytes other than '\r'), both lower-cased.
+func (s *framingScanner) take(seg []byte) {
+	for _, b := range seg[:min(len(seg), len(s.head)-s.n)] {
+		s.head[s.n] = lowerASCII(b)
+		s.n++
+	}
+	var t [len(s.tail)]byte
+	k := 0
+	for j := len(seg) - 1; j >= 0 && k < len(t); j-- {
+		if seg[j] != '\r' {
+			k++
+			t[len(t)-k] = lowerASCII(seg[j])
+		}
+	}
+	copy(s.tail[:], s.tail[k:])
+	copy(s.tail[len(s.tail)-k:], t[len(t)-k:])
+	s.lineLen += len(seg)
+}
+
+func lowerASCII(b byte) byte {
+	if 'A' <= b && b <= 'Z' {
+		return b + 'a' - 'A'
+	}
+	return b
 }
 
 func (s *framingScanner) endLine() bool {

@@ -31,6 +31,29 @@ var framingSeeds = []struct {
 	{"GET / HTTP/1.1\r\nX-Transfer-Encoding: chunked\r\nX-Content-Length: 5\r\n\r\n", false},
 }
 
+// feedBytewise is the scanner's feed as it was, a byte at a time: the
+// reference the segment-wise feed must agree with.
+func (s *framingScanner) feedBytewise(p []byte) bool {
+	found := false
+	for _, b := range p {
+		if b == '\n' {
+			found = s.endLine() || found
+			continue
+		}
+		b = lowerASCII(b)
+		if s.n < len(s.head) {
+			s.head[s.n] = b
+			s.n++
+		}
+		if b != '\r' {
+			copy(s.tail[:], s.tail[1:])
+			s.tail[len(s.tail)-1] = b
+		}
+		s.lineLen++
+	}
+	return found
+}
+
 func feedAll(raw []byte, split int) bool {
 	var s framingScanner
 	a := s.feed(raw[:split])
@@ -57,8 +80,14 @@ func FuzzFramingScanner(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw []byte, split uint16) {
 		got := feedAll(raw, len(raw))
-		if k := int(split) % (len(raw) + 1); feedAll(raw, k) != got {
+		k := int(split) % (len(raw) + 1)
+		if feedAll(raw, k) != got {
 			t.Fatalf("%q: split at %d gives %v, whole gives %v", raw, k, !got, got)
+		}
+		var seg, ref framingScanner
+		a, b := seg.feed(raw[:k]), ref.feedBytewise(raw[:k])
+		if a != b || seg.feed(raw[k:]) != ref.feedBytewise(raw[k:]) || seg != ref {
+			t.Fatalf("%q split at %d: segment-wise scanner %+v, byte-wise %+v", raw, k, seg, ref)
 		}
 		tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(raw)))
 		if _, err := tp.ReadLine(); err != nil {
@@ -108,5 +137,26 @@ func TestRefuseAmbiguousFraming(t *testing.T) {
 	out = exchange("POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 	if strings.Count(out, "HTTP/1.1 200 ") != 2 || !strings.Contains(out, "served /b") {
 		t.Errorf("clean pipelined requests:\n%s", out)
+	}
+}
+
+// BenchmarkFramingScanner feeds the head of a browser's /refresh: a few
+// short fields and a 1.5 KB Cookie line.
+func BenchmarkFramingScanner(b *testing.B) {
+	raw := []byte("GET /api/auth/vcfsso/refresh?env=development HTTP/1.1\r\nHost: backstage.example.com\r\nX-Requested-With: XMLHttpRequest\r\nCookie: " +
+		strings.Repeat("vcfsso-refresh-token=abcdefghijklmnopqrstuvwxyz0123456789; ", 40) + "\r\nAccept: */*\r\n\r\n")
+	b.SetBytes(int64(len(raw)))
+	for _, c := range []struct {
+		name string
+		feed func(*framingScanner, []byte) bool
+	}{{"segments", (*framingScanner).feed}, {"bytewise", (*framingScanner).feedBytewise}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				var s framingScanner
+				if c.feed(&s, raw) {
+					b.Fatal("ambiguous")
+				}
+			}
+		})
 	}
 }
