@@ -40,9 +40,12 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	var code int
-	if len(os.Args) > 1 && os.Args[1] == "idp" {
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == "idp":
 		code = runIdP(ctx, os.Args[2:], os.Stderr)
-	} else {
+	case len(os.Args) > 1 && os.Args[1] == "floor":
+		code = runFloor(ctx, os.Args[2:], os.Stderr)
+	default:
 		code = run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	}
 	stop()
@@ -180,11 +183,11 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 		return err
 	}
 	defer os.RemoveAll(dir)
-	ports, err := freePorts(4)
+	ports, err := freePorts(5)
 	if err != nil {
 		return fmt.Errorf("no free loopback port: %w", err)
 	}
-	ghPort, metricsPort, idpPort, debugPort := ports[0], ports[1], ports[2], ports[3]
+	ghPort, metricsPort, idpPort, debugPort, floorPort := ports[0], ports[1], ports[2], ports[3], ports[4]
 	base := fmt.Sprintf("http://127.0.0.1:%d", ghPort)
 	issuer := fmt.Sprintf("http://127.0.0.1:%d/acs/t/CUSTOMER", idpPort)
 
@@ -228,6 +231,14 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 		{"GET /api/auth/.well-known/jwks.json", getWith(base + "/api/auth/.well-known/jwks.json")},
 		{"GET /api/auth/v1/userinfo", getWith(base+"/api/auth/v1/userinfo", "Authorization", "Bearer "+token)},
 	}
+	// The floor: the JWKS bytes Gatehouse serves, from a bare server.
+	floor, err := startFloor(ctx, self, dir, base+"/api/auth/.well-known/jwks.json", floorPort)
+	if err != nil {
+		return err
+	}
+	defer floor.stop(5 * time.Second)
+	endpoints = append(endpoints, endpoint{floorName, getWith(fmt.Sprintf("http://127.0.0.1:%d/", floorPort))})
+
 	maxConc := slices.Max(o.concurrency)
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -239,6 +250,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 	go func() { <-ctx.Done(); stop.Store(true) }()
 
 	ghCPU, idpCPU, genCPU := cpuMeter{gh.pid()}, cpuMeter{idp.pid()}, cpuMeter{os.Getpid()}
+	floorCPU := cpuMeter{floor.pid()}
 	ghStat0, err := ghCPU.statCPU()
 	if err != nil {
 		return err
@@ -260,7 +272,11 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 		}
 		for _, c := range o.concurrency {
 			profile := o.cpuprofile != "" && i == 0 && c == refConc
-			r, err := measure(ctx, client, ep, c, o.duration, &stop, ghCPU, idpCPU, genCPU, profile, debugPort, o.cpuprofile)
+			server := ghCPU
+			if ep.name == floorName {
+				server = floorCPU // its row's "Gatehouse" columns are the floor server's
+			}
+			r, err := measure(ctx, client, ep, c, o.duration, &stop, server, idpCPU, genCPU, profile, debugPort, o.cpuprofile)
 			if err != nil {
 				return err
 			}
@@ -307,6 +323,10 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 			if r.conc == refConc {
 				s.jwks = r
 			}
+		case floorName:
+			if r.conc == refConc {
+				s.floor = r
+			}
 		}
 	}
 	fmt.Fprintf(stdout, "\nGatehouse end to end: %s serve (SQLite), the dev IdP, and this load generator, on %d CPUs; %v per cell.\n\n", o.gatehouse, runtime.NumCPU(), o.duration)
@@ -323,6 +343,34 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 		return fmt.Errorf("%d requests did not get 200 (every answer must)", failed)
 	}
 	return nil
+}
+
+// startFloor fetches the JWKS once and starts `benche2e floor` serving its
+// bytes on port.
+func startFloor(ctx context.Context, self, dir, jwksURL string, port int) (*child, error) {
+	resp, err := http.Get(jwksURL)
+	if err != nil {
+		return nil, fmt.Errorf("JWKS for the floor server: %w", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		return nil, fmt.Errorf("JWKS for the floor server: %s %v", resp.Status, err)
+	}
+	bodyFile := filepath.Join(dir, "jwks.json")
+	if err := os.WriteFile(bodyFile, body, 0o600); err != nil {
+		return nil, err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	floor, err := startChild("the floor server", filepath.Join(dir, "floor.log"), self, "floor", "--addr", addr, "--body", bodyFile)
+	if err != nil {
+		return nil, err
+	}
+	if err := waitUntil(ctx, floor, 10*time.Second, getOK("http://"+addr+"/")); err != nil {
+		floor.stop(time.Second)
+		return nil, err
+	}
+	return floor, nil
 }
 
 // measure runs one cell and reads each process's CPU time around it. With

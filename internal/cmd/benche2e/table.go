@@ -32,6 +32,7 @@ func writeTable(w io.Writer, rows []cellResult) {
 type summary struct {
 	conc              int
 	refresh, jwks     *cellResult // at conc; nil when not run
+	floor             *cellResult // the bare server's JWKS at conc
 	peakRSSKB         uint64
 	refreshMax        *cellResult // the refresh cell with the most req/s
 	schedCPU, statCPU time.Duration
@@ -53,6 +54,10 @@ func writeSummary(w io.Writer, s summary) {
 	fmt.Fprintf(w, "| server CPU per refresh (process CPU ÷ refreshes), c=%d | %s |\n", s.conc, cpuRefresh)
 	fmt.Fprintf(w, "| refresh throughput, c=%d | %s |\n", s.conc, refreshRate)
 	fmt.Fprintf(w, "| JWKS throughput, c=%d | %s |\n", s.conc, jwksRate)
+	if s.floor != nil {
+		fmt.Fprintf(w, "| the same bytes from a bare net/http server (the floor), c=%d | %s/s at %s CPU/req |\n",
+			s.conc, thousands(s.floor.rate()), fmtDur(s.floor.perRequest(s.floor.gatehouseCPU)))
+	}
 	fmt.Fprintf(w, "| peak RSS (VmHWM) | %s |\n", mib(s.peakRSSKB))
 	fmt.Fprintf(w, "\nSummary: CPU/refresh %s (c=%d) · refresh %s (c=%d", cpuRefresh, s.conc, refreshRate, s.conc)
 	if s.refreshMax != nil && s.refreshMax != s.refresh {
