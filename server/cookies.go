@@ -101,7 +101,8 @@ func (j *cookieJar) write(h http.Header, name, value string, a cookieAttrs) {
 	b.WriteString("; Path=")
 	b.WriteString(a.path)
 	b.WriteString("; Expires=")
-	b.WriteString(j.now().Add(a.maxAge).UTC().Format(http.TimeFormat))
+	var date [len(http.TimeFormat) + 8]byte
+	b.Write(j.now().Add(a.maxAge).UTC().AppendFormat(date[:0], http.TimeFormat))
 	b.WriteString("; HttpOnly")
 	if j.secure {
 		b.WriteString("; Secure")
@@ -226,17 +227,24 @@ func encodeURIComponent(s string) string {
 	return b.String()
 }
 
-func uriUnreserved(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
+func uriUnreserved(c byte) bool { return uriUnreservedSet[c] }
+
+// uriUnreservedSet holds the bytes encodeURIComponent leaves as they are:
+// a table, because sealed cookie values (an ID token, a session) run to
+// kilobytes and are checked byte by byte on every refresh.
+var uriUnreservedSet = func() (t [256]bool) {
+	for c := range 256 {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+			t[c] = true
+		}
+		switch c {
+		case '-', '_', '.', '!', '~', '*', '\'', '(', ')':
+			t[c] = true
+		}
 	}
-	switch c {
-	case '-', '_', '.', '!', '~', '*', '\'', '(', ')':
-		return true
-	}
-	return false
-}
+	return t
+}()
 
 // decodeURIComponent decodes like cookie-parser: a value that fails to
 // decode is kept as it is.
