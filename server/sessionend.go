@@ -20,6 +20,12 @@ var errSessionEnded = autherr.Authentication("The session has ended: the user si
 // (checkUnsealedSession), when it is known whose it is. It returns the
 // cookie's claims (ok false without a readable cookie), so that the rest
 // of the refresh does not open the cookie again.
+//
+// The check is one indexed read on every refresh (about 5% of a /refresh's
+// CPU on SQLite), and it stays: a back-channel logout or `gatehouse
+// sessions revoke` recorded by another replica, or by another process on
+// the same SQLite file, must end the session at its next refresh, which a
+// copy kept in this process could not see.
 func (s *Server) refuseEndedSession(c echo.Context, rt *envRuntime) (sc sessionClaims, ok bool, err error) {
 	raw := rt.jar.get(c.Request(), rt.jar.sessionName())
 	if raw == "" {
