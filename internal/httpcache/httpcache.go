@@ -24,10 +24,11 @@ type Document struct {
 	// "" sends none.
 	CacheControl string
 
-	// etagField and cacheControlField are the header values, made once by
-	// NewDocument so that Serve allocates nothing for them per request.
-	// net/http only reads header values, so answers may share them.
-	etagField, cacheControlField []string
+	// etagField, cacheControlField and contentLengthField are the header
+	// values, made once by NewDocument so that Serve allocates nothing for
+	// them per request. net/http only reads header values, so answers may
+	// share them.
+	etagField, cacheControlField, contentLengthField []string
 }
 
 // etagHashChars is how many base64url characters of SHA-256 the tag keeps:
@@ -56,14 +57,16 @@ func PublicMaxAge(d time.Duration) string {
 func NewDocument(body []byte, cacheControl string) Document {
 	etag := StrongETag(body)
 	return Document{Body: body, ETag: etag, CacheControl: cacheControl,
-		etagField: []string{etag}, cacheControlField: []string{cacheControl}}
+		etagField: []string{etag}, cacheControlField: []string{cacheControl},
+		contentLengthField: []string{strconv.Itoa(len(body))}}
 }
 
 // Canonical header names, set directly to skip canonicalizing per request.
 const (
-	etagHeader         = "Etag"
-	cacheControlHeader = "Cache-Control"
-	contentTypeHeader  = "Content-Type"
+	etagHeader          = "Etag"
+	cacheControlHeader  = "Cache-Control"
+	contentTypeHeader   = "Content-Type"
+	contentLengthHeader = "Content-Length"
 )
 
 // jsonContentType is the Content-Type of every 200 answer, shared by all.
@@ -79,7 +82,8 @@ func field(prepared []string, v string) []string {
 
 // Serve writes d as a 200 answer, or as 304 Not Modified with no body when
 // r is a GET or HEAD whose If-None-Match matches d.ETag. Both carry ETag
-// and Cache-Control (RFC 9110 §15.4.5); the 304 carries no Content-Type.
+// and Cache-Control (RFC 9110 §15.4.5); the 200 also Content-Type and
+// Content-Length, the 304 neither.
 func Serve(w http.ResponseWriter, r *http.Request, d Document) error {
 	h := w.Header()
 	if d.ETag != "" {
@@ -93,6 +97,9 @@ func Serve(w http.ResponseWriter, r *http.Request, d Document) error {
 		return nil
 	}
 	h[contentTypeHeader] = jsonContentType
+	// With its length known, net/http writes the body as is; without, a
+	// body past its 2 KB buffer (a JWKS of a few keys) went out chunked.
+	h[contentLengthHeader] = field(d.contentLengthField, strconv.Itoa(len(d.Body)))
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(d.Body)
 	return err

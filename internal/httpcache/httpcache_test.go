@@ -89,12 +89,12 @@ func TestServe(t *testing.T) {
 		if w.Code != tc.status || w.Body.String() != tc.body || h.Get("ETag") != d.ETag || h.Get("Cache-Control") != "public, max-age=60" {
 			t.Errorf("%s: %d %q ETag %q Cache-Control %q", tc.name, w.Code, w.Body, h.Get("ETag"), h.Get("Cache-Control"))
 		}
-		wantType := "application/json; charset=utf-8"
+		wantType, wantLength := "application/json; charset=utf-8", "7"
 		if tc.status == 304 {
-			wantType = ""
+			wantType, wantLength = "", ""
 		}
-		if h.Get("Content-Type") != wantType {
-			t.Errorf("%s: Content-Type %q, want %q", tc.name, h.Get("Content-Type"), wantType)
+		if h.Get("Content-Type") != wantType || h.Get("Content-Length") != wantLength {
+			t.Errorf("%s: Content-Type %q, Content-Length %q, want %q, %q", tc.name, h.Get("Content-Type"), h.Get("Content-Length"), wantType, wantLength)
 		}
 	}
 	// No tag, no validator: always 200, and no ETag header.
@@ -102,7 +102,7 @@ func TestServe(t *testing.T) {
 	r.Header.Set("If-None-Match", "*")
 	w := httptest.NewRecorder()
 	_ = Serve(w, r, Document{Body: []byte(`{}`)})
-	if w.Code != 200 || w.Header().Get("ETag") != "" || w.Header().Get("Cache-Control") != "" {
+	if w.Code != 200 || w.Header().Get("ETag") != "" || w.Header().Get("Cache-Control") != "" || w.Header().Get("Content-Length") != "2" {
 		t.Errorf("untagged document: %d ETag %q", w.Code, w.Header().Get("ETag"))
 	}
 }
