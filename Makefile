@@ -41,7 +41,7 @@ fmt-check:
 
 # Speed and memory, as a table: ns/op, B/op and allocs/op per benchmark.
 bench:
-	@$(GO) test -run '^$$' -bench . -benchmem -count=1 ./identity/ ./identity/sqlstore/ ./server/ ./server/oauth/ ./resolvers/ ./resolvers/wasm/ ./resolvers/catalog/ ./test/e2e/ \
+	@$(GO) test -run '^$$' -bench . -benchmem -count=1 ./identity/ ./identity/sqlstore/ ./server/ ./server/oauth/ ./resolvers/ ./resolvers/wasm/ ./resolvers/catalog/ ./wasm-sdk/go/authplug/ ./test/e2e/ \
 		| tee bench.out | scripts/benchtable.sh
 
 # Gatehouse as operators see it (internal/cmd/benche2e): bin/gatehouse serve
