@@ -42,17 +42,9 @@ func (i *Issuer) IssueAccessToken(ctx context.Context, sub string, audience []st
 	p.string(i.opts.Issuer)
 	p.WriteString(`,"sub":`)
 	p.string(sub)
-	p.WriteString(`,"aud":`)
-	if err := p.value(aud); err != nil {
+	if err := p.tail(aud, iat, exp, uip); err != nil {
 		return nil, err
 	}
-	p.WriteString(`,"iat":`)
-	p.int(iat)
-	p.WriteString(`,"exp":`)
-	p.int(exp)
-	p.WriteString(`,"uip":`)
-	p.string(uip)
-	p.WriteByte('}')
 	token, err := signUserToken(key, p.Bytes(), nil)
 	if err != nil {
 		return nil, err

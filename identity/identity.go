@@ -269,13 +269,7 @@ func (i *Issuer) IssueToken(ctx context.Context, c Claims) (*IssuedToken, error)
 // what Backstage's verifier reconstructs.
 func limitedUserProof(key *signingKey, sub string, iat, exp int64) (string, error) {
 	var lp jsonBuf
-	lp.WriteString(`{"sub":`)
-	lp.string(sub)
-	lp.WriteString(`,"iat":`)
-	lp.int(iat)
-	lp.WriteString(`,"exp":`)
-	lp.int(exp)
-	lp.WriteByte('}')
+	lp.limitedPayload(sub, iat, exp)
 	input := make([]byte, 0, len(key.limitedHdr)+1+b64.EncodedLen(lp.Len()))
 	input = append(input, key.limitedHdr...)
 	input = append(input, '.')
@@ -317,18 +311,37 @@ func (i *Issuer) userPayload(c Claims, extraKeys, ent []string, iat, exp int64, 
 		p.WriteString(`,"ent":`)
 		p.value(ent)
 	}
-	p.tail(iat, exp, uip)
+	if err := p.tail(Audience, iat, exp, uip); err != nil {
+		return nil, err
+	}
 	return p.Bytes(), nil
 }
 
 // tail ends a user token payload: aud, iat, exp and uip, then '}'.
-func (b *jsonBuf) tail(iat, exp int64, uip string) {
-	b.WriteString(`,"aud":"` + Audience + `","iat":`)
+func (b *jsonBuf) tail(aud any, iat, exp int64, uip string) error {
+	b.WriteString(`,"aud":`)
+	if err := b.value(aud); err != nil {
+		return err
+	}
+	b.WriteString(`,"iat":`)
 	b.int(iat)
 	b.WriteString(`,"exp":`)
 	b.int(exp)
 	b.WriteString(`,"uip":`)
 	b.string(uip)
+	b.WriteByte('}')
+	return nil
+}
+
+// limitedPayload is a limited-user token's payload, the bytes its
+// signature (a user token's uip) covers: {"sub","iat","exp"}.
+func (b *jsonBuf) limitedPayload(sub string, iat, exp int64) {
+	b.WriteString(`{"sub":`)
+	b.string(sub)
+	b.WriteString(`,"iat":`)
+	b.int(iat)
+	b.WriteString(`,"exp":`)
+	b.int(exp)
 	b.WriteByte('}')
 }
 

@@ -116,7 +116,9 @@ func BenchmarkUserTokenSignatures(b *testing.B) {
 		uip, _ := limitedUserProof(key, "user:default/alice", iat, iat+3600)
 		var p jsonBuf
 		p.WriteString(`{"iss":"https://backstage.example.com/api/auth","sub":"user:default/alice","ent":["user:default/alice"]`)
-		p.tail(iat, iat+3600, uip)
+		if err := p.tail(Audience, iat, iat+3600, uip); err != nil {
+			b.Fatal(err)
+		}
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := signUserToken(key, p.Bytes(), nil); err != nil {

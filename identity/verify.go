@@ -216,13 +216,7 @@ func LimitedUserToken(fullToken string) (string, error) {
 	hdr.WriteString(`,"kid":`)
 	hdr.string(h.KeyID)
 	hdr.WriteByte('}')
-	pl.WriteString(`{"sub":`)
-	pl.string(p.Sub)
-	pl.WriteString(`,"iat":`)
-	pl.int(p.Iat)
-	pl.WriteString(`,"exp":`)
-	pl.int(p.Exp)
-	pl.WriteByte('}')
+	pl.limitedPayload(p.Sub, p.Iat, p.Exp)
 	return b64.EncodeToString(hdr.Bytes()) + "." + b64.EncodeToString(pl.Bytes()) + "." + p.Uip, nil
 }
 
