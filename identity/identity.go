@@ -270,11 +270,7 @@ func (i *Issuer) IssueToken(ctx context.Context, c Claims) (*IssuedToken, error)
 func limitedUserProof(key *signingKey, sub string, iat, exp int64) (string, error) {
 	var lp jsonBuf
 	lp.limitedPayload(sub, iat, exp)
-	input := make([]byte, 0, len(key.limitedHdr)+1+b64.EncodedLen(lp.Len()))
-	input = append(input, key.limitedHdr...)
-	input = append(input, '.')
-	input = b64.AppendEncode(input, lp.Bytes())
-	sig, err := key.appendSignature(make([]byte, 0, es256SignatureChars), input)
+	sig, err := key.appendSignature(make([]byte, 0, es256SignatureChars), signingInput(key.limitedHdr, lp.Bytes(), 0))
 	return string(sig), err
 }
 
@@ -397,16 +393,22 @@ const es256SignatureChars = 86
 // compact is the compact JWS of payload under the base64url header hdr,
 // built in one buffer.
 func (k *signingKey) compact(hdr string, payload []byte) (string, error) {
-	buf := make([]byte, 0, len(hdr)+1+b64.EncodedLen(len(payload))+1+es256SignatureChars)
-	buf = append(buf, hdr...)
-	buf = append(buf, '.')
-	buf = b64.AppendEncode(buf, payload)
-	input := buf
-	buf, err := k.appendSignature(append(buf, '.'), input)
+	input := signingInput(hdr, payload, 1+es256SignatureChars)
+	buf, err := k.appendSignature(append(input, '.'), input)
 	if err != nil {
 		return "", err
 	}
 	return string(buf), nil
+}
+
+// signingInput is a JWS signing input, hdr '.' base64url(payload), in a
+// slice with room for spare more bytes (the signature, when it is to
+// follow in the same buffer).
+func signingInput(hdr string, payload []byte, spare int) []byte {
+	buf := make([]byte, 0, len(hdr)+1+b64.EncodedLen(len(payload))+spare)
+	buf = append(buf, hdr...)
+	buf = append(buf, '.')
+	return b64.AppendEncode(buf, payload)
 }
 
 // appendSignature appends the base64url JWS signature of input to dst.
