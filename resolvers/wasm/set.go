@@ -9,8 +9,9 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/gatehouse-auth/gatehouse/internal/keypath"
 	"github.com/gatehouse-auth/gatehouse/resolvers"
@@ -63,8 +64,8 @@ func OpenSet(ctx context.Context, decls []Declared, cfg Config) (*Set, error) {
 		problem string
 	}
 	outcomes := make([]outcome, len(decls))
-	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
+	var loads errgroup.Group
+	loads.SetLimit(runtime.GOMAXPROCS(0))
 	for i, d := range decls {
 		name := d.Name
 		if _, ok := builtinR[name]; ok {
@@ -75,20 +76,20 @@ func OpenSet(ctx context.Context, decls []Declared, cfg Config) (*Set, error) {
 			outcomes[i].problem = fmt.Sprintf("%q is the name of a built-in profile transform; choose another module name", name)
 			continue
 		}
-		wg.Go(func() {
-			slots <- struct{}{}
-			defer func() { <-slots }()
+		loads.Go(func() error {
 			// A failed Load releases what it built (compiled code, the
-			// instance), so a failure leaves nothing behind.
+			// instance), so a failure leaves nothing behind. Its problem
+			// goes in the slot, not to the group, so every load runs.
 			m, err := h.Load(ctx, d.ModuleConfig)
 			if err != nil {
 				outcomes[i].problem = err.Error()
-				return
+				return nil
 			}
 			outcomes[i].m = m
+			return nil
 		})
 	}
-	wg.Wait()
+	_ = loads.Wait() // every load returns nil
 	var problems keypath.Problems
 	for i, o := range outcomes {
 		if o.problem != "" {
